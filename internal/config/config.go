@@ -1,0 +1,133 @@
+// Package config holds furl's configuration: defaults, flags, environment and validation. It is
+// the only package that reads environment variables (through the getenv it is given).
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+)
+
+// Config is the whole server configuration.
+type Config struct {
+	Addr      string
+	DataDir   string
+	Region    string
+	AccountID string
+	// URLDomain is the domain of Host-style function URLs: <id>.lambda-url.<region>.<URLDomain>.
+	URLDomain string
+
+	// RootAccessKeyID and RootSecretAccessKey are the account root's credentials. When empty, the
+	// server generates a pair on first start and keeps it in DataDir.
+	RootAccessKeyID     string
+	RootSecretAccessKey string
+
+	// MaxConcurrency is the account-wide cap on execution environments (ConcurrentExecutions).
+	MaxConcurrency int
+	// IdleTimeout is how long an idle environment is kept warm.
+	IdleTimeout time.Duration
+	// InitTimeout is the Init phase limit.
+	InitTimeout time.Duration
+	// RequireInvokeFunctionForURLs demands lambda:InvokeFunction (with
+	// lambda:InvokedViaFunctionUrl) in addition to lambda:InvokeFunctionUrl, as AWS accounts
+	// created since October 2025 do.
+	RequireInvokeFunctionForURLs bool
+	// LogRetention is how long invocation logs are kept.
+	LogRetention time.Duration
+	// StreamMaxBytes caps a RESPONSE_STREAM body (AWS: 200 MB). StreamBandwidthAfter is the size
+	// past which streaming is shaped to StreamBandwidth bytes/s (AWS: 6 MB, 2 MB/s); 0 disables.
+	StreamMaxBytes       int64
+	StreamBandwidthAfter int64
+	StreamBandwidth      int64
+	// TrustedProxies are CIDRs whose X-Forwarded-For is believed for aws:SourceIp.
+	TrustedProxies []*net.IPNet
+	LogLevel       string
+}
+
+// Default returns the configuration furl runs with when nothing is set.
+func Default() Config {
+	return Config{
+		Addr:                 "127.0.0.1:9000",
+		DataDir:              defaultDataDir(),
+		Region:               "us-east-1",
+		AccountID:            "000000000000",
+		URLDomain:            "localhost",
+		MaxConcurrency:       1000,
+		IdleTimeout:          5 * time.Minute,
+		InitTimeout:          10 * time.Second,
+		LogRetention:         7 * 24 * time.Hour,
+		StreamMaxBytes:       200 << 20,
+		StreamBandwidthAfter: 0,
+		StreamBandwidth:      2 << 20,
+		LogLevel:             "info",
+	}
+}
+
+func defaultDataDir() string {
+	if d, err := os.UserHomeDir(); err == nil && d != "" {
+		return filepath.Join(d, ".furl")
+	}
+	return ".furl"
+}
+
+// RegisterFlags binds the serve flags to c.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.Addr, "addr", c.Addr, "listen address for the API, function URLs and metrics")
+	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the database, code and logs")
+	fs.StringVar(&c.Region, "region", c.Region, "AWS region furl presents itself as")
+	fs.StringVar(&c.AccountID, "account-id", c.AccountID, "12-digit account id furl presents itself as")
+	fs.StringVar(&c.URLDomain, "url-domain", c.URLDomain, "domain of Host-style function URLs")
+	fs.IntVar(&c.MaxConcurrency, "max-concurrency", c.MaxConcurrency, "account-wide concurrent execution limit")
+	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long idle environments stay warm")
+	fs.BoolVar(&c.RequireInvokeFunctionForURLs, "require-invoke-function", c.RequireInvokeFunctionForURLs,
+		"function URLs also need lambda:InvokeFunction (AWS's rule for accounts created since Oct 2025)")
+	fs.DurationVar(&c.LogRetention, "log-retention", c.LogRetention, "how long invocation logs are kept")
+	fs.Int64Var(&c.StreamMaxBytes, "stream-max-bytes", c.StreamMaxBytes, "cap on a streamed response body")
+	fs.Int64Var(&c.StreamBandwidthAfter, "stream-shape-after", c.StreamBandwidthAfter, "bytes after which streamed responses are bandwidth-shaped (0 = never)")
+	fs.Int64Var(&c.StreamBandwidth, "stream-bandwidth", c.StreamBandwidth, "bytes/s for shaped streamed responses")
+	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+}
+
+// ApplyEnv reads the FURL_* environment variables that override defaults.
+func (c *Config) ApplyEnv(getenv func(string) string) {
+	if v := getenv("FURL_ROOT_ACCESS_KEY_ID"); v != "" {
+		c.RootAccessKeyID = v
+	}
+	if v := getenv("FURL_ROOT_SECRET_ACCESS_KEY"); v != "" {
+		c.RootSecretAccessKey = v
+	}
+	if v := getenv("FURL_DATA_DIR"); v != "" {
+		c.DataDir = v
+	}
+}
+
+var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+
+// Validate reports every problem with c at once.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("--addr %q: %w", c.Addr, err))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("--data-dir must not be empty"))
+	}
+	if !accountRE.MatchString(c.AccountID) {
+		errs = append(errs, fmt.Errorf("--account-id %q: must be 12 digits", c.AccountID))
+	}
+	if c.Region == "" {
+		errs = append(errs, errors.New("--region must not be empty"))
+	}
+	if c.MaxConcurrency < 1 {
+		errs = append(errs, fmt.Errorf("--max-concurrency %d: must be at least 1", c.MaxConcurrency))
+	}
+	if (c.RootAccessKeyID == "") != (c.RootSecretAccessKey == "") {
+		errs = append(errs, errors.New("set both FURL_ROOT_ACCESS_KEY_ID and FURL_ROOT_SECRET_ACCESS_KEY, or neither"))
+	}
+	return errors.Join(errs...)
+}

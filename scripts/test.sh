@@ -1,0 +1,9 @@
+#!/usr/bin/env bash
+# Runs furl's full test suite: unit tests with the race detector, then the end-to-end suite
+# with real clients (AWS CLI, boto3, curl, runtime clients).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export CGO_ENABLED=1 # -race needs cgo; furl itself builds without it
+go vet ./...
+go test -race -count=1 -timeout 20m ./...
+go test -count=1 -timeout 20m -tags e2e ./test/e2e/...
