@@ -42,3 +42,15 @@ type Decision struct {
 	// Statement is the Sid (or index) of the deciding statement, if any.
 	Statement string
 }
+
+// Request is one authorization question: may Principal perform Action on Resource?
+type Request struct {
+	Principal *Principal // nil = anonymous
+	Action    string     // e.g. "lambda:InvokeFunctionUrl"
+	Resource  string     // e.g. "arn:aws:lambda:us-east-1:000000000000:function:f:live"
+	// ResourceAccount is the account that owns Resource (same- vs cross-account rules).
+	ResourceAccount string
+	// Context holds condition keys (aws:SourceIp, aws:CurrentTime, lambda:FunctionUrlAuthType,
+	// ...) with their values. Keys are matched case-insensitively.
+	Context map[string][]string
+}
