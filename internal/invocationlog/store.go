@@ -1,0 +1,419 @@
+// Package invocationlog keeps function logs: the platform lines (START, END, REPORT,
+// INIT_REPORT) and each function's own output, attributed to request ids, stored per function
+// on disk with a retention period. It formats the platform lines exactly as Lambda writes them
+// and serves reads ("events since a time") and follows (tail -f) for the logs API and CLI.
+package invocationlog
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Event is one log line of a function.
+type Event struct {
+	Time      time.Time
+	Function  string // function name (the log group is /aws/lambda/<Function>)
+	Stream    string // log stream name of the environment that wrote it
+	RequestID string // empty for lines written outside an invocation (init, between invokes)
+	Message   string // one line, without the trailing newline
+}
+
+// Store keeps function logs under a directory: <dir>/<function>/<YYYY-MM-DD>.log, one file per
+// UTC day, deleted after the retention period. Appends are buffered in memory and written by a
+// background flusher (or by any read), so the invoke path does no file I/O.
+type Store struct {
+	dir       string
+	retention time.Duration
+	log       *slog.Logger
+	now       func() time.Time
+
+	mu      sync.Mutex
+	pending map[string][]Event // function -> not yet written
+	subs    map[string]map[*subscriber]struct{}
+	files   map[string]*dayFile
+	closed  bool
+
+	kick chan struct{}
+	stop chan struct{}
+	done chan struct{}
+}
+
+type dayFile struct {
+	day string
+	f   *os.File
+}
+
+type subscriber struct {
+	ch chan struct{} // notified (non-blocking) when new events arrive
+}
+
+// Open opens (creating) a store in dir. retention <= 0 keeps logs forever. Close stops it.
+func Open(dir string, retention time.Duration, log *slog.Logger) (*Store, error) {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("invocationlog: open: %w", err)
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Store{
+		dir: dir, retention: retention, log: log, now: time.Now,
+		pending: map[string][]Event{},
+		subs:    map[string]map[*subscriber]struct{}{},
+		files:   map[string]*dayFile{},
+		kick:    make(chan struct{}, 1),
+		stop:    make(chan struct{}),
+		done:    make(chan struct{}),
+	}
+	go s.run()
+	return s, nil
+}
+
+// Append records events. It never blocks on disk.
+func (s *Store) Append(evs ...Event) {
+	if len(evs) == 0 {
+		return
+	}
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return
+	}
+	n := 0
+	for _, ev := range evs {
+		if !validFunction(ev.Function) {
+			continue
+		}
+		s.pending[ev.Function] = append(s.pending[ev.Function], ev)
+		n++
+		for sub := range s.subs[ev.Function] {
+			select {
+			case sub.ch <- struct{}{}:
+			default:
+			}
+		}
+	}
+	s.mu.Unlock()
+	if n > 0 {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// validFunction accepts Lambda function names (letters, digits, '-', '_'), which keeps the
+// per-function directory inside the store.
+func validFunction(name string) bool {
+	if name == "" || len(name) > 140 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+func (s *Store) run() {
+	defer close(s.done)
+	flushT := time.NewTicker(200 * time.Millisecond)
+	defer flushT.Stop()
+	gcT := time.NewTicker(time.Hour)
+	defer gcT.Stop()
+	s.expire()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-s.kick:
+			// Coalesce bursts: wait for the next tick.
+		case <-flushT.C:
+			s.mu.Lock()
+			err := s.flushLocked()
+			s.mu.Unlock()
+			if err != nil {
+				s.log.Warn("invocationlog: flush", "err", err)
+			}
+		case <-gcT.C:
+			s.expire()
+		}
+	}
+}
+
+// Flush writes every pending event to disk.
+func (s *Store) Flush() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.flushLocked()
+}
+
+func (s *Store) flushLocked() error {
+	var errs []error
+	var buf []byte
+	for fn, evs := range s.pending {
+		if len(evs) == 0 {
+			continue
+		}
+		buf = buf[:0]
+		var cur *dayFile
+		for _, ev := range evs {
+			day := ev.Time.UTC().Format(time.DateOnly)
+			if cur == nil || cur.day != day {
+				if len(buf) > 0 && cur != nil {
+					if _, err := cur.f.Write(buf); err != nil {
+						errs = append(errs, err)
+					}
+					buf = buf[:0]
+				}
+				f, err := s.fileLocked(fn, day)
+				if err != nil {
+					errs = append(errs, err)
+					cur = nil
+					continue
+				}
+				cur = f
+			}
+			buf = appendRecord(buf, ev)
+		}
+		if len(buf) > 0 && cur != nil {
+			if _, err := cur.f.Write(buf); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		s.pending[fn] = evs[:0]
+	}
+	return errors.Join(errs...)
+}
+
+func (s *Store) fileLocked(fn, day string) (*dayFile, error) {
+	if f := s.files[fn]; f != nil && f.day == day {
+		return f, nil
+	} else if f != nil {
+		f.f.Close()
+		delete(s.files, fn)
+	}
+	d := filepath.Join(s.dir, fn)
+	if err := os.MkdirAll(d, 0o755); err != nil {
+		return nil, fmt.Errorf("invocationlog: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(d, day+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("invocationlog: %w", err)
+	}
+	df := &dayFile{day: day, f: f}
+	s.files[fn] = df
+	return df, nil
+}
+
+// Record format, one per line: <unix nanos>\t<stream>\t<request id>\t<quoted message>.
+func appendRecord(b []byte, ev Event) []byte {
+	b = strconv.AppendInt(b, ev.Time.UnixNano(), 10)
+	b = append(b, '\t')
+	b = append(b, sanitizeField(ev.Stream)...)
+	b = append(b, '\t')
+	b = append(b, sanitizeField(ev.RequestID)...)
+	b = append(b, '\t')
+	b = strconv.AppendQuote(b, ev.Message)
+	return append(b, '\n')
+}
+
+func sanitizeField(s string) string {
+	if !strings.ContainsAny(s, "\t\n\r") {
+		return s
+	}
+	return strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(s)
+}
+
+// parseRecord is the inverse of appendRecord.
+func parseRecord(fn string, line string) (Event, bool) {
+	parts := strings.SplitN(line, "\t", 4)
+	if len(parts) != 4 {
+		return Event{}, false
+	}
+	ns, err := strconv.ParseInt(parts[0], 10, 64)
+	if err != nil {
+		return Event{}, false
+	}
+	msg, err := strconv.Unquote(parts[3])
+	if err != nil {
+		return Event{}, false
+	}
+	return Event{Time: time.Unix(0, ns), Function: fn, Stream: parts[1], RequestID: parts[2], Message: msg}, true
+}
+
+// Since returns the function's events with Time >= since, oldest first, at most limit of them
+// (the oldest ones; limit <= 0 means no limit).
+func (s *Store) Since(function string, since time.Time, limit int) ([]Event, error) {
+	if !validFunction(function) {
+		return nil, nil
+	}
+	if err := s.Flush(); err != nil {
+		s.log.Warn("invocationlog: flush", "err", err)
+	}
+	d := filepath.Join(s.dir, function)
+	ents, err := os.ReadDir(d)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("invocationlog: since: %w", err)
+	}
+	var days []string
+	sinceDay := since.UTC().Format(time.DateOnly)
+	for _, e := range ents {
+		name, ok := strings.CutSuffix(e.Name(), ".log")
+		if !ok || name < sinceDay {
+			continue
+		}
+		days = append(days, name)
+	}
+	sort.Strings(days)
+	var out []Event
+	for _, day := range days {
+		f, err := os.Open(filepath.Join(d, day+".log"))
+		if err != nil {
+			continue
+		}
+		sc := bufio.NewScanner(f)
+		sc.Buffer(make([]byte, 64<<10), 1<<20)
+		for sc.Scan() {
+			ev, ok := parseRecord(function, sc.Text())
+			if !ok || ev.Time.Before(since) {
+				continue
+			}
+			out = append(out, ev)
+			if limit > 0 && len(out) >= limit {
+				f.Close()
+				return out, nil
+			}
+		}
+		f.Close()
+	}
+	return out, nil
+}
+
+// Follow calls fn for every event of the function with Time >= since, first the stored ones and
+// then new ones as they are appended, until ctx ends (it then returns nil) or fn returns an
+// error (returned as is).
+func (s *Store) Follow(ctx context.Context, function string, since time.Time, fn func(Event) error) error {
+	sub := &subscriber{ch: make(chan struct{}, 1)}
+	s.mu.Lock()
+	if s.subs[function] == nil {
+		s.subs[function] = map[*subscriber]struct{}{}
+	}
+	s.subs[function][sub] = struct{}{}
+	s.mu.Unlock()
+	defer func() {
+		s.mu.Lock()
+		delete(s.subs[function], sub)
+		if len(s.subs[function]) == 0 {
+			delete(s.subs, function)
+		}
+		s.mu.Unlock()
+	}()
+	// seen de-duplicates events with the same timestamp across polls.
+	var lastTime time.Time
+	seenAtLast := 0
+	cursor := since
+	for {
+		evs, err := s.Since(function, cursor, 0)
+		if err != nil {
+			return err
+		}
+		skip := 0
+		if !lastTime.IsZero() {
+			skip = seenAtLast
+		}
+		for _, ev := range evs {
+			if skip > 0 && ev.Time.Equal(lastTime) {
+				skip--
+				continue
+			}
+			if err := fn(ev); err != nil {
+				return err
+			}
+			if ev.Time.Equal(lastTime) {
+				seenAtLast++
+			} else {
+				lastTime, seenAtLast = ev.Time, 1
+			}
+		}
+		if !lastTime.IsZero() {
+			cursor = lastTime
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-s.stop:
+			return nil
+		case <-sub.ch:
+		}
+	}
+}
+
+func (s *Store) expire() {
+	if s.retention <= 0 {
+		return
+	}
+	cutoff := s.now().Add(-s.retention).UTC().Format(time.DateOnly)
+	fns, err := os.ReadDir(s.dir)
+	if err != nil {
+		return
+	}
+	for _, fn := range fns {
+		if !fn.IsDir() {
+			continue
+		}
+		d := filepath.Join(s.dir, fn.Name())
+		files, _ := os.ReadDir(d)
+		for _, f := range files {
+			if day, ok := strings.CutSuffix(f.Name(), ".log"); ok && day < cutoff {
+				s.mu.Lock()
+				if df := s.files[fn.Name()]; df != nil && df.day == day {
+					df.f.Close()
+					delete(s.files, fn.Name())
+				}
+				s.mu.Unlock()
+				if err := os.Remove(filepath.Join(d, f.Name())); err != nil {
+					s.log.Warn("invocationlog: expire", "err", err)
+				}
+			}
+		}
+	}
+}
+
+// Close flushes and stops the store.
+func (s *Store) Close() error {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return nil
+	}
+	s.closed = true
+	s.mu.Unlock()
+	close(s.stop)
+	<-s.done
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	err := s.flushLocked()
+	for _, f := range s.files {
+		err = errors.Join(err, f.f.Close())
+	}
+	s.files = map[string]*dayFile{}
+	return err
+}
+
+var _ io.Closer = (*Store)(nil)
