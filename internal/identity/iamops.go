@@ -1,0 +1,1170 @@
+package identity
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/furl/furl/internal/awserr"
+	"github.com/furl/furl/internal/iam"
+	"github.com/furl/furl/internal/store"
+)
+
+// maxAccessKeysPerUser is AWS's quota.
+const maxAccessKeysPerUser = 2
+
+var (
+	nameRE = regexp.MustCompile(`^[\w+=,.@-]+$`)
+	pathRE = regexp.MustCompile(`^/([\x21-\x7E]*/)?$`)
+)
+
+// owner describes one kind of policy owner: users, groups, roles.
+type owner struct {
+	kind  string // store.OwnerUser, ...
+	param string // UserName, GroupName, RoleName
+	title string // User, Group, Role (action names)
+	label string // user, group, role (messages, ARNs)
+}
+
+var (
+	ownerUser  = owner{store.OwnerUser, "UserName", "User", "user"}
+	ownerGroup = owner{store.OwnerGroup, "GroupName", "Group", "group"}
+	ownerRole  = owner{store.OwnerRole, "RoleName", "Role", "role"}
+)
+
+func (s *Service) iamOps() map[string]opFunc {
+	ops := map[string]opFunc{
+		"CreateUser":             s.createUser,
+		"GetUser":                s.getUser,
+		"ListUsers":              s.listUsers,
+		"DeleteUser":             s.deleteUser,
+		"CreateAccessKey":        s.createAccessKey,
+		"ListAccessKeys":         s.listAccessKeys,
+		"UpdateAccessKey":        s.updateAccessKey,
+		"DeleteAccessKey":        s.deleteAccessKey,
+		"CreatePolicy":           s.createPolicy,
+		"GetPolicy":              s.getPolicy,
+		"GetPolicyVersion":       s.getPolicyVersion,
+		"DeletePolicy":           s.deletePolicy,
+		"ListPolicies":           s.listPolicies,
+		"CreateGroup":            s.createGroup,
+		"GetGroup":               s.getGroup,
+		"ListGroups":             s.listGroups,
+		"ListGroupsForUser":      s.listGroupsForUser,
+		"DeleteGroup":            s.deleteGroup,
+		"AddUserToGroup":         s.addUserToGroup,
+		"RemoveUserFromGroup":    s.removeUserFromGroup,
+		"CreateRole":             s.createRole,
+		"GetRole":                s.getRole,
+		"ListRoles":              s.listRoles,
+		"DeleteRole":             s.deleteRole,
+		"UpdateAssumeRolePolicy": s.updateAssumeRolePolicy,
+	}
+	for _, o := range []owner{ownerUser, ownerGroup, ownerRole} {
+		ops["Put"+o.title+"Policy"] = s.putOwnerPolicy(o)
+		ops["Get"+o.title+"Policy"] = s.getOwnerPolicy(o)
+		ops["Delete"+o.title+"Policy"] = s.deleteOwnerPolicy(o)
+		ops["List"+o.title+"Policies"] = s.listOwnerPolicies(o)
+		ops["Attach"+o.title+"Policy"] = s.attachOwnerPolicy(o)
+		ops["Detach"+o.title+"Policy"] = s.detachOwnerPolicy(o)
+		ops["ListAttached"+o.title+"Policies"] = s.listAttachedOwnerPolicies(o)
+	}
+	return ops
+}
+
+// --- validation helpers ---
+
+func checkName(member, v string, max int) error {
+	if len(v) > max {
+		return errValidation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must have length less than or equal to %d", v, member, max)
+	}
+	if !nameRE.MatchString(v) {
+		return errValidation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]+", v, member)
+	}
+	return nil
+}
+
+func (p params) name(param string, max int) (string, error) {
+	v, err := p.required(param)
+	if err != nil {
+		return "", err
+	}
+	return v, checkName(lowerFirst(param), v, max)
+}
+
+func (p params) path() (string, error) {
+	v := p.get("Path")
+	if v == "" {
+		return "/", nil
+	}
+	if len(v) > 512 || !pathRE.MatchString(v) {
+		return "", errValidation("The specified value for path is invalid. It must begin and end with / and contain only alphanumeric characters and/or / characters.")
+	}
+	return v, nil
+}
+
+func (p params) pathPrefix() string {
+	if v := p.get("PathPrefix"); v != "" {
+		return v
+	}
+	return "/"
+}
+
+// checkPolicyDocument validates an identity policy (trust=false: no Principal allowed) or a
+// trust policy (trust=true: Principal required).
+func checkPolicyDocument(doc string, trust bool) error {
+	if _, err := iam.ParsePolicy([]byte(doc)); err != nil {
+		return errMalformed("%s", strings.TrimPrefix(err.Error(), "iam: "))
+	}
+	var d struct {
+		Statement json.RawMessage
+	}
+	if err := json.Unmarshal([]byte(doc), &d); err != nil {
+		return errMalformed("Syntax errors in policy.")
+	}
+	var stmts []map[string]json.RawMessage
+	if err := json.Unmarshal(d.Statement, &stmts); err != nil {
+		var one map[string]json.RawMessage
+		if err := json.Unmarshal(d.Statement, &one); err != nil {
+			return nil // the parser accepted it; leave the shape to it
+		}
+		stmts = []map[string]json.RawMessage{one}
+	}
+	for _, st := range stmts {
+		_, hasP := st["Principal"]
+		_, hasNP := st["NotPrincipal"]
+		if !trust && (hasP || hasNP) {
+			return errMalformed("Policy document should not specify a principal.")
+		}
+		if trust && !hasP && !hasNP {
+			return errMalformed("Missing required field Principal")
+		}
+	}
+	return nil
+}
+
+func (s *Service) arn(kind, path, name string) string {
+	return "arn:aws:iam::" + s.account + ":" + kind + path + name
+}
+
+// internal turns a store failure into a ServiceFailure that hides the cause.
+func internal(err error) error {
+	e := awserr.Internal(err)
+	e.Code = "ServiceFailure"
+	return e
+}
+
+// ownerARN returns the ARN of the named user, group or role and whether it exists (for a
+// missing one, the ARN it would have with path "/").
+func (s *Service) ownerARN(c *call, o owner, name string) (string, bool, error) {
+	var arn string
+	var err error
+	switch o.kind {
+	case store.OwnerUser:
+		var u store.IAMUser
+		u, err = s.db.GetIAMUser(c.ctx, name)
+		arn = u.ARN
+	case store.OwnerGroup:
+		var g store.IAMGroup
+		g, err = s.db.GetIAMGroup(c.ctx, name)
+		arn = g.ARN
+	case store.OwnerRole:
+		var r store.IAMRole
+		r, err = s.db.GetIAMRole(c.ctx, name)
+		arn = r.ARN
+	}
+	if errors.Is(err, store.ErrNoSuchEntity) {
+		return s.arn(o.label, "/", name), false, nil
+	}
+	if err != nil {
+		return "", false, internal(err)
+	}
+	return arn, true, nil
+}
+
+// noSuchOwner is IAM's message for a missing user, group or role.
+func noSuchOwner(o owner, name string) error {
+	if o.kind == store.OwnerRole {
+		return errNoSuchEntity("The role with name %s cannot be found.", name)
+	}
+	return errNoSuchEntity("The %s with name %s cannot be found.", o.label, name)
+}
+
+// authorizeOwner authorizes action on the named owner and requires it to exist.
+func (s *Service) authorizeOwner(c *call, o owner, name, action string) (string, error) {
+	arn, ok, err := s.ownerARN(c, o, name)
+	if err != nil {
+		return "", err
+	}
+	if err := s.authorize(c, action, arn); err != nil {
+		return "", err
+	}
+	if !ok {
+		return "", noSuchOwner(o, name)
+	}
+	return arn, nil
+}
+
+// --- XML shapes ---
+
+func userXML(u store.IAMUser) *xnode {
+	return el("User", tx("Path", u.Path), tx("UserName", u.Name), tx("UserId", u.ID), tx("Arn", u.ARN), ttime("CreateDate", u.Created))
+}
+
+func groupXML(g store.IAMGroup) *xnode {
+	return el("Group", tx("Path", g.Path), tx("GroupName", g.Name), tx("GroupId", g.ID), tx("Arn", g.ARN), ttime("CreateDate", g.Created))
+}
+
+func roleXML(r store.IAMRole) *xnode {
+	return el("Role", tx("Path", r.Path), tx("RoleName", r.Name), tx("RoleId", r.ID), tx("Arn", r.ARN), ttime("CreateDate", r.Created),
+		tx("AssumeRolePolicyDocument", policyEscape(r.TrustPolicy)), opt("Description", r.Description), tint("MaxSessionDuration", r.MaxSessionDuration))
+}
+
+func policyXML(p store.IAMPolicy) *xnode {
+	return el("Policy", tx("PolicyName", p.Name), tx("PolicyId", p.ID), tx("Arn", p.ARN), tx("Path", p.Path),
+		tx("DefaultVersionId", "v1"), tint("AttachmentCount", p.AttachmentCount), tint("PermissionsBoundaryUsageCount", 0),
+		tbool("IsAttachable", true), opt("Description", p.Description), ttime("CreateDate", p.Created), ttime("UpdateDate", p.Updated))
+}
+
+func page(result *xnode, next string) *xnode {
+	result.kids = append(result.kids, tbool("IsTruncated", next != ""))
+	if next != "" {
+		result.kids = append(result.kids, tx("Marker", next))
+	}
+	return result
+}
+
+// --- users ---
+
+func (s *Service) createUser(c *call) (*xnode, error) {
+	name, err := c.params.name("UserName", 64)
+	if err != nil {
+		return nil, err
+	}
+	path, err := c.params.path()
+	if err != nil {
+		return nil, err
+	}
+	u := store.IAMUser{Name: name, Path: path, ARN: s.arn("user", path, name), Created: s.now().UTC()}
+	if err := s.authorize(c, "iam:CreateUser", u.ARN); err != nil {
+		return nil, err
+	}
+	if u.ID, err = newUniqueID(s.rand, prefixUser); err != nil {
+		return nil, internal(err)
+	}
+	if err := s.db.CreateIAMUser(c.ctx, u); err != nil {
+		if errors.Is(err, store.ErrEntityExists) {
+			return nil, errExists("User with name %s already exists.", name)
+		}
+		return nil, internal(err)
+	}
+	return el("", userXML(u)), nil
+}
+
+// callerUserName is the UserName parameter, or the calling user's name when it is omitted.
+func (c *call) callerUserName() (string, error) {
+	if v := c.params.get("UserName"); v != "" {
+		return v, checkName("userName", v, 128)
+	}
+	if c.p != nil && c.p.Type == TypeUser {
+		return c.p.Username, nil
+	}
+	return "", errValidation("Must specify userName when calling with non-User credentials")
+}
+
+func (s *Service) getUser(c *call) (*xnode, error) {
+	if c.params.get("UserName") == "" && c.p != nil && c.p.Type == TypeAccount {
+		u := store.IAMUser{Name: "", ID: s.account, Path: "", ARN: s.RootARN(), Created: s.now()}
+		return el("", el("User", tx("UserId", u.ID), tx("Arn", u.ARN), ttime("CreateDate", u.Created))), nil
+	}
+	name, err := c.callerUserName()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.authorizeOwner(c, ownerUser, name, "iam:GetUser"); err != nil {
+		return nil, err
+	}
+	u, err := s.db.GetIAMUser(c.ctx, name)
+	if err != nil {
+		return nil, internal(err)
+	}
+	return el("", userXML(u)), nil
+}
+
+func (s *Service) listUsers(c *call) (*xnode, error) {
+	if err := s.authorize(c, "iam:ListUsers", s.arn("user", "/", "")); err != nil {
+		return nil, err
+	}
+	marker, max, err := c.params.pageArgs()
+	if err != nil {
+		return nil, err
+	}
+	us, err := s.db.ListIAMUsers(c.ctx, c.params.pathPrefix())
+	if err != nil {
+		return nil, internal(err)
+	}
+	us, next, err := paginate(us, marker, max)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]*xnode, 0, len(us))
+	for _, u := range us {
+		items = append(items, userXML(u))
+	}
+	return page(el("", members("Users", items)), next), nil
+}
+
+func (s *Service) deleteUser(c *call) (*xnode, error) {
+	name, err := c.params.name("UserName", 128)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.authorizeOwner(c, ownerUser, name, "iam:DeleteUser"); err != nil {
+		return nil, err
+	}
+	keys, err := s.db.ListAccessKeys(c.ctx, name)
+	if err != nil {
+		return nil, internal(err)
+	}
+	if len(keys) > 0 {
+		return nil, errDeleteConflict("Cannot delete entity, must delete access keys first.")
+	}
+	if err := s.checkNoPolicies(c, ownerUser, name); err != nil {
+		return nil, err
+	}
+	groups, err := s.db.ListIAMGroups(c.ctx, "/", name)
+	if err != nil {
+		return nil, internal(err)
+	}
+	if len(groups) > 0 {
+		return nil, errDeleteConflict("Cannot delete entity, must remove users from group first.")
+	}
+	if err := s.db.DeleteIAMUser(c.ctx, name); err != nil {
+		if errors.Is(err, store.ErrNoSuchEntity) {
+			return nil, noSuchOwner(ownerUser, name)
+		}
+		return nil, internal(err)
+	}
+	return nil, nil
+}
+
+// checkNoPolicies is DeleteConflict when the owner still has inline or attached policies.
+func (s *Service) checkNoPolicies(c *call, o owner, name string) error {
+	inl, err := s.db.ListInlinePolicies(c.ctx, o.kind, name)
+	if err != nil {
+		return internal(err)
+	}
+	if len(inl) > 0 {
+		return errDeleteConflict("Cannot delete entity, must delete policies first.")
+	}
+	att, err := s.db.ListAttachedPolicies(c.ctx, o.kind, name)
+	if err != nil {
+		return internal(err)
+	}
+	if len(att) > 0 {
+		return errDeleteConflict("Cannot delete entity, must detach all policies first.")
+	}
+	return nil
+}
+
+// --- access keys ---
+
+func (s *Service) createAccessKey(c *call) (*xnode, error) {
+	name, err := c.callerUserName()
+	if err != nil {
+		return nil, err
+	}
+	arn, err := s.authorizeOwner(c, ownerUser, name, "iam:CreateAccessKey")
+	if err != nil {
+		return nil, err
+	}
+	_ = arn
+	keys, err := s.db.ListAccessKeys(c.ctx, name)
+	if err != nil {
+		return nil, internal(err)
+	}
+	if len(keys) >= maxAccessKeysPerUser {
+		return nil, errLimit("Cannot exceed quota for AccessKeysPerUser: %d", maxAccessKeysPerUser)
+	}
+	u, err := s.db.GetIAMUser(c.ctx, name)
+	if err != nil {
+		return nil, internal(err)
+	}
+	k := store.IAMAccessKey{UserName: u.Name, Status: "Active", Created: s.now().UTC()}
+	if k.AccessKeyID, err = newAccessKeyID(s.rand, prefixAccessKey); err != nil {
+		return nil, internal(err)
+	}
+	if k.Secret, err = newSecret(s.rand); err != nil {
+		return nil, internal(err)
+	}
+	if err := s.db.CreateAccessKey(c.ctx, k); err != nil {
+		if errors.Is(err, store.ErrNoSuchEntity) {
+			return nil, noSuchOwner(ownerUser, name)
+		}
+		return nil, internal(err)
+	}
+	return el("", el("AccessKey", tx("UserName", k.UserName), tx("AccessKeyId", k.AccessKeyID), tx("Status", k.Status),
+		tx("SecretAccessKey", k.Secret), ttime("CreateDate", k.Created))), nil
+}
+
+func (s *Service) listAccessKeys(c *call) (*xnode, error) {
+	name, err := c.callerUserName()
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.authorizeOwner(c, ownerUser, name, "iam:ListAccessKeys"); err != nil {
+		return nil, err
+	}
+	marker, max, err := c.params.pageArgs()
+	if err != nil {
+		return nil, err
+	}
+	keys, err := s.db.ListAccessKeys(c.ctx, name)
+	if err != nil {
+		return nil, internal(err)
+	}
+	keys, next, err := paginate(keys, marker, max)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]*xnode, 0, len(keys))
+	for _, k := range keys {
+		items = append(items, el("", tx("UserName", k.UserName), tx("AccessKeyId", k.AccessKeyID), tx("Status", k.Status), ttime("CreateDate", k.Created)))
+	}
+	return page(el("", members("AccessKeyMetadata", items)), next), nil
+}
+
+// userKey resolves the user and access key parameters of UpdateAccessKey and DeleteAccessKey.
+func (s *Service) userKey(c *call, action string) (user, akid string, err error) {
+	akid, err = c.params.required("AccessKeyId")
+	if err != nil {
+		return "", "", err
+	}
+	user, err = c.callerUserName()
+	if err != nil {
+		return "", "", err
+	}
+	if _, err := s.authorizeOwner(c, ownerUser, user, action); err != nil {
+		return "", "", err
+	}
+	return user, akid, nil
+}
+
+func (s *Service) updateAccessKey(c *call) (*xnode, error) {
+	user, akid, err := s.userKey(c, "iam:UpdateAccessKey")
+	if err != nil {
+		return nil, err
+	}
+	status := c.params.get("Status")
+	if status != "Active" && status != "Inactive" {
+		return nil, errValidation("1 validation error detected: Value '%s' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]", status)
+	}
+	u, err := s.db.GetIAMUser(c.ctx, user)
+	if err != nil {
+		return nil, internal(err)
+	}
+	if err := s.db.UpdateAccessKeyStatus(c.ctx, u.Name, akid, status); err != nil {
+		if errors.Is(err, store.ErrNoSuchEntity) {
+			return nil, errNoSuchEntity("The Access Key with id %s cannot be found.", akid)
+		}
+		return nil, internal(err)
+	}
+	return nil, nil
+}
+
+func (s *Service) deleteAccessKey(c *call) (*xnode, error) {
+	user, akid, err := s.userKey(c, "iam:DeleteAccessKey")
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.db.GetIAMUser(c.ctx, user)
+	if err != nil {
+		return nil, internal(err)
+	}
+	if err := s.db.DeleteAccessKey(c.ctx, u.Name, akid); err != nil {
+		if errors.Is(err, store.ErrNoSuchEntity) {
+			return nil, errNoSuchEntity("The Access Key with id %s cannot be found.", akid)
+		}
+		return nil, internal(err)
+	}
+	return nil, nil
+}
+
+// --- inline policies ---
+
+func (s *Service) putOwnerPolicy(o owner) opFunc {
+	return func(c *call) (*xnode, error) {
+		name, err := c.params.name(o.param, 128)
+		if err != nil {
+			return nil, err
+		}
+		pname, err := c.params.name("PolicyName", 128)
+		if err != nil {
+			return nil, err
+		}
+		doc, err := c.params.required("PolicyDocument")
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.authorizeOwner(c, o, name, "iam:Put"+o.title+"Policy"); err != nil {
+			return nil, err
+		}
+		if err := checkPolicyDocument(doc, false); err != nil {
+			return nil, err
+		}
+		canon, err := s.canonicalOwnerName(c, o, name)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.db.PutInlinePolicy(c.ctx, store.IAMInlinePolicy{OwnerKind: o.kind, OwnerName: canon, Name: pname, Document: doc}); err != nil {
+			return nil, internal(err)
+		}
+		return nil, nil
+	}
+}
+
+// canonicalOwnerName is the owner's name as created (names are case-insensitive).
+func (s *Service) canonicalOwnerName(c *call, o owner, name string) (string, error) {
+	var err error
+	switch o.kind {
+	case store.OwnerUser:
+		var u store.IAMUser
+		u, err = s.db.GetIAMUser(c.ctx, name)
+		name = u.Name
+	case store.OwnerGroup:
+		var g store.IAMGroup
+		g, err = s.db.GetIAMGroup(c.ctx, name)
+		name = g.Name
+	case store.OwnerRole:
+		var r store.IAMRole
+		r, err = s.db.GetIAMRole(c.ctx, name)
+		name = r.Name
+	}
+	if errors.Is(err, store.ErrNoSuchEntity) {
+		return "", noSuchOwner(o, name)
+	}
+	if err != nil {
+		return "", internal(err)
+	}
+	return name, nil
+}
+
+func (s *Service) getOwnerPolicy(o owner) opFunc {
+	return func(c *call) (*xnode, error) {
+		name, err := c.params.name(o.param, 128)
+		if err != nil {
+			return nil, err
+		}
+		pname, err := c.params.name("PolicyName", 128)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.authorizeOwner(c, o, name, "iam:Get"+o.title+"Policy"); err != nil {
+			return nil, err
+		}
+		canon, err := s.canonicalOwnerName(c, o, name)
+		if err != nil {
+			return nil, err
+		}
+		p, err := s.db.GetInlinePolicy(c.ctx, o.kind, canon, pname)
+		if errors.Is(err, store.ErrNoSuchEntity) {
+			return nil, errNoSuchEntity("The %s policy with name %s cannot be found.", o.label, pname)
+		}
+		if err != nil {
+			return nil, internal(err)
+		}
+		return el("", tx(o.param, canon), tx("PolicyName", p.Name), tx("PolicyDocument", policyEscape(p.Document))), nil
+	}
+}
+
+func (s *Service) deleteOwnerPolicy(o owner) opFunc {
+	return func(c *call) (*xnode, error) {
+		name, err := c.params.name(o.param, 128)
+		if err != nil {
+			return nil, err
+		}
+		pname, err := c.params.name("PolicyName", 128)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.authorizeOwner(c, o, name, "iam:Delete"+o.title+"Policy"); err != nil {
+			return nil, err
+		}
+		canon, err := s.canonicalOwnerName(c, o, name)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.db.DeleteInlinePolicy(c.ctx, o.kind, canon, pname); err != nil {
+			if errors.Is(err, store.ErrNoSuchEntity) {
+				return nil, errNoSuchEntity("The %s policy with name %s cannot be found.", o.label, pname)
+			}
+			return nil, internal(err)
+		}
+		return nil, nil
+	}
+}
+
+func (s *Service) listOwnerPolicies(o owner) opFunc {
+	return func(c *call) (*xnode, error) {
+		name, err := c.params.name(o.param, 128)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.authorizeOwner(c, o, name, "iam:List"+o.title+"Policies"); err != nil {
+			return nil, err
+		}
+		marker, max, err := c.params.pageArgs()
+		if err != nil {
+			return nil, err
+		}
+		canon, err := s.canonicalOwnerName(c, o, name)
+		if err != nil {
+			return nil, err
+		}
+		ps, err := s.db.ListInlinePolicies(c.ctx, o.kind, canon)
+		if err != nil {
+			return nil, internal(err)
+		}
+		ps, next, err := paginate(ps, marker, max)
+		if err != nil {
+			return nil, err
+		}
+		items := make([]*xnode, 0, len(ps))
+		for _, p := range ps {
+			items = append(items, tx("", p.Name))
+		}
+		return page(el("", members("PolicyNames", items)), next), nil
+	}
+}
+
+// --- managed policies ---
+
+// policyARN validates a PolicyArn parameter.
+func (p params) policyARN() (string, error) {
+	v, err := p.required("PolicyArn")
+	if err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(v, "arn:aws:iam::") || !strings.Contains(v, ":policy/") {
+		return "", errInvalidInput("ARN %s is not valid.", v)
+	}
+	return v, nil
+}
+
+func (s *Service) attachOwnerPolicy(o owner) opFunc {
+	return func(c *call) (*xnode, error) {
+		name, err := c.params.name(o.param, 128)
+		if err != nil {
+			return nil, err
+		}
+		parn, err := c.params.policyARN()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.authorizeOwner(c, o, name, "iam:Attach"+o.title+"Policy"); err != nil {
+			return nil, err
+		}
+		canon, err := s.canonicalOwnerName(c, o, name)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.db.GetIAMPolicy(c.ctx, parn); err != nil {
+			if errors.Is(err, store.ErrNoSuchEntity) {
+				return nil, errNoSuchEntity("Policy %s does not exist or is not attachable.", parn)
+			}
+			return nil, internal(err)
+		}
+		if err := s.db.AttachPolicy(c.ctx, o.kind, canon, parn); err != nil {
+			if errors.Is(err, store.ErrNoSuchEntity) {
+				return nil, errNoSuchEntity("Policy %s does not exist or is not attachable.", parn)
+			}
+			return nil, internal(err)
+		}
+		return nil, nil
+	}
+}
+
+func (s *Service) detachOwnerPolicy(o owner) opFunc {
+	return func(c *call) (*xnode, error) {
+		name, err := c.params.name(o.param, 128)
+		if err != nil {
+			return nil, err
+		}
+		parn, err := c.params.policyARN()
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.authorizeOwner(c, o, name, "iam:Detach"+o.title+"Policy"); err != nil {
+			return nil, err
+		}
+		canon, err := s.canonicalOwnerName(c, o, name)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.db.DetachPolicy(c.ctx, o.kind, canon, parn); err != nil {
+			if errors.Is(err, store.ErrNoSuchEntity) {
+				return nil, errNoSuchEntity("Policy %s was not found.", parn)
+			}
+			return nil, internal(err)
+		}
+		return nil, nil
+	}
+}
+
+func (s *Service) listAttachedOwnerPolicies(o owner) opFunc {
+	return func(c *call) (*xnode, error) {
+		name, err := c.params.name(o.param, 128)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.authorizeOwner(c, o, name, "iam:ListAttached"+o.title+"Policies"); err != nil {
+			return nil, err
+		}
+		marker, max, err := c.params.pageArgs()
+		if err != nil {
+			return nil, err
+		}
+		canon, err := s.canonicalOwnerName(c, o, name)
+		if err != nil {
+			return nil, err
+		}
+		ps, err := s.db.ListAttachedPolicies(c.ctx, o.kind, canon)
+		if err != nil {
+			return nil, internal(err)
+		}
+		prefix := c.params.pathPrefix()
+		kept := ps[:0]
+		for _, p := range ps {
+			if strings.HasPrefix(p.Path, prefix) {
+				kept = append(kept, p)
+			}
+		}
+		ps, next, err := paginate(kept, marker, max)
+		if err != nil {
+			return nil, err
+		}
+		items := make([]*xnode, 0, len(ps))
+		for _, p := range ps {
+			items = append(items, el("", tx("PolicyName", p.Name), tx("PolicyArn", p.ARN)))
+		}
+		return page(el("", members("AttachedPolicies", items)), next), nil
+	}
+}
+
+func (s *Service) createPolicy(c *call) (*xnode, error) {
+	name, err := c.params.name("PolicyName", 128)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := c.params.required("PolicyDocument")
+	if err != nil {
+		return nil, err
+	}
+	path, err := c.params.path()
+	if err != nil {
+		return nil, err
+	}
+	now := s.now().UTC()
+	p := store.IAMPolicy{Name: name, Path: path, ARN: s.arn("policy", path, name), Document: doc,
+		Description: c.params.get("Description"), Created: now, Updated: now}
+	if err := s.authorize(c, "iam:CreatePolicy", p.ARN); err != nil {
+		return nil, err
+	}
+	if err := checkPolicyDocument(doc, false); err != nil {
+		return nil, err
+	}
+	if p.ID, err = newUniqueID(s.rand, prefixPolicy); err != nil {
+		return nil, internal(err)
+	}
+	if err := s.db.CreateIAMPolicy(c.ctx, p); err != nil {
+		if errors.Is(err, store.ErrEntityExists) {
+			return nil, errExists("A policy called %s already exists. Duplicate names are not allowed.", name)
+		}
+		return nil, internal(err)
+	}
+	return el("", policyXML(p)), nil
+}
+
+// lookupPolicy authorizes action on the policy and returns it.
+func (s *Service) lookupPolicy(c *call, action string) (store.IAMPolicy, error) {
+	parn, err := c.params.policyARN()
+	if err != nil {
+		return store.IAMPolicy{}, err
+	}
+	if err := s.authorize(c, action, parn); err != nil {
+		return store.IAMPolicy{}, err
+	}
+	p, err := s.db.GetIAMPolicy(c.ctx, parn)
+	if errors.Is(err, store.ErrNoSuchEntity) {
+		return store.IAMPolicy{}, errNoSuchEntity("Policy %s does not exist or is not attachable.", parn)
+	}
+	if err != nil {
+		return store.IAMPolicy{}, internal(err)
+	}
+	return p, nil
+}
+
+func (s *Service) getPolicy(c *call) (*xnode, error) {
+	p, err := s.lookupPolicy(c, "iam:GetPolicy")
+	if err != nil {
+		return nil, err
+	}
+	return el("", policyXML(p)), nil
+}
+
+func (s *Service) getPolicyVersion(c *call) (*xnode, error) {
+	p, err := s.lookupPolicy(c, "iam:GetPolicyVersion")
+	if err != nil {
+		return nil, err
+	}
+	if v := c.params.get("VersionId"); v != "v1" {
+		return nil, errNoSuchEntity("Policy %s version %s does not exist or is not attachable.", p.ARN, v)
+	}
+	return el("", el("PolicyVersion", tx("Document", policyEscape(p.Document)), tx("VersionId", "v1"),
+		tbool("IsDefaultVersion", true), ttime("CreateDate", p.Created))), nil
+}
+
+func (s *Service) deletePolicy(c *call) (*xnode, error) {
+	p, err := s.lookupPolicy(c, "iam:DeletePolicy")
+	if err != nil {
+		return nil, err
+	}
+	if strings.HasPrefix(p.ARN, "arn:aws:iam::aws:") {
+		return nil, errInvalidInput("Cannot delete AWS managed policy %s.", p.ARN)
+	}
+	if p.AttachmentCount > 0 {
+		return nil, errDeleteConflict("Cannot delete a policy attached to entities.")
+	}
+	if err := s.db.DeleteIAMPolicy(c.ctx, p.ARN); err != nil {
+		return nil, internal(err)
+	}
+	return nil, nil
+}
+
+func (s *Service) listPolicies(c *call) (*xnode, error) {
+	if err := s.authorize(c, "iam:ListPolicies", s.arn("policy", "/", "")); err != nil {
+		return nil, err
+	}
+	marker, max, err := c.params.pageArgs()
+	if err != nil {
+		return nil, err
+	}
+	prefix := ""
+	switch scope := c.params.get("Scope"); scope {
+	case "", "All":
+	case "AWS":
+		prefix = "arn:aws:iam::aws:"
+	case "Local":
+		prefix = "arn:aws:iam::" + s.account + ":"
+	default:
+		return nil, errValidation("1 validation error detected: Value '%s' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]", scope)
+	}
+	onlyAttached, _ := strconv.ParseBool(c.params.get("OnlyAttached"))
+	ps, err := s.db.ListIAMPolicies(c.ctx, prefix, c.params.pathPrefix(), onlyAttached)
+	if err != nil {
+		return nil, internal(err)
+	}
+	ps, next, err := paginate(ps, marker, max)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]*xnode, 0, len(ps))
+	for _, p := range ps {
+		items = append(items, policyXML(p))
+	}
+	return page(el("", members("Policies", items)), next), nil
+}
+
+// --- groups ---
+
+func (s *Service) createGroup(c *call) (*xnode, error) {
+	name, err := c.params.name("GroupName", 128)
+	if err != nil {
+		return nil, err
+	}
+	path, err := c.params.path()
+	if err != nil {
+		return nil, err
+	}
+	g := store.IAMGroup{Name: name, Path: path, ARN: s.arn("group", path, name), Created: s.now().UTC()}
+	if err := s.authorize(c, "iam:CreateGroup", g.ARN); err != nil {
+		return nil, err
+	}
+	if g.ID, err = newUniqueID(s.rand, prefixGroup); err != nil {
+		return nil, internal(err)
+	}
+	if err := s.db.CreateIAMGroup(c.ctx, g); err != nil {
+		if errors.Is(err, store.ErrEntityExists) {
+			return nil, errExists("Group with name %s already exists.", name)
+		}
+		return nil, internal(err)
+	}
+	return el("", groupXML(g)), nil
+}
+
+func (s *Service) getGroup(c *call) (*xnode, error) {
+	name, err := c.params.name("GroupName", 128)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.authorizeOwner(c, ownerGroup, name, "iam:GetGroup"); err != nil {
+		return nil, err
+	}
+	g, err := s.db.GetIAMGroup(c.ctx, name)
+	if err != nil {
+		return nil, internal(err)
+	}
+	us, err := s.db.GroupMembers(c.ctx, g.Name)
+	if err != nil {
+		return nil, internal(err)
+	}
+	items := make([]*xnode, 0, len(us))
+	for _, u := range us {
+		items = append(items, userXML(u))
+	}
+	return page(el("", groupXML(g), members("Users", items)), ""), nil
+}
+
+func (s *Service) listGroups(c *call) (*xnode, error) {
+	if err := s.authorize(c, "iam:ListGroups", s.arn("group", "/", "")); err != nil {
+		return nil, err
+	}
+	return s.groupList(c, "")
+}
+
+func (s *Service) listGroupsForUser(c *call) (*xnode, error) {
+	name, err := c.params.name("UserName", 128)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.authorizeOwner(c, ownerUser, name, "iam:ListGroupsForUser"); err != nil {
+		return nil, err
+	}
+	canon, err := s.canonicalOwnerName(c, ownerUser, name)
+	if err != nil {
+		return nil, err
+	}
+	return s.groupList(c, canon)
+}
+
+func (s *Service) groupList(c *call, user string) (*xnode, error) {
+	marker, max, err := c.params.pageArgs()
+	if err != nil {
+		return nil, err
+	}
+	gs, err := s.db.ListIAMGroups(c.ctx, c.params.pathPrefix(), user)
+	if err != nil {
+		return nil, internal(err)
+	}
+	gs, next, err := paginate(gs, marker, max)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]*xnode, 0, len(gs))
+	for _, g := range gs {
+		items = append(items, groupXML(g))
+	}
+	return page(el("", members("Groups", items)), next), nil
+}
+
+func (s *Service) deleteGroup(c *call) (*xnode, error) {
+	name, err := c.params.name("GroupName", 128)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.authorizeOwner(c, ownerGroup, name, "iam:DeleteGroup"); err != nil {
+		return nil, err
+	}
+	us, err := s.db.GroupMembers(c.ctx, name)
+	if err != nil {
+		return nil, internal(err)
+	}
+	if len(us) > 0 {
+		return nil, errDeleteConflict("Cannot delete entity, must remove users from group first.")
+	}
+	if err := s.checkNoPolicies(c, ownerGroup, name); err != nil {
+		return nil, err
+	}
+	if err := s.db.DeleteIAMGroup(c.ctx, name); err != nil {
+		return nil, internal(err)
+	}
+	return nil, nil
+}
+
+func (s *Service) groupMembership(c *call, action string) (group, user string, err error) {
+	group, err = c.params.name("GroupName", 128)
+	if err != nil {
+		return "", "", err
+	}
+	user, err = c.params.name("UserName", 128)
+	if err != nil {
+		return "", "", err
+	}
+	if _, err := s.authorizeOwner(c, ownerGroup, group, action); err != nil {
+		return "", "", err
+	}
+	if _, err := s.canonicalOwnerName(c, ownerUser, user); err != nil {
+		return "", "", err
+	}
+	return group, user, nil
+}
+
+func (s *Service) addUserToGroup(c *call) (*xnode, error) {
+	group, user, err := s.groupMembership(c, "iam:AddUserToGroup")
+	if err != nil {
+		return nil, err
+	}
+	if err := s.db.AddUserToGroup(c.ctx, group, user); err != nil {
+		if errors.Is(err, store.ErrNoSuchEntity) {
+			return nil, noSuchOwner(ownerUser, user)
+		}
+		return nil, internal(err)
+	}
+	return nil, nil
+}
+
+func (s *Service) removeUserFromGroup(c *call) (*xnode, error) {
+	group, user, err := s.groupMembership(c, "iam:RemoveUserFromGroup")
+	if err != nil {
+		return nil, err
+	}
+	g, err := s.db.GetIAMGroup(c.ctx, group)
+	if err != nil {
+		return nil, internal(err)
+	}
+	u, err := s.db.GetIAMUser(c.ctx, user)
+	if err != nil {
+		return nil, internal(err)
+	}
+	if err := s.db.RemoveUserFromGroup(c.ctx, g.Name, u.Name); err != nil {
+		if errors.Is(err, store.ErrNoSuchEntity) {
+			return nil, errNoSuchEntity("The user with name %s cannot be found in group %s.", user, group)
+		}
+		return nil, internal(err)
+	}
+	return nil, nil
+}
+
+// --- roles ---
+
+func (s *Service) createRole(c *call) (*xnode, error) {
+	name, err := c.params.name("RoleName", 64)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := c.params.required("AssumeRolePolicyDocument")
+	if err != nil {
+		return nil, err
+	}
+	path, err := c.params.path()
+	if err != nil {
+		return nil, err
+	}
+	maxDur := 3600
+	if v := c.params.get("MaxSessionDuration"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 3600 || n > 43200 {
+			return nil, errValidation("1 validation error detected: Value '%s' at 'maxSessionDuration' failed to satisfy constraint: Member must have value between 3600 and 43200", v)
+		}
+		maxDur = n
+	}
+	r := store.IAMRole{Name: name, Path: path, ARN: s.arn("role", path, name), TrustPolicy: doc,
+		Description: c.params.get("Description"), MaxSessionDuration: maxDur, Created: s.now().UTC()}
+	if err := s.authorize(c, "iam:CreateRole", r.ARN); err != nil {
+		return nil, err
+	}
+	if err := checkPolicyDocument(doc, true); err != nil {
+		return nil, err
+	}
+	if r.ID, err = newUniqueID(s.rand, prefixRole); err != nil {
+		return nil, internal(err)
+	}
+	if err := s.db.CreateIAMRole(c.ctx, r); err != nil {
+		if errors.Is(err, store.ErrEntityExists) {
+			return nil, errExists("Role with name %s already exists.", name)
+		}
+		return nil, internal(err)
+	}
+	return el("", roleXML(r)), nil
+}
+
+func (s *Service) getRole(c *call) (*xnode, error) {
+	name, err := c.params.name("RoleName", 64)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.authorizeOwner(c, ownerRole, name, "iam:GetRole"); err != nil {
+		return nil, err
+	}
+	r, err := s.db.GetIAMRole(c.ctx, name)
+	if err != nil {
+		return nil, internal(err)
+	}
+	return el("", roleXML(r)), nil
+}
+
+func (s *Service) listRoles(c *call) (*xnode, error) {
+	if err := s.authorize(c, "iam:ListRoles", s.arn("role", "/", "")); err != nil {
+		return nil, err
+	}
+	marker, max, err := c.params.pageArgs()
+	if err != nil {
+		return nil, err
+	}
+	rs, err := s.db.ListIAMRoles(c.ctx, c.params.pathPrefix())
+	if err != nil {
+		return nil, internal(err)
+	}
+	rs, next, err := paginate(rs, marker, max)
+	if err != nil {
+		return nil, err
+	}
+	items := make([]*xnode, 0, len(rs))
+	for _, r := range rs {
+		items = append(items, roleXML(r))
+	}
+	return page(el("", members("Roles", items)), next), nil
+}
+
+func (s *Service) deleteRole(c *call) (*xnode, error) {
+	name, err := c.params.name("RoleName", 64)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.authorizeOwner(c, ownerRole, name, "iam:DeleteRole"); err != nil {
+		return nil, err
+	}
+	if err := s.checkNoPolicies(c, ownerRole, name); err != nil {
+		return nil, err
+	}
+	if err := s.db.DeleteIAMRole(c.ctx, name); err != nil {
+		return nil, internal(err)
+	}
+	return nil, nil
+}
+
+func (s *Service) updateAssumeRolePolicy(c *call) (*xnode, error) {
+	name, err := c.params.name("RoleName", 64)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := c.params.required("PolicyDocument")
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.authorizeOwner(c, ownerRole, name, "iam:UpdateAssumeRolePolicy"); err != nil {
+		return nil, err
+	}
+	if err := checkPolicyDocument(doc, true); err != nil {
+		return nil, err
+	}
+	if err := s.db.UpdateRoleTrustPolicy(c.ctx, name, doc); err != nil {
+		return nil, internal(err)
+	}
+	return nil, nil
+}
+
+var _ = fmt.Sprintf

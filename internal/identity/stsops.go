@@ -1,0 +1,160 @@
+package identity
+
+import (
+	"errors"
+	"net/http"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/furl/furl/internal/awserr"
+	"github.com/furl/furl/internal/iam"
+	"github.com/furl/furl/internal/store"
+)
+
+// Session duration bounds of AssumeRole (seconds).
+const (
+	minSessionDuration     = 900
+	maxSessionDuration     = 43200
+	defaultSessionDuration = 3600
+)
+
+var sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
+
+func (s *Service) getCallerIdentity(c *call) (*xnode, error) {
+	// GetCallerIdentity needs no permission, as in AWS.
+	return el("", tx("Arn", c.p.ARN), tx("UserId", c.p.UserID), tx("Account", c.p.AccountID)), nil
+}
+
+// roleNameFromARN returns the role name of arn:aws:iam::<acct>:role/<path/>name, and whether
+// the ARN is of this account's roles.
+func (s *Service) roleNameFromARN(arn string) (string, bool) {
+	prefix := "arn:aws:iam::" + s.account + ":role/"
+	if !strings.HasPrefix(arn, prefix) {
+		return "", false
+	}
+	return lastSegment(arn), true
+}
+
+func (s *Service) assumeRole(c *call) (*xnode, error) {
+	roleARN, err := c.params.required("RoleArn")
+	if err != nil {
+		return nil, err
+	}
+	if len(roleARN) < 20 || len(roleARN) > 2048 {
+		return nil, errValidation("1 validation error detected: Value '%s' at 'roleArn' failed to satisfy constraint: Member must have length greater than or equal to 20", roleARN)
+	}
+	session, err := c.params.required("RoleSessionName")
+	if err != nil {
+		return nil, err
+	}
+	if !sessionNameRE.MatchString(session) {
+		return nil, errValidation("1 validation error detected: Value '%s' at 'roleSessionName' failed to satisfy constraint: Member must satisfy regular expression pattern: [\\w+=,.@-]*", session)
+	}
+	duration := defaultSessionDuration
+	if v := c.params.get("DurationSeconds"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, errValidation("1 validation error detected: Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must be a number", v)
+		}
+		if n < minSessionDuration {
+			return nil, errValidation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value greater than or equal to %d", n, minSessionDuration)
+		}
+		if n > maxSessionDuration {
+			return nil, errValidation("1 validation error detected: Value '%d' at 'durationSeconds' failed to satisfy constraint: Member must have value less than or equal to %d", n, maxSessionDuration)
+		}
+		duration = n
+	}
+	if c.params.has("Policy") || c.params.has("PolicyArns.member.1.arn") {
+		// Session policies would narrow the session; furl does not model them, so refusing is
+		// safer than granting more than asked.
+		return nil, awserr.New(http.StatusBadRequest, "InvalidParameterValue", "Session policies are not supported by furl.")
+	}
+	denied := func() error {
+		return awserr.Newf(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", c.p.ARN, roleARN)
+	}
+	if c.p.Type == TypeAccount {
+		return nil, awserr.New(http.StatusForbidden, "AccessDenied", "Roles may not be assumed by root accounts.")
+	}
+	name, ok := s.roleNameFromARN(roleARN)
+	if !ok {
+		return nil, denied()
+	}
+	role, err := s.db.GetIAMRole(c.ctx, name)
+	if errors.Is(err, store.ErrNoSuchEntity) || (err == nil && role.ARN != roleARN) {
+		return nil, denied()
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	allowed, err := s.trustAllows(c, role, roleARN)
+	if err != nil {
+		return nil, internal(err)
+	}
+	if !allowed {
+		return nil, denied()
+	}
+	if duration > role.MaxSessionDuration {
+		return nil, errValidation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
+	}
+	now := s.now().UTC()
+	t := store.STSSession{RoleName: role.Name, RoleID: role.ID, RoleARN: role.ARN, SessionName: session,
+		SourceARN: c.p.ARN, Created: now, Expires: now.Add(time.Duration(duration) * time.Second).Truncate(time.Second)}
+	if t.AccessKeyID, err = newAccessKeyID(s.rand, prefixSessionID); err != nil {
+		return nil, internal(err)
+	}
+	if t.Secret, err = newSecret(s.rand); err != nil {
+		return nil, internal(err)
+	}
+	if t.Token, err = newSessionToken(s.rand); err != nil {
+		return nil, internal(err)
+	}
+	if err := s.db.CreateSTSSession(c.ctx, t); err != nil {
+		return nil, internal(err)
+	}
+	// Sessions that expired more than a day ago are dropped (until then they answer
+	// ExpiredToken rather than InvalidClientTokenId).
+	if _, err := s.db.DeleteExpiredSTSSessions(c.ctx, now.Add(-24*time.Hour)); err != nil {
+		s.log.Warn("identity: pruning expired sessions", "err", err)
+	}
+	return el("",
+		el("Credentials", tx("AccessKeyId", t.AccessKeyID), tx("SecretAccessKey", t.Secret), tx("SessionToken", t.Token), ttime("Expiration", t.Expires)),
+		el("AssumedRoleUser", tx("AssumedRoleId", role.ID+":"+session), tx("Arn", "arn:aws:sts::"+s.account+":assumed-role/"+role.Name+"/"+session)),
+	), nil
+}
+
+// trustAllows decides sts:AssumeRole for the caller: the role's trust policy must admit the
+// caller (by its ARN, its role, or its account), and the usual same-account evaluation of the
+// caller's identity policies together with the trust policy must allow. A trust policy that
+// names only the account thus delegates to the caller's identity policies, as in AWS.
+func (s *Service) trustAllows(c *call, role store.IAMRole, roleARN string) (bool, error) {
+	trust, err := s.parse(role.TrustPolicy)
+	if err != nil {
+		return false, err
+	}
+	ctx := map[string][]string{}
+	if v := c.params.get("ExternalId"); v != "" {
+		ctx["sts:ExternalId"] = []string{v}
+	}
+	ctx["sts:RoleSessionName"] = []string{c.params.get("RoleSessionName")}
+	req := &iam.Request{Principal: c.p, Action: "sts:AssumeRole", Resource: roleARN, ResourceAccount: s.account, Context: ctx}
+	s.AddContext(c.p, req)
+	ids, err := s.identityPolicies(c.ctx, c.p)
+	if err != nil {
+		return false, err
+	}
+	full := iam.Evaluate(req, ids, trust)
+	if !full.Allowed {
+		return false, nil
+	}
+	// Does the trust policy name the caller at all? Evaluate it as if cross-account with an
+	// identity policy that allows everything: then only the trust policy's Allow counts.
+	all, err := s.parse(allowAll)
+	if err != nil {
+		return false, err
+	}
+	cross := *req
+	cross.ResourceAccount = "trust-policy"
+	return iam.Evaluate(&cross, []*iam.Policy{all}, trust).Allowed, nil
+}
