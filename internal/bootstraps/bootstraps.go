@@ -1,0 +1,252 @@
+// Package bootstraps holds furl's own bootstraps for the managed runtimes — a Python one
+// (python3.8 … python3.13, on the machine's python3) and a Node.js one (nodejs18.x, 20.x, 22.x,
+// on the machine's node) — and turns a runtime and handler into the command that starts a
+// runtime process. Both bootstraps speak the Lambda Runtime API and behave like AWS's runtime
+// interface clients (awslambdaric, aws-lambda-ric): context objects, handler resolution, error
+// bodies, log formats and, for Node, response streaming.
+//
+// The scripts are embedded in the binary and written out to a directory by New. A *Set
+// implements pool.Launcher for python* and nodejs* runtimes.
+package bootstraps
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/furl/furl/internal/pool"
+)
+
+//go:embed python/bootstrap.py node/bootstrap.cjs
+var scripts embed.FS
+
+// Paths of the scripts, relative to the Set's directory.
+const (
+	PythonScript = "python/bootstrap.py"
+	NodeScript   = "node/bootstrap.cjs"
+)
+
+// pythonRuntimes and nodeRuntimes are the managed runtime names furl accepts.
+var (
+	pythonRuntimes = []string{"python3.8", "python3.9", "python3.10", "python3.11", "python3.12", "python3.13"}
+	nodeRuntimes   = []string{"nodejs18.x", "nodejs20.x", "nodejs22.x"}
+)
+
+// Runtimes returns the managed runtime names this package starts, Python first.
+func Runtimes() []string {
+	return append(append([]string(nil), pythonRuntimes...), nodeRuntimes...)
+}
+
+// Supports reports whether runtime is a managed runtime this package starts.
+func Supports(runtime string) bool {
+	return isPython(runtime) || isNode(runtime)
+}
+
+func isPython(runtime string) bool { return contains(pythonRuntimes, runtime) }
+func isNode(runtime string) bool   { return contains(nodeRuntimes, runtime) }
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
+
+// Options chooses the interpreters. Empty fields mean "python3" and "node" found on PATH.
+type Options struct {
+	// Python is the python3 interpreter. A wrapper script such as a pyenv shim is resolved once
+	// to the real executable (sys.executable), which saves its start-up time on every cold start.
+	Python string
+	// Node is the node executable.
+	Node string
+}
+
+// Set is a directory holding the written-out bootstraps, plus the interpreters that run them.
+// It is safe for concurrent use.
+type Set struct {
+	dir  string
+	opts Options
+
+	mu        sync.Mutex
+	python    string
+	pythonErr error
+	pyDone    bool
+	node      string
+	nodeErr   error
+	nodeDone  bool
+}
+
+// New writes the embedded bootstraps into dir (created if needed) and returns the Set that
+// starts them with the interpreters found on PATH.
+func New(dir string) (*Set, error) {
+	return NewWithOptions(dir, Options{})
+}
+
+// NewWithOptions is New with explicit interpreters.
+func NewWithOptions(dir string, opts Options) (*Set, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, fmt.Errorf("bootstraps: %w", err)
+	}
+	for _, name := range []string{PythonScript, NodeScript} {
+		data, err := scripts.ReadFile(name)
+		if err != nil {
+			return nil, fmt.Errorf("bootstraps: read embedded %s: %w", name, err)
+		}
+		if err := writeFile(filepath.Join(abs, filepath.FromSlash(name)), data); err != nil {
+			return nil, fmt.Errorf("bootstraps: %w", err)
+		}
+	}
+	return &Set{dir: abs, opts: opts}, nil
+}
+
+// writeFile writes data atomically (temp file + rename) unless the file already holds it.
+func writeFile(path string, data []byte) error {
+	if old, err := os.ReadFile(path); err == nil && bytes.Equal(old, data) {
+		return nil
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-"+filepath.Base(path)+"-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(f.Name(), 0o644)); err != nil {
+		_ = os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		_ = os.Remove(f.Name())
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}
+
+// Dir returns the directory the bootstraps were written to.
+func (s *Set) Dir() string { return s.dir }
+
+// Resolve finds the interpreters now rather than on the first cold start. Missing interpreters
+// are not an error here; Command reports them for the runtimes that need them.
+func (s *Set) Resolve(ctx context.Context) {
+	s.pythonPath(ctx)
+	s.nodePath()
+}
+
+// Command implements pool.Launcher: the argv and extra environment that start runtime's
+// bootstrap for handler in taskRoot (the process's working directory). Unknown runtimes and
+// missing interpreters give a *pool.EntrypointError.
+func (s *Set) Command(runtime, handler, taskRoot string) ([]string, []string, error) {
+	switch {
+	case isPython(runtime):
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		py, err := s.pythonPath(ctx)
+		if err != nil {
+			return nil, nil, &pool.EntrypointError{Runtime: runtime, Reason: err.Error()}
+		}
+		argv := []string{py, "-S", "-B", filepath.Join(s.dir, filepath.FromSlash(PythonScript)), handler}
+		env := []string{
+			"AWS_EXECUTION_ENV=AWS_Lambda_" + runtime,
+			"LAMBDA_RUNTIME_DIR=" + filepath.Join(s.dir, "python"),
+		}
+		return argv, env, nil
+	case isNode(runtime):
+		node, err := s.nodePath()
+		if err != nil {
+			return nil, nil, &pool.EntrypointError{Runtime: runtime, Reason: err.Error()}
+		}
+		argv := []string{node, filepath.Join(s.dir, filepath.FromSlash(NodeScript)), handler}
+		env := []string{
+			"AWS_EXECUTION_ENV=AWS_Lambda_" + runtime,
+			"LAMBDA_RUNTIME_DIR=" + filepath.Join(s.dir, "node"),
+			"NODE_PATH=" + taskRoot,
+		}
+		return argv, env, nil
+	}
+	return nil, nil, &pool.EntrypointError{Runtime: runtime, Reason: "unsupported runtime"}
+}
+
+func (s *Set) pythonPath(ctx context.Context) (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.pyDone {
+		s.python, s.pythonErr = resolvePython(ctx, s.opts.Python)
+		s.pyDone = s.pythonErr == nil // a failed lookup is retried next time
+	}
+	return s.python, s.pythonErr
+}
+
+func (s *Set) nodePath() (string, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.nodeDone {
+		name := s.opts.Node
+		if name == "" {
+			name = "node"
+		}
+		p, err := exec.LookPath(name)
+		if err != nil {
+			s.nodeErr = fmt.Errorf("node interpreter: %w", err)
+		} else {
+			s.node, s.nodeErr, s.nodeDone = absPath(p), nil, true
+		}
+	}
+	return s.node, s.nodeErr
+}
+
+// resolvePython finds python3 and, when it is a wrapper script (pyenv shim), the interpreter
+// it runs, so that cold starts do not pay for the wrapper.
+func resolvePython(ctx context.Context, name string) (string, error) {
+	if name == "" {
+		name = "python3"
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("python interpreter: %w", err)
+	}
+	p = absPath(p)
+	if !isScript(p) {
+		return p, nil
+	}
+	out, err := exec.CommandContext(ctx, p, "-S", "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		return "", fmt.Errorf("python interpreter: resolve %s: %w", p, err)
+	}
+	real := strings.TrimSpace(string(out))
+	if real == "" || !filepath.IsAbs(real) {
+		return p, nil
+	}
+	return real, nil
+}
+
+func absPath(p string) string {
+	if a, err := filepath.Abs(p); err == nil {
+		return a
+	}
+	return p
+}
+
+// isScript reports whether the file starts with "#!".
+func isScript(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var b [2]byte
+	n, _ := f.Read(b[:])
+	return n == 2 && b[0] == '#' && b[1] == '!'
+}
