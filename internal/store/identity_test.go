@@ -164,4 +164,3 @@ func TestIdentitySessions(t *testing.T) {
 		t.Errorf("pruned session: %v", err)
 	}
 }
-
