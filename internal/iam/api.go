@@ -41,6 +41,9 @@ type Decision struct {
 	Reason       string
 	// Statement is the Sid (or index) of the deciding statement, if any.
 	Statement string
+	// Policy is the kind of policy that decided: PolicyIdentity or PolicyResource ("" when
+	// nothing was evaluated). For an implicit deny it is the kind that was missing an Allow.
+	Policy string
 }
 
 // Request is one authorization question: may Principal perform Action on Resource?
