@@ -1,0 +1,328 @@
+package pool
+
+import (
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/furl/furl/internal/invocationlog"
+	"github.com/furl/furl/internal/runtimeapi"
+	"github.com/furl/furl/internal/supervisor"
+	"github.com/google/uuid"
+)
+
+// env is one execution environment: a runtime process, its Runtime API, its own copy of the
+// code and its own temporary directory.
+type env struct {
+	p         *Pool
+	fs        *fnState
+	target    Target
+	configKey string
+	id        string
+	dir       string
+	taskRoot  string
+	stream    string
+
+	srv  *runtimeapi.Server
+	proc *supervisor.Process
+
+	ready      chan struct{} // closed when the runtime first enters /next
+	initFailed chan struct{} // closed when the runtime posts /init/error
+	initMu     sync.Mutex
+	initType   string
+	initBody   []byte
+	failOnce   sync.Once
+
+	startedAt    time.Time
+	initDuration time.Duration
+	timer        *time.Timer
+
+	outMu sync.Mutex
+	cur   *invLog
+
+	// Guarded by Pool.mu.
+	busy     bool
+	draining bool
+	dead     bool
+	killed   bool
+	fresh    bool // not yet used for an invocation (its first invoke is a cold start)
+	lastUsed time.Time
+}
+
+// invLog collects one invocation's lines for Result.Log.
+type invLog struct {
+	requestID  string
+	lines      []byte
+	collecting bool
+}
+
+const maxCollected = 16 << 10
+
+func (c *invLog) add(line []byte) {
+	if !c.collecting {
+		return
+	}
+	if len(c.lines)+len(line)+1 > maxCollected {
+		// Keep the tail: X-Amz-Log-Result only shows the last 4 KB.
+		keep := maxCollected / 2
+		if keep > len(c.lines) {
+			keep = len(c.lines)
+		}
+		n := copy(c.lines, c.lines[len(c.lines)-keep:])
+		c.lines = c.lines[:n]
+		if len(line) > maxCollected/2 {
+			line = line[len(line)-maxCollected/2:]
+		}
+	}
+	c.lines = append(c.lines, line...)
+	c.lines = append(c.lines, '\n')
+}
+
+// output attributes one line of the runtime's stdout/stderr.
+func (e *env) output(line []byte) {
+	now := time.Now()
+	var reqID string
+	e.outMu.Lock()
+	if c := e.cur; c != nil {
+		reqID = c.requestID
+		c.add(line)
+	}
+	e.outMu.Unlock()
+	if e.p.logs != nil {
+		e.p.logs.Append(invocationlog.Event{Time: now, Function: e.target.FunctionName, Stream: e.stream, RequestID: reqID, Message: string(line)})
+	}
+}
+
+func (e *env) appendLog(now time.Time, reqID string, msgs ...[]byte) {
+	if e.p.logs == nil {
+		return
+	}
+	evs := make([]invocationlog.Event, len(msgs))
+	for i, m := range msgs {
+		evs[i] = invocationlog.Event{Time: now, Function: e.target.FunctionName, Stream: e.stream, RequestID: reqID, Message: string(m)}
+	}
+	e.p.logs.Append(evs...)
+}
+
+// start copies the code, opens the Runtime API and starts the runtime process.
+func (e *env) start() error {
+	t := &e.target
+	e.dir = filepath.Join(e.p.cfg.WorkDir, e.id)
+	e.taskRoot = filepath.Join(e.dir, "task")
+	tmp := filepath.Join(e.dir, "tmp")
+	if err := os.MkdirAll(tmp, 0o755); err != nil {
+		return fmt.Errorf("pool: env dir: %w", err)
+	}
+	if err := copyTree(t.CodeDir, e.taskRoot); err != nil {
+		return fmt.Errorf("pool: copy code: %w", err)
+	}
+	argv, lenv, err := e.p.launcher.Command(t.Runtime, t.Handler, e.taskRoot)
+	if err != nil {
+		return err
+	}
+	if len(argv) == 0 {
+		return &EntrypointError{Runtime: t.Runtime, Reason: "launcher returned no command"}
+	}
+	srv, err := runtimeapi.New(runtimeapi.Config{
+		FunctionName: t.FunctionName, FunctionVersion: t.Version, Handler: t.Handler,
+		MaxResponseBytes: e.p.cfg.MaxResponseBytes, MaxStreamBytes: e.p.cfg.MaxStreamBytes,
+	}, runtimeapi.Hooks{Idle: e.onIdle, InitError: e.onInitError}, e.p.log)
+	if err != nil {
+		return err
+	}
+	e.srv = srv
+	e.outMu.Lock()
+	e.cur = &invLog{collecting: true}
+	e.outMu.Unlock()
+	e.startedAt = time.Now()
+	proc, err := supervisor.Start(supervisor.Spec{
+		Argv:         argv,
+		Env:          e.environ(lenv, tmp),
+		Dir:          e.taskRoot,
+		MemoryLimit:  int64(t.MemoryMB) << 20,
+		Output:       e.output,
+		PollInterval: e.p.cfg.MemoryPollInterval,
+	}, e.p.log)
+	if err != nil {
+		srv.Close()
+		var pe *fs.PathError
+		if errors.As(err, &pe) || errors.Is(err, os.ErrPermission) || errors.Is(err, os.ErrNotExist) {
+			return &EntrypointError{Runtime: t.Runtime, Reason: err.Error()}
+		}
+		return err
+	}
+	e.proc = proc
+	return nil
+}
+
+func (e *env) onIdle(first bool) {
+	if first {
+		e.initDuration = time.Since(e.startedAt)
+		close(e.ready)
+	}
+}
+
+func (e *env) onInitError(typ string, body []byte) {
+	e.failOnce.Do(func() {
+		e.initMu.Lock()
+		e.initType, e.initBody = typ, body
+		e.initMu.Unlock()
+		close(e.initFailed)
+	})
+}
+
+func (e *env) initError() (string, []byte) {
+	e.initMu.Lock()
+	defer e.initMu.Unlock()
+	return e.initType, e.initBody
+}
+
+// environ builds the process environment: defaults < launcher < function configuration <
+// platform-reserved variables (Runtime API spec §3.1).
+func (e *env) environ(launcherEnv []string, tmp string) []string {
+	t := &e.target
+	m := map[string]string{
+		"PATH":               e.p.cfg.Path,
+		"LANG":               "en_US.UTF-8",
+		"LD_LIBRARY_PATH":    "/lib64:/usr/lib64:" + e.taskRoot + ":" + e.taskRoot + "/lib",
+		"LAMBDA_RUNTIME_DIR": "/var/runtime",
+	}
+	for _, kv := range launcherEnv {
+		if k, v, ok := strings.Cut(kv, "="); ok && k != "" {
+			m[k] = v
+		}
+	}
+	for k, v := range t.Environment {
+		if !reservedEnv[k] {
+			m[k] = v
+		}
+	}
+	mem := strconv.Itoa(t.MemoryMB)
+	reserved := map[string]string{
+		"AWS_LAMBDA_RUNTIME_API":          e.srv.Addr(),
+		"_HANDLER":                        t.Handler,
+		"LAMBDA_TASK_ROOT":                e.taskRoot,
+		"AWS_REGION":                      t.Region,
+		"AWS_DEFAULT_REGION":              t.Region,
+		"AWS_LAMBDA_FUNCTION_NAME":        t.FunctionName,
+		"AWS_LAMBDA_FUNCTION_VERSION":     t.Version,
+		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE": mem,
+		"AWS_LAMBDA_LOG_GROUP_NAME":       "/aws/lambda/" + t.FunctionName,
+		"AWS_LAMBDA_LOG_STREAM_NAME":      e.stream,
+		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
+		"TZ":                              ":UTC",
+		"TMPDIR":                          tmp,
+	}
+	for k, v := range reserved {
+		m[k] = v
+	}
+	// Never: they switch aws-lambda-go to net/rpc or the RICs to managed-instances mode.
+	delete(m, "_LAMBDA_SERVER_PORT")
+	delete(m, "AWS_LAMBDA_MAX_CONCURRENCY")
+	if m["AWS_LAMBDA_INITIALIZATION_TYPE"] == "snap-start" {
+		m["AWS_LAMBDA_INITIALIZATION_TYPE"] = "on-demand"
+	}
+	out := make([]string, 0, len(m))
+	for k, v := range m {
+		out = append(out, k+"="+v)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// reservedEnv are the variables a function's configuration may not set.
+var reservedEnv = map[string]bool{
+	"_HANDLER": true, "_X_AMZN_TRACE_ID": true, "AWS_DEFAULT_REGION": true, "AWS_REGION": true,
+	"AWS_EXECUTION_ENV": true, "AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
+	"AWS_LAMBDA_FUNCTION_VERSION": true, "AWS_LAMBDA_INITIALIZATION_TYPE": true,
+	"AWS_LAMBDA_LOG_GROUP_NAME": true, "AWS_LAMBDA_LOG_STREAM_NAME": true, "AWS_ACCESS_KEY": true,
+	"AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true,
+	"AWS_LAMBDA_RUNTIME_API": true, "LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true,
+	"_LAMBDA_SERVER_PORT": true, "AWS_LAMBDA_MAX_CONCURRENCY": true,
+}
+
+// copyTree copies src into dst (a fresh directory): regular files with their modes,
+// directories and symlinks. No hard links, so environments never share inodes.
+func copyTree(src, dst string) error {
+	return filepath.WalkDir(src, func(path string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		target := filepath.Join(dst, rel)
+		info, err := d.Info()
+		if err != nil {
+			return err
+		}
+		switch {
+		case d.IsDir():
+			return os.MkdirAll(target, info.Mode().Perm()|0o700)
+		case info.Mode()&os.ModeSymlink != 0:
+			link, err := os.Readlink(path)
+			if err != nil {
+				return err
+			}
+			return os.Symlink(link, target)
+		case info.Mode().IsRegular():
+			return copyFile(path, target, info.Mode().Perm())
+		}
+		return nil // sockets, devices, fifos: skipped
+	})
+}
+
+func copyFile(src, dst string, perm os.FileMode) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_CREATE|os.O_EXCL|os.O_WRONLY, perm)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
+}
+
+func newEnvID() string {
+	u := uuid.New()
+	return hex.EncodeToString(u[:])
+}
+
+// newTraceID returns an X-Ray trace header: Root=1-<8 hex time>-<24 hex>;Parent=<16 hex>;Sampled=0.
+func newTraceID(now time.Time) string {
+	b := make([]byte, 0, 80)
+	b = append(b, "Root=1-"...)
+	b = appendHex(b, uint64(now.Unix()), 8)
+	b = append(b, '-')
+	b = appendHex(b, rand.Uint64()>>32, 8)
+	b = appendHex(b, rand.Uint64(), 16)
+	b = append(b, ";Parent="...)
+	b = appendHex(b, rand.Uint64(), 16)
+	b = append(b, ";Sampled=0"...)
+	return string(b)
+}
+
+func appendHex(b []byte, v uint64, width int) []byte {
+	const digits = "0123456789abcdef"
+	for i := width - 1; i >= 0; i-- {
+		b = append(b, digits[(v>>(uint(i)*4))&0xf])
+	}
+	return b
+}

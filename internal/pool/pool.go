@@ -1,0 +1,723 @@
+package pool
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"time"
+
+	"github.com/furl/furl/internal/invocationlog"
+	"github.com/furl/furl/internal/runtimeapi"
+	"github.com/google/uuid"
+)
+
+// Config configures a Pool. Zero values take the defaults noted.
+type Config struct {
+	// MaxConcurrency is the account-wide cap on concurrent invocations (default 1000).
+	MaxConcurrency int
+	// IdleTimeout is how long an idle environment is kept warm (default 5 min).
+	IdleTimeout time.Duration
+	// InitTimeout limits the Init phase (default 10 s).
+	InitTimeout time.Duration
+	// WorkDir holds each environment's copy of the code and its temporary directory
+	// (default <os temp dir>/furl-envs-<pid>).
+	WorkDir string
+	// Path is the PATH given to function processes (default /usr/local/bin:/usr/bin:/bin).
+	Path string
+	// MaxResponseBytes caps a buffered response (default 6 MB + 100 bytes, as the RIE).
+	MaxResponseBytes int64
+	// MaxStreamBytes caps a streamed response (default 200 MB).
+	MaxStreamBytes int64
+	// MemoryPollInterval is the memory watchdog's period (default 50 ms).
+	MemoryPollInterval time.Duration
+}
+
+// ErrClosed is returned by Invoke after Close.
+var ErrClosed = errors.New("pool: closed")
+
+// Pool runs invocations on execution environments.
+type Pool struct {
+	cfg      Config
+	log      *slog.Logger
+	launcher Launcher
+	logs     *invocationlog.Store
+
+	mu         sync.Mutex
+	fns        map[fnKey]*fnState
+	inflight   int
+	fnInflight map[string]int
+	counters   map[string]*counters
+	envCount   int
+	closed     bool
+
+	wg       sync.WaitGroup // environment watchers and detached finishers
+	stop     chan struct{}
+	reapDone chan struct{}
+}
+
+type fnKey struct{ name, version string }
+
+// fnState is one function version's environments.
+type fnState struct {
+	key       fnKey
+	configKey string
+	idle      []*env // most recently used last
+	envs      map[*env]struct{}
+}
+
+type counters struct {
+	coldStarts, invocations, throttles, errors, timeouts uint64
+}
+
+// FunctionStats are one function's numbers (all versions together).
+type FunctionStats struct {
+	Inflight     int // invocations running now (its concurrency)
+	Environments int // environments alive (busy, idle or starting)
+	Idle         int
+	ColdStarts   uint64
+	Invocations  uint64
+	Throttles    uint64
+	Errors       uint64 // invocations that ended with a function error
+	Timeouts     uint64
+}
+
+// Stats is a snapshot of the pool for metrics.
+type Stats struct {
+	Inflight     int
+	Environments int
+	Functions    map[string]FunctionStats
+}
+
+// New returns a pool. launcher starts the runtimes (use DefaultLauncher{Managed: ...}); logs may
+// be nil to keep no logs beyond Result.Log.
+func New(cfg Config, log *slog.Logger, launcher Launcher, logs *invocationlog.Store) *Pool {
+	if cfg.MaxConcurrency <= 0 {
+		cfg.MaxConcurrency = 1000
+	}
+	if cfg.IdleTimeout <= 0 {
+		cfg.IdleTimeout = 5 * time.Minute
+	}
+	if cfg.InitTimeout <= 0 {
+		cfg.InitTimeout = 10 * time.Second
+	}
+	if cfg.WorkDir == "" {
+		cfg.WorkDir = filepath.Join(os.TempDir(), fmt.Sprintf("furl-envs-%d", os.Getpid()))
+	}
+	if cfg.Path == "" {
+		cfg.Path = "/usr/local/bin:/usr/bin:/bin"
+	}
+	if cfg.MaxResponseBytes <= 0 {
+		cfg.MaxResponseBytes = runtimeapi.DefaultMaxResponseBytes
+	}
+	if cfg.MaxStreamBytes <= 0 {
+		cfg.MaxStreamBytes = runtimeapi.DefaultMaxStreamBytes
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	if launcher == nil {
+		launcher = DefaultLauncher{}
+	}
+	p := &Pool{
+		cfg: cfg, log: log, launcher: launcher, logs: logs,
+		fns:        map[fnKey]*fnState{},
+		fnInflight: map[string]int{},
+		counters:   map[string]*counters{},
+		stop:       make(chan struct{}),
+		reapDone:   make(chan struct{}),
+	}
+	go p.reap()
+	return p
+}
+
+// Invoke runs one invocation of t. Platform refusals (throttling, a closed pool, a cancelled
+// ctx before the event reached a runtime) are errors; everything that happened on the
+// function's behalf is a Result.
+func (p *Pool) Invoke(ctx context.Context, t *Target, req *Request) (*Result, error) {
+	if t == nil || req == nil {
+		return nil, errors.New("pool: invoke: nil target or request")
+	}
+	tt := *t
+	if tt.Timeout <= 0 {
+		tt.Timeout = 3 * time.Second
+	}
+	if tt.MemoryMB <= 0 {
+		tt.MemoryMB = 128
+	}
+	if tt.Version == "" {
+		tt.Version = "$LATEST"
+	}
+	if tt.Region == "" {
+		tt.Region = "us-east-1"
+	}
+	r := *req
+	if r.RequestID == "" {
+		r.RequestID = uuid.NewString()
+	}
+	for attempt := 0; ; attempt++ {
+		e, cold, err := p.acquire(&tt)
+		if err != nil {
+			return nil, err
+		}
+		var deadline time.Time
+		if cold {
+			res, dl, ok := p.coldStart(ctx, e, &r)
+			if !ok {
+				if res == nil {
+					return nil, ctx.Err()
+				}
+				return res, nil
+			}
+			deadline = dl
+		}
+		res, retry, err := p.run(ctx, e, &r, deadline)
+		if retry && attempt < 5 {
+			continue
+		}
+		if retry {
+			return nil, errors.New("pool: invoke: environments keep dying before dispatch")
+		}
+		return res, err
+	}
+}
+
+// acquire takes an idle environment of t or reserves a slot for a new one (cold is then true and
+// the environment is not started yet).
+func (p *Pool) acquire(t *Target) (*env, bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return nil, false, ErrClosed
+	}
+	c := p.countersLocked(t.FunctionName)
+	if rc := t.ReservedConcurrency; rc != nil && p.fnInflight[t.FunctionName] >= *rc {
+		c.throttles++
+		return nil, false, &ThrottleError{Reason: "ReservedFunctionConcurrentInvocationLimitExceeded"}
+	}
+	if p.inflight >= p.cfg.MaxConcurrency {
+		c.throttles++
+		return nil, false, &ThrottleError{Reason: "ConcurrentInvocationLimitExceeded"}
+	}
+	fs := p.fnLocked(t)
+	p.inflight++
+	p.fnInflight[t.FunctionName]++
+	c.invocations++
+	for n := len(fs.idle); n > 0; n = len(fs.idle) {
+		e := fs.idle[n-1]
+		fs.idle = fs.idle[:n-1]
+		if e.dead || e.killed {
+			continue
+		}
+		e.busy = true
+		return e, false, nil
+	}
+	e := &env{
+		p: p, fs: fs, target: *t, configKey: t.ConfigKey, id: newEnvID(),
+		ready: make(chan struct{}), initFailed: make(chan struct{}),
+		busy: true, fresh: true,
+	}
+	e.stream = time.Now().UTC().Format("2006/01/02") + "/[" + t.Version + "]" + e.id
+	fs.envs[e] = struct{}{}
+	p.envCount++
+	c.coldStarts++
+	if p.envCount > p.cfg.MaxConcurrency {
+		p.evictIdleLocked()
+	}
+	return e, true, nil
+}
+
+func (p *Pool) countersLocked(name string) *counters {
+	c := p.counters[name]
+	if c == nil {
+		c = &counters{}
+		p.counters[name] = c
+	}
+	return c
+}
+
+// fnLocked returns t's function state; a new ConfigKey drains the old environments.
+func (p *Pool) fnLocked(t *Target) *fnState {
+	k := fnKey{t.FunctionName, t.Version}
+	fs := p.fns[k]
+	if fs == nil {
+		fs = &fnState{key: k, configKey: t.ConfigKey, envs: map[*env]struct{}{}}
+		p.fns[k] = fs
+		return fs
+	}
+	if fs.configKey != t.ConfigKey {
+		fs.configKey = t.ConfigKey
+		p.drainLocked(fs)
+	}
+	return fs
+}
+
+// drainLocked kills the idle environments of fs and marks the busy ones to die when released.
+func (p *Pool) drainLocked(fs *fnState) {
+	for e := range fs.envs {
+		e.draining = true
+		if !e.busy {
+			p.killLocked(e, "spindown")
+		}
+	}
+	fs.idle = fs.idle[:0]
+}
+
+// Drain retires every environment of the function (all versions when version is ""): idle ones
+// die now, busy ones after their current invocation. Call it when a function is updated or
+// deleted outside of a ConfigKey change.
+func (p *Pool) Drain(functionName, version string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for k, fs := range p.fns {
+		if k.name == functionName && (version == "" || k.version == version) {
+			p.drainLocked(fs)
+		}
+	}
+}
+
+func (p *Pool) evictIdleLocked() {
+	var oldest *env
+	for _, fs := range p.fns {
+		for _, e := range fs.idle {
+			if !e.dead && !e.killed && (oldest == nil || e.lastUsed.Before(oldest.lastUsed)) {
+				oldest = e
+			}
+		}
+	}
+	if oldest != nil {
+		p.killLocked(oldest, "spindown")
+	}
+}
+
+// killLocked starts killing e; its watcher cleans up once the process is gone.
+func (p *Pool) killLocked(e *env, reason string) {
+	if e.killed {
+		return
+	}
+	e.killed = true
+	removeIdle(e)
+	if e.proc == nil {
+		return
+	}
+	go e.terminate(reason)
+}
+
+func removeIdle(e *env) {
+	fs := e.fs
+	for i, x := range fs.idle {
+		if x == e {
+			fs.idle = append(fs.idle[:i], fs.idle[i+1:]...)
+			return
+		}
+	}
+}
+
+// terminate stops the runtime: SIGKILL at once without extensions; with extensions, SHUTDOWN to
+// them, SIGTERM to the group and SIGKILL after 500 ms.
+func (e *env) terminate(reason string) {
+	e.srv.Shutdown(reason)
+	if e.srv.HasExtensions() {
+		e.proc.Terminate(500 * time.Millisecond)
+	} else {
+		e.proc.Kill()
+	}
+}
+
+// kill is killLocked for callers without the lock.
+func (p *Pool) kill(e *env, reason string) {
+	p.mu.Lock()
+	p.killLocked(e, reason)
+	p.mu.Unlock()
+}
+
+// release ends an invocation's hold on e: back to the idle list if reuse, else killed.
+func (p *Pool) release(e *env, reuse bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inflight--
+	p.fnInflight[e.target.FunctionName]--
+	e.busy = false
+	e.fresh = false
+	if !reuse || e.draining || e.dead || p.closed || e.configKey != e.fs.configKey {
+		p.killLocked(e, "spindown")
+		return
+	}
+	if e.killed {
+		return
+	}
+	e.lastUsed = time.Now()
+	e.fs.idle = append(e.fs.idle, e)
+}
+
+// forget drops a never-started environment's slot.
+func (p *Pool) forget(e *env) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.inflight--
+	p.fnInflight[e.target.FunctionName]--
+	delete(e.fs.envs, e)
+	p.envCount--
+	e.dead = true
+}
+
+// watch waits for the runtime process to end and cleans the environment up.
+func (p *Pool) watch(e *env) {
+	defer p.wg.Done()
+	<-e.proc.Exited()
+	e.srv.Close()
+	p.mu.Lock()
+	e.dead = true
+	removeIdle(e)
+	delete(e.fs.envs, e)
+	p.envCount--
+	p.mu.Unlock()
+	if err := os.RemoveAll(e.dir); err != nil {
+		p.log.Warn("pool: remove environment dir", "dir", e.dir, "err", err)
+	}
+}
+
+// coldStart starts e and waits for its init. On failure it retries init once inside the
+// invocation (the "suppressed init"), whose deadline it returns. ok=false ends the invocation:
+// res is its result, or nil when ctx ended.
+func (p *Pool) coldStart(ctx context.Context, e *env, req *Request) (res *Result, deadline time.Time, ok bool) {
+	t := &e.target
+	status, typ := p.initEnv(ctx, e, time.Now().Add(p.cfg.InitTimeout))
+	switch status {
+	case initOK:
+		return nil, time.Time{}, true
+	case initCancelled:
+		return nil, time.Time{}, false
+	case initEntrypoint:
+		return p.initFailure(e, req, typ, nil, 0), time.Time{}, false
+	}
+	// Init failed or timed out: report it, reset, and re-run init as part of this invocation.
+	now := time.Now()
+	phase := "error"
+	if status == initTimeout {
+		phase = "timeout"
+	}
+	e.appendLog(now, "", invocationlog.AppendInitReport(nil, now.Sub(e.startedAt), "init", phase, typ))
+	cachedType, cachedBody := e.initError()
+	p.kill(e, "failure")
+	p.mu.Lock()
+	e2 := &env{
+		p: p, fs: e.fs, target: e.target, configKey: e.configKey, id: newEnvID(),
+		ready: make(chan struct{}), initFailed: make(chan struct{}), busy: true, fresh: true,
+		stream: e.stream,
+	}
+	e.fs.envs[e2] = struct{}{}
+	p.envCount++
+	p.inflight++ // the first environment's slot is released below
+	p.fnInflight[t.FunctionName]++
+	p.mu.Unlock()
+	p.releaseSlot(e)
+	start := time.Now()
+	deadline = start.Add(t.Timeout)
+	status, typ = p.initEnv(ctx, e2, deadline)
+	switch status {
+	case initOK:
+		return nil, deadline, true
+	case initCancelled:
+		return nil, time.Time{}, false
+	}
+	now = time.Now()
+	phase = "error"
+	if status == initTimeout {
+		phase = "timeout"
+	}
+	e2.appendLog(now, "", invocationlog.AppendInitReport(nil, now.Sub(start), "invoke", phase, typ))
+	if t2, b2 := e2.initError(); b2 != nil {
+		cachedType, cachedBody = t2, b2
+	}
+	if status == initTimeout {
+		typ = "Sandbox.Timedout"
+		cachedBody = nil
+	} else if cachedBody != nil {
+		typ = cachedType
+	}
+	return p.initFailure(e2, req, typ, cachedBody, now.Sub(start)), time.Time{}, false
+}
+
+// releaseSlot gives back an invocation slot held by an environment that was replaced.
+func (p *Pool) releaseSlot(e *env) {
+	p.mu.Lock()
+	p.inflight--
+	p.fnInflight[e.target.FunctionName]--
+	e.busy = false
+	p.mu.Unlock()
+}
+
+type initStatus int
+
+const (
+	initOK initStatus = iota
+	initFailed
+	initTimeout
+	initCancelled
+	initEntrypoint
+)
+
+// initEnv starts e and waits until its runtime is in /next, fails, or the deadline passes. It
+// returns the error type of a failure (for an entrypoint failure: the detail).
+func (p *Pool) initEnv(ctx context.Context, e *env, deadline time.Time) (initStatus, string) {
+	if err := e.start(); err != nil {
+		var ee *EntrypointError
+		if !errors.As(err, &ee) {
+			p.log.Error("pool: start environment", "function", e.target.FunctionName, "err", err)
+			ee = &EntrypointError{Runtime: e.target.Runtime, Reason: err.Error()}
+		}
+		if e.srv != nil && e.proc == nil {
+			e.srv.Close()
+		}
+		_ = os.RemoveAll(e.dir)
+		p.mu.Lock()
+		delete(e.fs.envs, e)
+		p.envCount--
+		e.dead = true
+		p.mu.Unlock()
+		return initEntrypoint, ee.Reason
+	}
+	p.wg.Add(1)
+	go p.watch(e)
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	select {
+	case <-e.ready:
+		return initOK, ""
+	case <-e.initFailed:
+		typ, _ := e.initError()
+		return initFailed, typ
+	case <-e.proc.Exited():
+		select {
+		case <-e.ready:
+			// Reached /next and then exited: the invocation will see the exit.
+			return initOK, ""
+		default:
+		}
+		if typ, b := e.initError(); b != nil {
+			return initFailed, typ
+		}
+		return initFailed, exitType(e)
+	case <-timer.C:
+		return initTimeout, "Sandbox.Timedout"
+	case <-ctx.Done():
+		p.kill(e, "failure")
+		p.releaseSlot(e)
+		return initCancelled, ""
+	}
+}
+
+func exitType(e *env) string {
+	if e.proc.OutOfMemory() {
+		return "Runtime.OutOfMemory"
+	}
+	return "Runtime.ExitError"
+}
+
+func exitMessage(e *env) string {
+	err := e.proc.ExitError()
+	var xe *exec.ExitError
+	switch {
+	case err == nil:
+		return "Runtime exited without providing a reason"
+	case errors.As(err, &xe):
+		return "Runtime exited with error: " + xe.String()
+	}
+	return "Runtime exited with error: " + err.Error()
+}
+
+// initFailure ends an invocation whose environment could not be initialised.
+func (p *Pool) initFailure(e *env, req *Request, typ string, body []byte, initDur time.Duration) *Result {
+	t := &e.target
+	if body == nil {
+		var detail string
+		switch typ {
+		case "Sandbox.Timedout":
+			detail = fmt.Sprintf("Task timed out after %.2f seconds", t.Timeout.Seconds())
+		case "Runtime.ExitError", "Runtime.OutOfMemory":
+			detail = exitMessage(e)
+		default:
+			detail, typ = typ, "Runtime.InvalidEntrypoint"
+		}
+		body = errorJSON(typ, "RequestId: "+req.RequestID+" Error: "+detail)
+	}
+	now := time.Now()
+	var lines []byte
+	if e.proc != nil {
+		e.proc.Drain()
+		e.outMu.Lock()
+		if e.cur != nil {
+			lines = append(lines, e.cur.lines...)
+			e.cur.collecting = false
+		}
+		e.outMu.Unlock()
+	}
+	start := invocationlog.AppendStart(nil, req.RequestID, t.Version)
+	end := invocationlog.AppendEnd(nil, req.RequestID)
+	rep := invocationlog.AppendReport(nil, invocationlog.Report{
+		RequestID: req.RequestID, Duration: initDur, MemoryMB: t.MemoryMB, MaxMemoryMB: maxMemMB(e),
+		Status: "error", ErrorType: typ,
+	})
+	e.appendLog(now, req.RequestID, start, end, rep)
+	lines = appendLines(lines, start, end, rep)
+	if e.proc != nil {
+		p.kill(e, "failure")
+		p.releaseSlot(e)
+	} else {
+		p.mu.Lock()
+		p.inflight--
+		p.fnInflight[t.FunctionName]--
+		p.mu.Unlock()
+	}
+	p.count(t.FunctionName, true, false)
+	return &Result{
+		RequestID: req.RequestID, Payload: body, FunctionError: "Unhandled", ErrorType: typ,
+		ContentType: "application/json", ColdStart: true, InitDuration: initDur, Log: lines,
+	}
+}
+
+func (p *Pool) count(fn string, failed, timedOut bool) {
+	if !failed && !timedOut {
+		return
+	}
+	p.mu.Lock()
+	c := p.countersLocked(fn)
+	if failed {
+		c.errors++
+	}
+	if timedOut {
+		c.timeouts++
+	}
+	p.mu.Unlock()
+}
+
+func appendLines(b []byte, lines ...[]byte) []byte {
+	for _, l := range lines {
+		b = append(b, l...)
+		b = append(b, '\n')
+	}
+	return b
+}
+
+func maxMemMB(e *env) int {
+	if e.proc == nil {
+		return 0
+	}
+	mb := int((e.proc.MaxRSS() + (1<<20 - 1)) >> 20)
+	if mb > e.target.MemoryMB {
+		mb = e.target.MemoryMB
+	}
+	return mb
+}
+
+func errorJSON(typ, msg string) []byte {
+	b, _ := json.Marshal(struct {
+		ErrorMessage string `json:"errorMessage"`
+		ErrorType    string `json:"errorType"`
+	}{msg, typ})
+	return b
+}
+
+// Close stops accepting invocations, lets running ones finish until ctx ends, then kills every
+// environment and waits for them to be gone.
+func (p *Pool) Close(ctx context.Context) error {
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		return nil
+	}
+	p.closed = true
+	for _, fs := range p.fns {
+		for e := range fs.envs {
+			if !e.busy {
+				p.killLocked(e, "spindown")
+			}
+		}
+	}
+	p.mu.Unlock()
+	close(p.stop)
+	<-p.reapDone
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	var err error
+wait:
+	for {
+		p.mu.Lock()
+		n := p.inflight
+		p.mu.Unlock()
+		if n == 0 {
+			break
+		}
+		select {
+		case <-ctx.Done():
+			err = fmt.Errorf("pool: close: %w", ctx.Err())
+			break wait
+		case <-tick.C:
+		}
+	}
+	p.mu.Lock()
+	for _, fs := range p.fns {
+		for e := range fs.envs {
+			p.killLocked(e, "spindown")
+		}
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+	_ = os.RemoveAll(p.cfg.WorkDir)
+	return err
+}
+
+// reap kills environments idle for longer than IdleTimeout.
+func (p *Pool) reap() {
+	defer close(p.reapDone)
+	every := p.cfg.IdleTimeout / 4
+	every = max(every, 50*time.Millisecond)
+	every = min(every, 30*time.Second)
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-p.stop:
+			return
+		case now := <-t.C:
+			p.mu.Lock()
+			for _, fs := range p.fns {
+				for _, e := range append([]*env(nil), fs.idle...) {
+					if now.Sub(e.lastUsed) > p.cfg.IdleTimeout {
+						p.killLocked(e, "spindown")
+					}
+				}
+			}
+			p.mu.Unlock()
+		}
+	}
+}
+
+// Stats returns a snapshot of concurrency and counters per function.
+func (p *Pool) Stats() Stats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	s := Stats{Inflight: p.inflight, Environments: p.envCount, Functions: map[string]FunctionStats{}}
+	for name, c := range p.counters {
+		s.Functions[name] = FunctionStats{
+			Inflight: p.fnInflight[name], ColdStarts: c.coldStarts, Invocations: c.invocations,
+			Throttles: c.throttles, Errors: c.errors, Timeouts: c.timeouts,
+		}
+	}
+	for k, fs := range p.fns {
+		f := s.Functions[k.name]
+		f.Environments += len(fs.envs)
+		f.Idle += len(fs.idle)
+		s.Functions[k.name] = f
+	}
+	return s
+}
+
+var _ io.Closer = (*streamBody)(nil)

@@ -1,0 +1,325 @@
+// Package supervisor starts, watches, limits and kills function runtime processes. Each process
+// runs in its own process group so the whole tree can be signalled; its stdout and stderr are
+// read line by line and handed to a sink; its memory is limited with a cgroup v2 when one can be
+// delegated, and otherwise by a watchdog that polls the group's resident set in /proc and kills
+// it on overrun.
+package supervisor
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// Spec describes a process to start.
+type Spec struct {
+	Argv []string
+	Env  []string
+	Dir  string
+	// MemoryLimit in bytes; 0 means unlimited.
+	MemoryLimit int64
+	// Output receives each line the process writes to stdout or stderr, without the newline.
+	// It runs on the supervisor's reader (or in Drain) and must not retain line.
+	Output func(line []byte)
+	// PollInterval is the watchdog's period (default 50 ms).
+	PollInterval time.Duration
+}
+
+// Process is a running function process and its group.
+type Process struct {
+	cmd     *exec.Cmd
+	pgid    int
+	log     *slog.Logger
+	limit   int64
+	out     *os.File
+	outRC   syscall.RawConn
+	sink    func([]byte)
+	cg      *cgroup
+	exited  chan struct{}
+	waitErr error
+
+	outMu     sync.Mutex
+	outFD     int
+	outClosed bool
+	partial   []byte
+	rbuf    []byte
+
+	maxRSS    atomic.Int64
+	oomKilled atomic.Bool
+	killed    atomic.Bool
+	stopPoll  chan struct{}
+	readDone  chan struct{}
+}
+
+// Start starts the process in its own process group.
+func Start(spec Spec, log *slog.Logger) (*Process, error) {
+	if len(spec.Argv) == 0 {
+		return nil, errors.New("supervisor: start: empty argv")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("supervisor: pipe: %w", err)
+	}
+	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
+	cmd.Env = spec.Env
+	cmd.Dir = spec.Dir
+	cmd.Stdout = w
+	cmd.Stderr = w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	p := &Process{
+		cmd: cmd, log: log, limit: spec.MemoryLimit, out: r, sink: spec.Output,
+		exited: make(chan struct{}), stopPoll: make(chan struct{}), readDone: make(chan struct{}),
+		rbuf: make([]byte, 16<<10),
+	}
+	if p.sink == nil {
+		p.sink = func([]byte) {}
+	}
+	if spec.MemoryLimit > 0 {
+		if cg, err := newCgroup(spec.MemoryLimit); err == nil {
+			p.cg = cg
+			cmd.SysProcAttr.UseCgroupFD = true
+			cmd.SysProcAttr.CgroupFD = cg.fd
+		} else {
+			log.Debug("supervisor: cgroup v2 unavailable, using RSS watchdog", "err", err)
+		}
+	}
+	if err := cmd.Start(); err != nil {
+		r.Close()
+		w.Close()
+		if p.cg != nil {
+			p.cg.remove()
+		}
+		return nil, fmt.Errorf("supervisor: start %s: %w", spec.Argv[0], err)
+	}
+	w.Close()
+	p.pgid = cmd.Process.Pid
+	if p.cg != nil {
+		p.cg.closeFD()
+	}
+	rc, err := r.SyscallConn()
+	if err != nil {
+		_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
+		return nil, fmt.Errorf("supervisor: %w", err)
+	}
+	p.outRC = rc
+	_ = rc.Control(func(fd uintptr) { p.outFD = int(fd) })
+	go p.readLoop()
+	go p.wait()
+	interval := spec.PollInterval
+	if interval <= 0 {
+		interval = 50 * time.Millisecond
+	}
+	go p.poll(interval)
+	return p, nil
+}
+
+// Pid is the process id (also the process group id).
+func (p *Process) Pid() int { return p.pgid }
+
+// Exited is closed when the main process has exited (the rest of the group is then killed).
+func (p *Process) Exited() <-chan struct{} { return p.exited }
+
+// ExitError is the exit status once Exited is closed: nil for status 0, else an *exec.ExitError.
+func (p *Process) ExitError() error {
+	<-p.exited
+	return p.waitErr
+}
+
+// OutOfMemory reports whether the process was killed for exceeding its memory limit.
+func (p *Process) OutOfMemory() bool { return p.oomKilled.Load() }
+
+// MaxRSS is the largest resident set (bytes) seen for the group.
+func (p *Process) MaxRSS() int64 {
+	if p.cg != nil {
+		if v := p.cg.peak(); v > 0 {
+			return v
+		}
+	}
+	return p.maxRSS.Load()
+}
+
+// Kill sends SIGKILL to the whole process group. It does not wait.
+func (p *Process) Kill() {
+	p.killed.Store(true)
+	_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
+	if p.cg != nil {
+		p.cg.kill()
+	}
+}
+
+// Terminate sends SIGTERM to the group and SIGKILL after grace (or at once if grace <= 0). It
+// blocks until the process has exited.
+func (p *Process) Terminate(grace time.Duration) {
+	if grace > 0 {
+		_ = syscall.Kill(-p.pgid, syscall.SIGTERM)
+		t := time.NewTimer(grace)
+		select {
+		case <-p.exited:
+		case <-t.C:
+		}
+		t.Stop()
+	}
+	p.Kill()
+	<-p.exited
+}
+
+func (p *Process) wait() {
+	err := p.cmd.Wait()
+	// Nothing of the group may outlive the main process.
+	_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
+	if p.cg != nil {
+		p.cg.kill()
+	}
+	if p.cg != nil && p.cg.oomKilled() {
+		p.oomKilled.Store(true)
+	}
+	p.waitErr = err
+	close(p.stopPoll)
+	close(p.exited)
+	// Let the reader finish what the group wrote, then release the cgroup.
+	select {
+	case <-p.readDone:
+	case <-time.After(2 * time.Second):
+		p.closeOut()
+	}
+	if p.cg != nil {
+		p.cg.remove()
+	}
+}
+
+// readLoop reads output as it becomes available. Reads happen under outMu so Drain can take
+// everything already written, synchronously, and attribute it before the caller moves on.
+func (p *Process) readLoop() {
+	defer close(p.readDone)
+	for {
+		var eof bool
+		err := p.outRC.Read(func(fd uintptr) bool {
+			p.outMu.Lock()
+			defer p.outMu.Unlock()
+			for {
+				n, err := syscall.Read(int(fd), p.rbuf)
+				if n > 0 {
+					p.consume(p.rbuf[:n])
+				}
+				switch {
+				case err == syscall.EAGAIN:
+					return false
+				case err == syscall.EINTR:
+					continue
+				case err != nil || n == 0:
+					eof = true
+					p.flushPartial()
+					return true
+				}
+			}
+		})
+		if eof || err != nil {
+			p.closeOut()
+			return
+		}
+	}
+}
+
+// Drain consumes every byte the process has written so far and hands it to the sink, including
+// a trailing partial line. Call it before closing an invocation's log.
+func (p *Process) Drain() {
+	p.outMu.Lock()
+	defer p.outMu.Unlock()
+	// The fd is non-blocking (it belongs to the runtime poller); read it directly, since the
+	// reader goroutine holds the RawConn's read lock while it waits.
+	for !p.outClosed {
+		n, err := syscall.Read(p.outFD, p.rbuf)
+		if n > 0 {
+			p.consume(p.rbuf[:n])
+			continue
+		}
+		if err == syscall.EINTR {
+			continue
+		}
+		break
+	}
+	p.flushPartial()
+}
+
+func (p *Process) closeOut() {
+	p.outMu.Lock()
+	if p.outClosed {
+		p.outMu.Unlock()
+		return
+	}
+	p.outClosed = true
+	p.outMu.Unlock()
+	p.out.Close()
+}
+
+const maxLine = 256 << 10
+
+func (p *Process) consume(b []byte) {
+	for len(b) > 0 {
+		i := bytes.IndexByte(b, '\n')
+		if i < 0 {
+			p.partial = append(p.partial, b...)
+			if len(p.partial) >= maxLine {
+				p.flushPartial()
+			}
+			return
+		}
+		line := b[:i]
+		if len(p.partial) > 0 {
+			p.partial = append(p.partial, line...)
+			line = p.partial
+		}
+		p.sink(bytes.TrimSuffix(line, []byte{'\r'}))
+		p.partial = p.partial[:0]
+		b = b[i+1:]
+	}
+}
+
+func (p *Process) flushPartial() {
+	if len(p.partial) > 0 {
+		p.sink(p.partial)
+		p.partial = p.partial[:0]
+	}
+}
+
+// poll samples the group's memory, records the peak and kills on overrun.
+func (p *Process) poll(interval time.Duration) {
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	var pids []int
+	buf := make([]byte, 512)
+	for {
+		var rss int64
+		if p.cg != nil {
+			rss = p.cg.current()
+		} else {
+			pids = groupPids(p.pgid, pids[:0], buf)
+			for _, pid := range pids {
+				rss += readRSS(pid, buf)
+			}
+		}
+		if rss > p.maxRSS.Load() {
+			p.maxRSS.Store(rss)
+		}
+		if p.limit > 0 && p.cg == nil && rss > p.limit {
+			p.log.Info("supervisor: memory limit exceeded, killing", "pid", p.pgid, "rss", rss, "limit", p.limit)
+			p.oomKilled.Store(true)
+			p.Kill()
+		}
+		select {
+		case <-p.stopPoll:
+			return
+		case <-t.C:
+		}
+	}
+}
