@@ -32,15 +32,15 @@ type invocation struct {
 }
 
 type outcome struct {
-	Kind        string // "response", "error", "init"
-	RequestID   string
-	Body        []byte
-	Header      http.Header
-	Trailer     http.Header
-	ChunkTimes  []time.Duration // since the body started, per read that returned data
-	ChunkSizes  []int
-	ReceivedAt  time.Time
-	Dispatched  time.Time
+	Kind       string // "response", "error", "init"
+	RequestID  string
+	Body       []byte
+	Header     http.Header
+	Trailer    http.Header
+	ChunkTimes []time.Duration // since the body started, per read that returned data
+	ChunkSizes []int
+	ReceivedAt time.Time
+	Dispatched time.Time
 }
 
 type fakeAPI struct {
