@@ -1,0 +1,126 @@
+package cli
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/smithy-go"
+
+	"github.com/furl/furl/internal/config"
+)
+
+// clientFlags are the flags every API-calling subcommand shares.
+type clientFlags struct {
+	endpoint string
+	region   string
+	dataDir  string
+}
+
+func (c *clientFlags) register(fs *flag.FlagSet, getenv func(string) string) {
+	def := config.Default()
+	ep := getenv("FURL_ENDPOINT")
+	if ep == "" {
+		ep = "http://" + def.Addr
+	}
+	region := getenv("FURL_REGION")
+	if region == "" {
+		region = def.Region
+	}
+	dataDir := getenv("FURL_DATA_DIR")
+	if dataDir == "" {
+		dataDir = def.DataDir
+	}
+	fs.StringVar(&c.endpoint, "endpoint", ep, "furl API endpoint (env FURL_ENDPOINT)")
+	fs.StringVar(&c.region, "region", region, "region furl presents itself as (env FURL_REGION)")
+	fs.StringVar(&c.dataDir, "data-dir", dataDir, "furl data directory, for the generated root credentials (env FURL_DATA_DIR)")
+}
+
+// rootCredentialsFile matches identity.RootCredentialsFile.
+const rootCredentialsFile = "root-credentials"
+
+// credentials returns FURL_ROOT_* or the pair the server generated in the data directory.
+func (c *clientFlags) credentials(getenv func(string) string) (id, secret string, err error) {
+	id, secret = getenv("FURL_ROOT_ACCESS_KEY_ID"), getenv("FURL_ROOT_SECRET_ACCESS_KEY")
+	if id != "" && secret != "" {
+		return id, secret, nil
+	}
+	path := filepath.Join(c.dataDir, rootCredentialsFile)
+	f, err := os.Open(path)
+	if err != nil {
+		return "", "", fmt.Errorf("no credentials: set FURL_ROOT_ACCESS_KEY_ID and FURL_ROOT_SECRET_ACCESS_KEY, or point --data-dir at the server's data directory (%w)", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		k, v, ok := strings.Cut(line, "=")
+		if !ok || strings.HasPrefix(line, "#") {
+			continue
+		}
+		switch strings.TrimSpace(k) {
+		case "aws_access_key_id":
+			id = strings.TrimSpace(v)
+		case "aws_secret_access_key":
+			secret = strings.TrimSpace(v)
+		}
+	}
+	if id == "" || secret == "" {
+		return "", "", fmt.Errorf("no credentials in %s", path)
+	}
+	return id, secret, nil
+}
+
+func (c *clientFlags) client(getenv func(string) string) (*lambda.Client, aws.Credentials, error) {
+	id, secret, err := c.credentials(getenv)
+	if err != nil {
+		return nil, aws.Credentials{}, err
+	}
+	creds := aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, Source: "furl"}
+	cl := lambda.New(lambda.Options{
+		Region:       c.region,
+		Credentials:  credentials.NewStaticCredentialsProvider(id, secret, ""),
+		BaseEndpoint: aws.String(strings.TrimSuffix(c.endpoint, "/")),
+	})
+	return cl, creds, nil
+}
+
+// parseArgs parses flags that may come before or after positional arguments.
+func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("%w: %v", errUsage, err)
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// apiError renders an API error the way the AWS CLI does: "Code: message".
+func apiError(op string, err error) error {
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return fmt.Errorf("%s: %s: %s", op, ae.ErrorCode(), ae.ErrorMessage())
+	}
+	return fmt.Errorf("%s: %w", op, err)
+}
+
+func isCode(err error, code string) bool {
+	var ae smithy.APIError
+	return errors.As(err, &ae) && ae.ErrorCode() == code
+}

@@ -1,0 +1,371 @@
+// Package controlapi serves the AWS Lambda control-plane REST API (rest-json, the paths under
+// /2015-03-31/, /2017-03-31/, /2017-10-31/, /2019-09-30/, /2021-10-31/ and /2021-11-15/) that
+// the AWS CLI, boto3 and the SDKs drive with --endpoint-url, plus furl's own logs endpoint
+// (/furl/v1/functions/{name}/logs). Every request is SigV4-verified (service lambda) and
+// authorized as lambda:<Operation> before it reaches the functions service.
+package controlapi
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/furl/furl/internal/awserr"
+	"github.com/furl/furl/internal/functions"
+	"github.com/furl/furl/internal/iam"
+	"github.com/furl/furl/internal/invocationlog"
+	"github.com/furl/furl/internal/sigv4"
+)
+
+// Authenticator verifies a request's signature and returns the caller. Errors are
+// *awserr.Error values with the AWS 403/400 bodies.
+type Authenticator interface {
+	Authenticate(ctx context.Context, r *http.Request, bodySHA256Hex, service string) (*iam.Principal, error)
+}
+
+// Authorizer decides whether principal may perform req; a refusal is an *awserr.Error
+// (AccessDeniedException).
+type Authorizer interface {
+	Authorize(ctx context.Context, p *iam.Principal, req *iam.Request, resourcePolicy []byte) error
+}
+
+// LogReader reads invocation logs (the invocationlog store).
+type LogReader interface {
+	Since(function string, since time.Time, limit int) ([]invocationlog.Event, error)
+	Follow(ctx context.Context, function string, since time.Time, fn func(invocationlog.Event) error) error
+}
+
+// Limits on request bodies.
+const (
+	// MaxCodeRequestBytes is the largest CreateFunction/UpdateFunctionCode body: a 50 MB zip in
+	// base64 (69,905,067 bytes, AWS's own figure) plus room for the rest of the JSON.
+	MaxCodeRequestBytes = 69905067 + 1<<20
+	// MaxInvokeBytes is the synchronous invocation payload limit.
+	MaxInvokeBytes = 6 << 20
+	// MaxJSONBytes bounds every other request.
+	MaxJSONBytes = 1 << 20
+)
+
+// Handler is the control-plane HTTP handler.
+type Handler struct {
+	svc     *functions.Service
+	authn   Authenticator
+	authz   Authorizer
+	invoker functions.Invoker
+	logs    LogReader
+	log     *slog.Logger
+}
+
+// New builds the handler. logs may be nil (the logs endpoint then answers 404).
+func New(svc *functions.Service, authn Authenticator, authz Authorizer, invoker functions.Invoker, logs LogReader, log *slog.Logger) *Handler {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Handler{svc: svc, authn: authn, authz: authz, invoker: invoker, logs: logs, log: log}
+}
+
+// route is one operation: its IAM action and its handler.
+type route struct {
+	op      string // operation name; the IAM action is lambda:<op> unless action is set
+	action  string
+	limit   int64
+	fnParam bool // path carries a FunctionName: authorized against its ARN
+	serve   func(h *Handler, c *call) error
+}
+
+// call is one request in flight.
+type call struct {
+	w         http.ResponseWriter
+	r         *http.Request
+	requestID string
+	params    []string // decoded path parameters
+	body      []byte
+	principal *iam.Principal
+}
+
+func (c *call) query(k string) string { return c.r.URL.Query().Get(k) }
+
+// ServeHTTP routes, reads the body, authenticates, authorizes and answers.
+func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	c := &call{w: w, r: r, requestID: uuid.NewString()}
+	if err := h.serve(c); err != nil {
+		h.fail(c, err)
+	}
+}
+
+func (h *Handler) fail(c *call, err error) {
+	ae := awserr.As(err)
+	if ae.Status >= 500 {
+		h.log.Error("control plane: request failed", "method", c.r.Method, "path", c.r.URL.Path, "requestId", c.requestID, "err", err)
+	} else {
+		h.log.Debug("control plane: request refused", "method", c.r.Method, "path", c.r.URL.Path, "code", ae.Code, "err", err)
+	}
+	awserr.WriteJSON(c.w, c.requestID, ae)
+}
+
+func (h *Handler) serve(c *call) error {
+	rt, params, err := match(c.r.Method, c.r.URL.EscapedPath())
+	if err != nil {
+		return err
+	}
+	c.params = params
+	limit := rt.limit
+	if limit == 0 {
+		limit = MaxJSONBytes
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, limit))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			if rt.op == "Invoke" || rt.op == "InvokeWithResponseStream" {
+				return awserr.New(http.StatusRequestEntityTooLarge, "RequestTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", MaxInvokeBytes))
+			}
+			return awserr.New(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for the %s operation", limit, rt.op))
+		}
+		return awserr.InvalidParameter("Could not read the request body.")
+	}
+	c.body = body
+	p, err := h.authn.Authenticate(c.r.Context(), c.r, sigv4.HashPayload(body), "lambda")
+	if err != nil {
+		return err
+	}
+	c.principal = p
+	if err := h.authorize(c, rt); err != nil {
+		return err
+	}
+	return rt.serve(h, c)
+}
+
+func (h *Handler) authorize(c *call, rt *route) error {
+	if h.authz == nil {
+		return nil
+	}
+	action := rt.action
+	if action == "" {
+		action = "lambda:" + rt.op
+	}
+	resource := "*"
+	var policy []byte
+	if rt.fnParam && len(c.params) > 0 {
+		ref, err := h.svc.ParseRef(c.params[0], c.query("Qualifier"))
+		if err != nil {
+			return err
+		}
+		resource = h.svc.ARN(ref.Name, ref.Qualifier)
+		if rt.op == "Invoke" || rt.op == "InvokeWithResponseStream" {
+			if doc, _, err := h.svc.GetPolicy(c.r.Context(), ref); err == nil {
+				policy = doc
+			}
+		}
+	} else if rt.op == "TagResource" || rt.op == "UntagResource" || rt.op == "ListTags" {
+		resource = c.params[0]
+	}
+	req := &iam.Request{
+		Principal: c.principal, Action: action, Resource: resource, ResourceAccount: h.svc.AccountID(),
+		Context: map[string][]string{
+			"aws:CurrentTime":     {time.Now().UTC().Format(time.RFC3339)},
+			"aws:EpochTime":       {strconv.FormatInt(time.Now().Unix(), 10)},
+			"aws:SecureTransport": {strconv.FormatBool(c.r.TLS != nil)},
+			"aws:RequestedRegion": {h.svc.Region()},
+			"aws:SourceIp":        {remoteIP(c.r)},
+		},
+	}
+	if c.principal != nil {
+		req.Context["aws:PrincipalArn"] = []string{c.principal.PrincipalARN}
+		req.Context["aws:PrincipalAccount"] = []string{c.principal.AccountID}
+		req.Context["aws:PrincipalType"] = []string{c.principal.Type}
+		req.Context["aws:userid"] = []string{c.principal.UserID}
+		if c.principal.Username != "" {
+			req.Context["aws:username"] = []string{c.principal.Username}
+		}
+	}
+	return h.authz.Authorize(c.r.Context(), c.principal, req, policy)
+}
+
+func remoteIP(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	return strings.Trim(host, "[]")
+}
+
+// match finds the route of method + escaped path and returns the decoded path parameters.
+func match(method, escaped string) (*route, []string, error) {
+	escaped = strings.TrimSuffix(escaped, "/")
+	segs := strings.Split(strings.TrimPrefix(escaped, "/"), "/")
+	methodSeen := false
+	for i := range routes {
+		rt := &routes[i]
+		pat := rt.pattern
+		if len(pat) != len(segs) {
+			continue
+		}
+		var params []string
+		ok := true
+		for j, p := range pat {
+			if p == "*" {
+				v, err := url.PathUnescape(segs[j])
+				if err != nil {
+					ok = false
+					break
+				}
+				params = append(params, v)
+				continue
+			}
+			if p != segs[j] {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		methodSeen = true
+		if rt.method != method {
+			continue
+		}
+		return &rt.route, params, nil
+	}
+	if methodSeen {
+		return nil, nil, awserr.New(http.StatusMethodNotAllowed, "MethodNotAllowedException", "The requested method is not allowed for this resource.")
+	}
+	return nil, nil, awserr.New(http.StatusNotFound, "UnknownOperationException", "Unknown operation "+method+" "+escaped)
+}
+
+type routeEntry struct {
+	method  string
+	pattern []string
+	route
+}
+
+func rte(method, path string, rt route) routeEntry {
+	return routeEntry{method: method, pattern: strings.Split(strings.TrimPrefix(path, "/"), "/"), route: rt}
+}
+
+var routes = []routeEntry{
+	rte("POST", "/2015-03-31/functions", route{op: "CreateFunction", limit: MaxCodeRequestBytes, serve: (*Handler).createFunction}),
+	rte("GET", "/2015-03-31/functions", route{op: "ListFunctions", serve: (*Handler).listFunctions}),
+	rte("GET", "/2015-03-31/functions/*", route{op: "GetFunction", fnParam: true, serve: (*Handler).getFunction}),
+	rte("DELETE", "/2015-03-31/functions/*", route{op: "DeleteFunction", fnParam: true, serve: (*Handler).deleteFunction}),
+	rte("GET", "/2015-03-31/functions/*/configuration", route{op: "GetFunctionConfiguration", fnParam: true, serve: (*Handler).getFunctionConfiguration}),
+	rte("PUT", "/2015-03-31/functions/*/configuration", route{op: "UpdateFunctionConfiguration", fnParam: true, serve: (*Handler).updateFunctionConfiguration}),
+	rte("PUT", "/2015-03-31/functions/*/code", route{op: "UpdateFunctionCode", fnParam: true, limit: MaxCodeRequestBytes, serve: (*Handler).updateFunctionCode}),
+	rte("POST", "/2015-03-31/functions/*/invocations", route{op: "Invoke", action: "lambda:InvokeFunction", fnParam: true, limit: MaxInvokeBytes, serve: (*Handler).invoke}),
+	rte("POST", "/2021-11-15/functions/*/response-streaming-invocations", route{op: "InvokeWithResponseStream", action: "lambda:InvokeFunction", fnParam: true, limit: MaxInvokeBytes, serve: (*Handler).invokeStream}),
+	rte("POST", "/2015-03-31/functions/*/versions", route{op: "PublishVersion", fnParam: true, serve: (*Handler).publishVersion}),
+	rte("GET", "/2015-03-31/functions/*/versions", route{op: "ListVersionsByFunction", fnParam: true, serve: (*Handler).listVersions}),
+	rte("POST", "/2015-03-31/functions/*/aliases", route{op: "CreateAlias", fnParam: true, serve: (*Handler).createAlias}),
+	rte("GET", "/2015-03-31/functions/*/aliases", route{op: "ListAliases", fnParam: true, serve: (*Handler).listAliases}),
+	rte("GET", "/2015-03-31/functions/*/aliases/*", route{op: "GetAlias", fnParam: true, serve: (*Handler).getAlias}),
+	rte("PUT", "/2015-03-31/functions/*/aliases/*", route{op: "UpdateAlias", fnParam: true, serve: (*Handler).updateAlias}),
+	rte("DELETE", "/2015-03-31/functions/*/aliases/*", route{op: "DeleteAlias", fnParam: true, serve: (*Handler).deleteAlias}),
+	rte("PUT", "/2017-10-31/functions/*/concurrency", route{op: "PutFunctionConcurrency", fnParam: true, serve: (*Handler).putConcurrency}),
+	rte("GET", "/2019-09-30/functions/*/concurrency", route{op: "GetFunctionConcurrency", fnParam: true, serve: (*Handler).getConcurrency}),
+	rte("DELETE", "/2017-10-31/functions/*/concurrency", route{op: "DeleteFunctionConcurrency", fnParam: true, serve: (*Handler).deleteConcurrency}),
+	rte("POST", "/2015-03-31/functions/*/policy", route{op: "AddPermission", fnParam: true, serve: (*Handler).addPermission}),
+	rte("GET", "/2015-03-31/functions/*/policy", route{op: "GetPolicy", fnParam: true, serve: (*Handler).getPolicy}),
+	rte("DELETE", "/2015-03-31/functions/*/policy/*", route{op: "RemovePermission", fnParam: true, serve: (*Handler).removePermission}),
+	rte("GET", "/2017-03-31/tags/*", route{op: "ListTags", serve: (*Handler).listTags}),
+	rte("POST", "/2017-03-31/tags/*", route{op: "TagResource", serve: (*Handler).tagResource}),
+	rte("DELETE", "/2017-03-31/tags/*", route{op: "UntagResource", serve: (*Handler).untagResource}),
+	rte("GET", "/2016-08-19/account-settings", route{op: "GetAccountSettings", serve: (*Handler).getAccountSettings}),
+	rte("POST", "/2021-10-31/functions/*/url", route{op: "CreateFunctionUrlConfig", fnParam: true, serve: (*Handler).createURL}),
+	rte("GET", "/2021-10-31/functions/*/url", route{op: "GetFunctionUrlConfig", fnParam: true, serve: (*Handler).getURL}),
+	rte("PUT", "/2021-10-31/functions/*/url", route{op: "UpdateFunctionUrlConfig", fnParam: true, serve: (*Handler).updateURL}),
+	rte("DELETE", "/2021-10-31/functions/*/url", route{op: "DeleteFunctionUrlConfig", fnParam: true, serve: (*Handler).deleteURL}),
+	rte("GET", "/2021-10-31/functions/*/urls", route{op: "ListFunctionUrlConfigs", fnParam: true, serve: (*Handler).listURLs}),
+	rte("GET", "/furl/v1/functions/*/logs", route{op: "GetFunctionLogs", action: "lambda:GetFunction", fnParam: true, serve: (*Handler).getLogs}),
+	rte("GET", "/furl/v1/functions/*/code", route{op: "GetFunctionCode", action: "lambda:GetFunction", fnParam: true, serve: (*Handler).getCode}),
+}
+
+// decode parses a JSON request body into v (an empty body is an empty object).
+func decode(body []byte, v any) error {
+	if len(strings.TrimSpace(string(body))) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		var te *json.UnmarshalTypeError
+		if errors.As(err, &te) {
+			return awserr.New(http.StatusBadRequest, "SerializationException", fmt.Sprintf("Unexpected value type in payload for field %s", te.Field))
+		}
+		return awserr.New(http.StatusBadRequest, "InvalidRequestContentException", "Could not parse request body into json: "+err.Error())
+	}
+	return nil
+}
+
+func writeJSON(c *call, status int, v any) error {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return awserr.Internal(err)
+	}
+	h := c.w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("X-Amzn-Requestid", c.requestID)
+	h.Set("Content-Length", strconv.Itoa(len(b)))
+	c.w.WriteHeader(status)
+	_, _ = c.w.Write(b)
+	return nil
+}
+
+func writeEmpty(c *call, status int) error {
+	c.w.Header().Set("X-Amzn-Requestid", c.requestID)
+	c.w.WriteHeader(status)
+	return nil
+}
+
+// RootAuthenticator verifies SigV4 with the account root's key pair only. It stands in until
+// the identity service answers for every principal.
+type RootAuthenticator struct {
+	verifier  *sigv4.Verifier
+	region    string
+	accountID string
+}
+
+// NewRootAuthenticator builds a root-only authenticator.
+func NewRootAuthenticator(accessKeyID, secret, region, accountID string) *RootAuthenticator {
+	lookup := sigv4.KeyLookupFunc(func(ctx context.Context, id string) (sigv4.Credentials, error) {
+		if subtle.ConstantTimeCompare([]byte(id), []byte(accessKeyID)) != 1 {
+			return sigv4.Credentials{}, sigv4.ErrUnknownAccessKey
+		}
+		return sigv4.Credentials{AccessKeyID: accessKeyID, SecretAccessKey: secret, Subject: "arn:aws:iam::" + accountID + ":root"}, nil
+	})
+	return &RootAuthenticator{verifier: sigv4.NewVerifier(time.Now, lookup), region: region, accountID: accountID}
+}
+
+// Authenticate implements Authenticator.
+func (a *RootAuthenticator) Authenticate(ctx context.Context, r *http.Request, bodyHash, service string) (*iam.Principal, error) {
+	res, err := a.verifier.Verify(ctx, r, bodyHash, sigv4.Scope{Services: []string{service}, Regions: []string{a.region}})
+	if err != nil {
+		return nil, err
+	}
+	arn := "arn:aws:iam::" + a.accountID + ":root"
+	return &iam.Principal{Type: "Account", AccountID: a.accountID, ARN: arn, PrincipalARN: arn, UserID: a.accountID, AccessKeyID: res.AccessKeyID}, nil
+}
+
+// RootOnly authorizes the account root and refuses everyone else; it stands in until IAM
+// evaluation is wired.
+type RootOnly struct{ AccountID string }
+
+// Authorize implements Authorizer.
+func (a RootOnly) Authorize(_ context.Context, p *iam.Principal, req *iam.Request, _ []byte) error {
+	if p != nil && p.Type == "Account" && p.AccountID == a.AccountID {
+		return nil
+	}
+	who := "anonymous"
+	if p != nil {
+		who = p.ARN
+	}
+	return awserr.AccessDenied("User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action", who, req.Action, req.Resource, req.Action)
+}
