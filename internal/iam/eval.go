@@ -169,7 +169,17 @@ func (s *Statement) applies(ec *evalCtx) bool {
 	if s.hasResElem {
 		hit = false
 		for i := range s.resources {
-			if s.resources[i].match(ec.req.Resource, ec) {
+			r := &s.resources[i]
+			var m bool
+			switch {
+			case r.whole.any:
+				m = true
+			case r.isARN:
+				m = r.matchParts(&ec.resParts, ec.resIsARN, ec)
+			default:
+				m = r.whole.match(ec.req.Resource, ec)
+			}
+			if m {
 				hit = true
 				break
 			}
@@ -220,8 +230,13 @@ func (ps *PrincipalSet) match(p *Principal) principalMatch {
 		if a == p.ARN || (p.PrincipalARN != "" && a == p.PrincipalARN) {
 			return pmDirect
 		}
-		if parts, ok := splitARN(a); ok && parts[2] == "iam" && parts[5] == "root" && parts[4] == p.AccountID && p.AccountID != "" {
-			best = pmAccount
+	}
+	if p.AccountID != "" {
+		for _, r := range ps.rootAccounts {
+			if r == p.AccountID {
+				best = pmAccount
+				break
+			}
 		}
 	}
 	for _, f := range ps.Federated {
@@ -259,12 +274,16 @@ func (d Decision) AccessDeniedMessage(req *Request) string {
 type evalCtx struct {
 	req    *Request
 	action string
+	// the resource split into its six ARN parts, once
+	resParts [6]string
+	resIsARN bool
 	// principal-derived keys, one value each ("" when not applicable)
 	pArn, pAcct, pType, pUID, pUser, pSvc [1]string
 }
 
 func newEvalCtx(req *Request) *evalCtx {
 	ec := &evalCtx{req: req, action: lowerASCII(req.Action)}
+	ec.resParts, ec.resIsARN = splitARN(req.Resource)
 	if p := req.Principal; p != nil {
 		ec.pArn[0] = p.PrincipalARN
 		if ec.pArn[0] == "" {

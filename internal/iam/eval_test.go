@@ -41,16 +41,16 @@ func stmts(s ...string) string {
 }
 
 type evalCase struct {
-	name     string
-	p        *Principal
-	action   string
-	resource string
-	ctx      map[string][]string
-	identity []string // documents
-	resource_ string  // document, "" = none
-	allowed  bool
-	explicit bool
-	stmt     string
+	name      string
+	p         *Principal
+	action    string
+	resource  string
+	ctx       map[string][]string
+	identity  []string // documents
+	resPolicy string   // document, "" = none
+	allowed   bool
+	explicit  bool
+	stmt      string
 }
 
 func runEval(t *testing.T, cases []evalCase) {
@@ -62,8 +62,8 @@ func runEval(t *testing.T, cases []evalCase) {
 				ids = append(ids, mustParse(t, d))
 			}
 			var res *Policy
-			if tc.resource_ != "" {
-				res = mustParse(t, tc.resource_)
+			if tc.resPolicy != "" {
+				res = mustParse(t, tc.resPolicy)
 			}
 			action := tc.action
 			if action == "" {
@@ -100,26 +100,26 @@ func TestEvaluateRules(t *testing.T) {
 		{name: "identity allow same account", p: alice(), identity: []string{stmts(allowAllLambda)}, allowed: true, stmt: "AllowLambda"},
 		{name: "explicit deny in identity wins", p: alice(), identity: []string{stmts(allowAllLambda, `{"Sid":"No","Effect":"Deny","Action":"lambda:Invoke*","Resource":"*"}`)}, explicit: true, stmt: "No"},
 		{name: "explicit deny in resource policy wins over identity allow", p: alice(), identity: []string{stmts(allowAllLambda)},
-			resource_: stmts(`{"Sid":"D","Effect":"Deny","Principal":"*","Action":"lambda:*","Resource":"*"}`), explicit: true, stmt: "D"},
+			resPolicy: stmts(`{"Sid":"D","Effect":"Deny","Principal":"*","Action":"lambda:*","Resource":"*"}`), explicit: true, stmt: "D"},
 		{name: "deny in a second identity policy", p: alice(), identity: []string{stmts(allowAllLambda), stmts(`{"Effect":"Deny","Action":"*","Resource":"*"}`)}, explicit: true, stmt: "Statement[0]"},
 		{name: "resource allow naming the user suffices same account", p: alice(),
-			resource_: stmts(`{"Sid":"U","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`), allowed: true, stmt: "U"},
+			resPolicy: stmts(`{"Sid":"U","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`), allowed: true, stmt: "U"},
 		{name: "resource allow naming only the account delegates to IAM", p: alice(),
-			resource_: stmts(`{"Sid":"A","Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`)},
+			resPolicy: stmts(`{"Sid":"A","Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`)},
 		{name: "account delegation plus identity allow", p: alice(), identity: []string{stmts(allowAllLambda)},
-			resource_: stmts(`{"Sid":"A","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`), allowed: true},
+			resPolicy: stmts(`{"Sid":"A","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`), allowed: true},
 		{name: "role session matched by role ARN", p: roleSession(),
-			resource_: stmts(`{"Sid":"R","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:role/R"]},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`), allowed: true, stmt: "R"},
+			resPolicy: stmts(`{"Sid":"R","Effect":"Allow","Principal":{"AWS":["arn:aws:iam::111122223333:role/R"]},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`), allowed: true, stmt: "R"},
 		{name: "cross-account identity only is denied", p: bob(), identity: []string{stmts(allowAllLambda)}},
 		{name: "cross-account resource only is denied", p: bob(),
-			resource_: stmts(`{"Sid":"B","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:user/bob"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`)},
+			resPolicy: stmts(`{"Sid":"B","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::444455556666:user/bob"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`)},
 		{name: "cross-account both allow", p: bob(), identity: []string{stmts(allowAllLambda)},
-			resource_: stmts(`{"Sid":"B","Effect":"Allow","Principal":{"AWS":"444455556666"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`), allowed: true, stmt: "B"},
-		{name: "anonymous with public statement", ctx: none, resource_: stmts(publicURL), allowed: true, stmt: "FunctionURLAllowPublicAccess"},
-		{name: "anonymous with AWS star", ctx: none, resource_: stmts(`{"Sid":"S","Effect":"Allow","Principal":{"AWS":"*"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`), allowed: true},
-		{name: "anonymous after switching to AWS_IAM", ctx: map[string][]string{"lambda:FunctionUrlAuthType": {"AWS_IAM"}}, resource_: stmts(publicURL)},
+			resPolicy: stmts(`{"Sid":"B","Effect":"Allow","Principal":{"AWS":"444455556666"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`), allowed: true, stmt: "B"},
+		{name: "anonymous with public statement", ctx: none, resPolicy: stmts(publicURL), allowed: true, stmt: "FunctionURLAllowPublicAccess"},
+		{name: "anonymous with AWS star", ctx: none, resPolicy: stmts(`{"Sid":"S","Effect":"Allow","Principal":{"AWS":"*"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`), allowed: true},
+		{name: "anonymous after switching to AWS_IAM", ctx: map[string][]string{"lambda:FunctionUrlAuthType": {"AWS_IAM"}}, resPolicy: stmts(publicURL)},
 		{name: "anonymous ignores identity policies", ctx: none, identity: []string{stmts(allowAllLambda)}},
-		{name: "anonymous not matched by account principal", ctx: none, resource_: stmts(`{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"*","Resource":"*"}`)},
+		{name: "anonymous not matched by account principal", ctx: none, resPolicy: stmts(`{"Effect":"Allow","Principal":{"AWS":"111122223333"},"Action":"*","Resource":"*"}`)},
 		{name: "anonymous without any policy", ctx: none},
 		{name: "action case-insensitive glob", p: alice(), action: "LAMBDA:invokefunctionURL", identity: []string{stmts(`{"Effect":"Allow","Action":"lambda:Invoke*","Resource":"*"}`)}, allowed: true},
 		{name: "action question mark", p: alice(), action: "lambda:GetFunction", identity: []string{stmts(`{"Effect":"Allow","Action":"lambda:?etFunction","Resource":"*"}`)}, allowed: true},
@@ -135,18 +135,18 @@ func TestEvaluateRules(t *testing.T) {
 		{name: "f:* does not cover unqualified", p: alice(), identity: []string{stmts(`{"Effect":"Allow","Action":"*","Resource":"` + fnARN + `:*"}`)}},
 		{name: "region wildcard does not span colon", p: alice(), identity: []string{stmts(`{"Effect":"Allow","Action":"*","Resource":"arn:aws:lambda:*:function:f"}`)}},
 		{name: "NotPrincipal deny spares the listed user", p: alice(), identity: []string{stmts(allowAllLambda)},
-			resource_: stmts(`{"Sid":"D","Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"*","Resource":"*"}`), allowed: true},
+			resPolicy: stmts(`{"Sid":"D","Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"*","Resource":"*"}`), allowed: true},
 		{name: "NotPrincipal deny hits others", p: roleSession(), identity: []string{stmts(allowAllLambda)},
-			resource_: stmts(`{"Sid":"D","Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"*","Resource":"*"}`), explicit: true},
+			resPolicy: stmts(`{"Sid":"D","Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"*","Resource":"*"}`), explicit: true},
 		{name: "NotPrincipal deny hits anonymous", ctx: none,
-			resource_: stmts(publicURL, `{"Sid":"D","Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"*","Resource":"*"}`), explicit: true},
+			resPolicy: stmts(publicURL, `{"Sid":"D","Effect":"Deny","NotPrincipal":{"AWS":"arn:aws:iam::111122223333:user/alice"},"Action":"*","Resource":"*"}`), explicit: true},
 		{name: "root user allowed in own account", p: &Principal{Type: "Account", AccountID: acct, ARN: "arn:aws:iam::111122223333:root", UserID: acct}, allowed: true},
 		{name: "root user stopped by resource deny", p: &Principal{Type: "Account", AccountID: acct, ARN: "arn:aws:iam::111122223333:root", UserID: acct},
-			resource_: stmts(`{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}`), explicit: true},
+			resPolicy: stmts(`{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}`), explicit: true},
 		{name: "service principal", p: &Principal{Type: "Service", ARN: "cloudfront.amazonaws.com"},
-			resource_: stmts(`{"Sid":"CF","Effect":"Allow","Principal":{"Service":"cloudfront.amazonaws.com"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`), allowed: true, stmt: "CF"},
+			resPolicy: stmts(`{"Sid":"CF","Effect":"Allow","Principal":{"Service":"cloudfront.amazonaws.com"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`), allowed: true, stmt: "CF"},
 		{name: "service principal not listed", p: &Principal{Type: "Service", ARN: "s3.amazonaws.com"},
-			resource_: stmts(`{"Sid":"CF","Effect":"Allow","Principal":{"Service":"cloudfront.amazonaws.com"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`)},
+			resPolicy: stmts(`{"Sid":"CF","Effect":"Allow","Principal":{"Service":"cloudfront.amazonaws.com"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`)},
 		{name: "policy variable in resource", p: alice(), resource: "arn:aws:lambda:us-east-1:111122223333:function:alice-fn",
 			identity: []string{stmts(`{"Effect":"Allow","Action":"*","Resource":"arn:aws:lambda:*:*:function:${aws:username}-*"}`)}, allowed: true},
 		{name: "policy variable missing key", p: roleSession(), resource: "arn:aws:lambda:us-east-1:111122223333:function:alice-fn",
@@ -156,15 +156,15 @@ func TestEvaluateRules(t *testing.T) {
 		{name: "2008 version has no variables", p: alice(), resource: "arn:aws:lambda:us-east-1:111122223333:function:alice-fn",
 			identity: []string{`{"Version":"2008-10-17","Statement":{"Effect":"Allow","Action":"*","Resource":"arn:aws:lambda:*:*:function:${aws:username}-*"}}`}},
 		{name: "dual auth invoke function statement", ctx: map[string][]string{"lambda:InvokedViaFunctionUrl": {"true"}}, action: "lambda:InvokeFunction",
-			resource_: stmts(publicURL, `{"Sid":"FunctionURLAllowInvokeAction","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"`+fnARN+`","Condition":{"Bool":{"lambda:InvokedViaFunctionUrl":"true"}}}`), allowed: true, stmt: "FunctionURLAllowInvokeAction"},
+			resPolicy: stmts(publicURL, `{"Sid":"FunctionURLAllowInvokeAction","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"`+fnARN+`","Condition":{"Bool":{"lambda:InvokedViaFunctionUrl":"true"}}}`), allowed: true, stmt: "FunctionURLAllowInvokeAction"},
 		{name: "dual auth direct invoke not allowed", action: "lambda:InvokeFunction",
-			resource_: stmts(`{"Sid":"FunctionURLAllowInvokeAction","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"` + fnARN + `","Condition":{"Bool":{"lambda:InvokedViaFunctionUrl":"true"}}}`)},
+			resPolicy: stmts(`{"Sid":"FunctionURLAllowInvokeAction","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"` + fnARN + `","Condition":{"Bool":{"lambda:InvokedViaFunctionUrl":"true"}}}`)},
 	})
 }
 
 func TestEvaluateIPAllowList(t *testing.T) {
 	allowList := stmts(
-		`{"Sid":"Public","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"`+fnARN+`","Condition":{"IpAddress":{"aws:SourceIp":["203.0.113.0/24","2001:db8::/32"]}}}`,
+		`{"Sid":"Public","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `","Condition":{"IpAddress":{"aws:SourceIp":["203.0.113.0/24","2001:db8::/32"]}}}`,
 	)
 	denyList := stmts(publicURL,
 		`{"Sid":"Block","Effect":"Deny","Principal":"*","Action":"*","Resource":"*","Condition":{"IpAddress":{"aws:SourceIp":["198.51.100.7","2001:db8:bad::/48"]}}}`,
@@ -174,20 +174,20 @@ func TestEvaluateIPAllowList(t *testing.T) {
 		return map[string][]string{"aws:SourceIp": {a}, "lambda:FunctionUrlAuthType": {"NONE"}}
 	}
 	runEval(t, []evalCase{
-		{name: "v4 inside allow list", ctx: ip("203.0.113.9"), resource_: allowList, allowed: true, stmt: "Public"},
-		{name: "v4 outside allow list", ctx: ip("203.0.114.9"), resource_: allowList},
-		{name: "v6 inside allow list", ctx: ip("2001:db8:1::5"), resource_: allowList, allowed: true},
-		{name: "v6 outside allow list", ctx: ip("2001:db9::5"), resource_: allowList},
-		{name: "v4-mapped v6 inside allow list", ctx: ip("::ffff:203.0.113.9"), resource_: allowList, allowed: true},
-		{name: "no source ip", ctx: map[string][]string{}, resource_: allowList},
-		{name: "garbage source ip", ctx: ip("not-an-ip"), resource_: allowList},
-		{name: "blocked v4 single address", ctx: ip("198.51.100.7"), resource_: denyList, explicit: true, stmt: "Block"},
-		{name: "neighbour v4 not blocked", ctx: ip("198.51.100.8"), resource_: denyList, allowed: true},
-		{name: "blocked v6 prefix", ctx: ip("2001:db8:bad:1::1"), resource_: denyList, explicit: true},
-		{name: "v6 outside blocked prefix", ctx: ip("2001:db8:bae::1"), resource_: denyList, allowed: true},
-		{name: "NotIpAddress denies outsiders", ctx: ip("192.0.2.1"), resource_: notIP, explicit: true},
-		{name: "NotIpAddress lets insiders", ctx: ip("10.1.2.3"), resource_: notIP, allowed: true},
-		{name: "NotIpAddress with missing key denies", ctx: map[string][]string{"lambda:FunctionUrlAuthType": {"NONE"}}, resource_: notIP, explicit: true},
+		{name: "v4 inside allow list", ctx: ip("203.0.113.9"), resPolicy: allowList, allowed: true, stmt: "Public"},
+		{name: "v4 outside allow list", ctx: ip("203.0.114.9"), resPolicy: allowList},
+		{name: "v6 inside allow list", ctx: ip("2001:db8:1::5"), resPolicy: allowList, allowed: true},
+		{name: "v6 outside allow list", ctx: ip("2001:db9::5"), resPolicy: allowList},
+		{name: "v4-mapped v6 inside allow list", ctx: ip("::ffff:203.0.113.9"), resPolicy: allowList, allowed: true},
+		{name: "no source ip", ctx: map[string][]string{}, resPolicy: allowList},
+		{name: "garbage source ip", ctx: ip("not-an-ip"), resPolicy: allowList},
+		{name: "blocked v4 single address", ctx: ip("198.51.100.7"), resPolicy: denyList, explicit: true, stmt: "Block"},
+		{name: "neighbour v4 not blocked", ctx: ip("198.51.100.8"), resPolicy: denyList, allowed: true},
+		{name: "blocked v6 prefix", ctx: ip("2001:db8:bad:1::1"), resPolicy: denyList, explicit: true},
+		{name: "v6 outside blocked prefix", ctx: ip("2001:db8:bae::1"), resPolicy: denyList, allowed: true},
+		{name: "NotIpAddress denies outsiders", ctx: ip("192.0.2.1"), resPolicy: notIP, explicit: true},
+		{name: "NotIpAddress lets insiders", ctx: ip("10.1.2.3"), resPolicy: notIP, allowed: true},
+		{name: "NotIpAddress with missing key denies", ctx: map[string][]string{"lambda:FunctionUrlAuthType": {"NONE"}}, resPolicy: notIP, explicit: true},
 	})
 }
 

@@ -29,6 +29,9 @@ type pattern struct {
 	literal bool // no wildcard, no variable: compare src directly
 	hasVar  bool
 	glob    bool // has '*' or '?'
+	// prefix is set when the pattern is "literal*" (the common "lambda:Get*" shape).
+	prefix   string
+	isPrefix bool
 }
 
 // compilePattern compiles s. With vars, ${key} and ${key, 'default'} are policy variables and
@@ -82,6 +85,9 @@ func compilePattern(s string, vars bool) pattern {
 	}
 	flush()
 	p.any = len(p.toks) == 1 && p.toks[0].kind == tStar
+	if len(p.toks) == 2 && p.toks[0].kind == tLit && p.toks[1].kind == tStar {
+		p.prefix, p.isPrefix = p.toks[0].s, true
+	}
 	p.literal = !p.glob && !p.hasVar
 	if p.literal && len(p.toks) == 1 {
 		p.src = p.toks[0].s // ${*} style escapes resolved
@@ -118,6 +124,9 @@ func (p *pattern) match(s string, c *evalCtx) bool {
 	}
 	if p.literal {
 		return s == p.src
+	}
+	if p.isPrefix {
+		return strings.HasPrefix(s, p.prefix)
 	}
 	toks := p.toks
 	if p.hasVar {
@@ -250,6 +259,11 @@ func (a *arnPattern) match(s string, c *evalCtx) bool {
 		return a.whole.match(s, c)
 	}
 	parts, ok := splitARN(s)
+	return a.matchParts(&parts, ok, c)
+}
+
+// matchParts is match with the subject already split by splitARN.
+func (a *arnPattern) matchParts(parts *[6]string, ok bool, c *evalCtx) bool {
 	if !ok {
 		return false
 	}

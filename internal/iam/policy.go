@@ -78,6 +78,8 @@ type PrincipalSet struct {
 	Service   []string
 	Federated []string
 	Canonical []string
+
+	rootAccounts []string // accounts named as arn:<partition>:iam::<id>:root
 }
 
 // PolicyError is a malformed policy document. Its message is fit for a
@@ -345,6 +347,11 @@ func parsePrincipal(v any, where string) (*PrincipalSet, error) {
 				ps.Canonical = append(ps.Canonical, vals...)
 			default:
 				return nil, perr(where, "Invalid principal in policy: unknown principal type %q", k)
+			}
+		}
+		for _, a := range ps.AWS {
+			if parts, ok := splitARN(a); ok && parts[2] == "iam" && parts[5] == "root" {
+				ps.rootAccounts = append(ps.rootAccounts, parts[4])
 			}
 		}
 		return ps, nil
