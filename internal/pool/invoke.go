@@ -61,7 +61,7 @@ func (p *Pool) run(ctx context.Context, e *env, req *Request, deadline time.Time
 		p.release(e, true)
 		return nil, false, fmt.Errorf("pool: invoke: %w", err)
 	}
-	dispatched := time.Now()
+	dispatched := now
 	res := &Result{RequestID: req.RequestID, ColdStart: cold}
 	if cold {
 		res.InitDuration = e.initDuration

@@ -168,14 +168,14 @@ func (p *Pool) Invoke(ctx context.Context, t *Target, req *Request) (*Result, er
 		}
 		var deadline time.Time
 		if cold {
-			res, dl, ok := p.coldStart(ctx, e, &r)
+			ne, res, dl, ok := p.coldStart(ctx, e, &r)
 			if !ok {
 				if res == nil {
-					return nil, ctx.Err()
+					return nil, fmt.Errorf("pool: invoke: %w", ctx.Err())
 				}
 				return res, nil
 			}
-			deadline = dl
+			e, deadline = ne, dl
 		}
 		res, retry, err := p.run(ctx, e, &r, deadline)
 		if retry && attempt < 5 {
@@ -384,18 +384,18 @@ func (p *Pool) watch(e *env) {
 }
 
 // coldStart starts e and waits for its init. On failure it retries init once inside the
-// invocation (the "suppressed init"), whose deadline it returns. ok=false ends the invocation:
-// res is its result, or nil when ctx ended.
-func (p *Pool) coldStart(ctx context.Context, e *env, req *Request) (res *Result, deadline time.Time, ok bool) {
+// invocation (the "suppressed init") in a new environment, which it returns with the deadline the
+// retry set. ok=false ends the invocation: res is its result, or nil when ctx ended.
+func (p *Pool) coldStart(ctx context.Context, e *env, req *Request) (ready *env, res *Result, deadline time.Time, ok bool) {
 	t := &e.target
 	status, typ := p.initEnv(ctx, e, time.Now().Add(p.cfg.InitTimeout))
 	switch status {
 	case initOK:
-		return nil, time.Time{}, true
+		return e, nil, time.Time{}, true
 	case initCancelled:
-		return nil, time.Time{}, false
+		return nil, nil, time.Time{}, false
 	case initEntrypoint:
-		return p.initFailure(e, req, typ, nil, 0), time.Time{}, false
+		return nil, p.initFailure(e, req, typ, nil, 0), time.Time{}, false
 	}
 	// Init failed or timed out: report it, reset, and re-run init as part of this invocation.
 	now := time.Now()
@@ -423,9 +423,9 @@ func (p *Pool) coldStart(ctx context.Context, e *env, req *Request) (res *Result
 	status, typ = p.initEnv(ctx, e2, deadline)
 	switch status {
 	case initOK:
-		return nil, deadline, true
+		return e2, nil, deadline, true
 	case initCancelled:
-		return nil, time.Time{}, false
+		return nil, nil, time.Time{}, false
 	}
 	now = time.Now()
 	phase = "error"
@@ -442,7 +442,7 @@ func (p *Pool) coldStart(ctx context.Context, e *env, req *Request) (res *Result
 	} else if cachedBody != nil {
 		typ = cachedType
 	}
-	return p.initFailure(e2, req, typ, cachedBody, now.Sub(start)), time.Time{}, false
+	return nil, p.initFailure(e2, req, typ, cachedBody, now.Sub(start)), time.Time{}, false
 }
 
 // releaseSlot gives back an invocation slot held by an environment that was replaced.

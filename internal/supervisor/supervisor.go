@@ -49,7 +49,7 @@ type Process struct {
 	outFD     int
 	outClosed bool
 	partial   []byte
-	rbuf    []byte
+	rbuf      []byte
 
 	maxRSS    atomic.Int64
 	oomKilled atomic.Bool
@@ -93,7 +93,15 @@ func Start(spec Spec, log *slog.Logger) (*Process, error) {
 			log.Debug("supervisor: cgroup v2 unavailable, using RSS watchdog", "err", err)
 		}
 	}
-	if err := cmd.Start(); err != nil {
+	err = cmd.Start()
+	// A freshly copied executable can be briefly "busy" while another goroutine's fork still
+	// holds the write descriptor (until that child execs): retry.
+	for i := 0; err != nil && errors.Is(err, syscall.ETXTBSY) && i < 50; i++ {
+		time.Sleep(2 * time.Millisecond)
+		cmd = rebuild(cmd)
+		err = cmd.Start()
+	}
+	if err != nil {
 		r.Close()
 		w.Close()
 		if p.cg != nil {
@@ -102,6 +110,7 @@ func Start(spec Spec, log *slog.Logger) (*Process, error) {
 		return nil, fmt.Errorf("supervisor: start %s: %w", spec.Argv[0], err)
 	}
 	w.Close()
+	p.cmd = cmd
 	p.pgid = cmd.Process.Pid
 	if p.cg != nil {
 		p.cg.closeFD()
@@ -322,4 +331,13 @@ func (p *Process) poll(interval time.Duration) {
 		case <-t.C:
 		}
 	}
+}
+
+// rebuild returns a fresh, unstarted copy of cmd (an exec.Cmd cannot be started twice).
+func rebuild(c *exec.Cmd) *exec.Cmd {
+	n := exec.Command(c.Path, c.Args[1:]...)
+	n.Env, n.Dir, n.Stdout, n.Stderr = c.Env, c.Dir, c.Stdout, c.Stderr
+	attr := *c.SysProcAttr
+	n.SysProcAttr = &attr
+	return n
 }
