@@ -1,0 +1,184 @@
+package identity
+
+import (
+	"encoding/xml"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/furl/furl/internal/awserr"
+)
+
+func TestParseParams(t *testing.T) {
+	tests := []struct {
+		name        string
+		contentType string
+		body        string
+		query       string
+		want        params
+		wantErr     bool
+	}{
+		{name: "form body", contentType: "application/x-www-form-urlencoded; charset=utf-8",
+			body: "Action=CreateUser&Version=2010-05-08&UserName=alice",
+			want: params{"Action": {"CreateUser"}, "Version": {"2010-05-08"}, "UserName": {"alice"}}},
+		{name: "query only (GET)", query: "Action=ListUsers&Version=2010-05-08",
+			want: params{"Action": {"ListUsers"}, "Version": {"2010-05-08"}}},
+		{name: "body wins over query", contentType: "application/x-www-form-urlencoded",
+			body: "Action=GetUser", query: "Action=ListUsers&X=1",
+			want: params{"Action": {"GetUser"}, "X": {"1"}}},
+		{name: "escapes and plus", contentType: "application/x-www-form-urlencoded",
+			body: "PolicyDocument=%7B%22a%22%3A+1%7D&Path=%2Fdev%2F&Empty=&Bare",
+			want: params{"PolicyDocument": {`{"a": 1}`}, "Path": {"/dev/"}, "Empty": {""}, "Bare": {""}}},
+		{name: "no content type is form", body: "Action=GetCallerIdentity",
+			want: params{"Action": {"GetCallerIdentity"}}},
+		{name: "json body ignored", contentType: "application/json", body: `{"Action":"x"}`, want: params{}},
+		{name: "empty pieces skipped", contentType: "application/x-www-form-urlencoded", body: "&&A=1&&",
+			want: params{"A": {"1"}}},
+		{name: "bad escape", contentType: "application/x-www-form-urlencoded", body: "A=%zz", wantErr: true},
+		{name: "too many", contentType: "application/x-www-form-urlencoded", body: strings.Repeat("a=1&", maxParams+1), wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseParams(tt.contentType, []byte(tt.body), tt.query)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if tt.wantErr {
+				return
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("params (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// FuzzParseParams checks the form parser never panics and agrees with net/url on what it
+// accepts.
+func FuzzParseParams(f *testing.F) {
+	f.Add("Action=CreateUser&Version=2010-05-08&UserName=alice", "")
+	f.Add("PolicyDocument=%7B%22a%22%3A+1%7D", "Action=X")
+	f.Add("a=%zz&b", "&&=&")
+	f.Fuzz(func(t *testing.T, body, query string) {
+		got, err := parseParams("application/x-www-form-urlencoded", []byte(body), query)
+		if err != nil {
+			return
+		}
+		want, uerr := url.ParseQuery(body)
+		if uerr != nil || strings.Contains(body, ";") {
+			return
+		}
+		for k, v := range want {
+			if !cmp.Equal(v, got[k]) {
+				t.Fatalf("key %q: got %q, net/url %q", k, got[k], v)
+			}
+		}
+	})
+}
+
+func TestRenderResponse(t *testing.T) {
+	res := el("", el("User", tx("UserName", "a<b&c"), tx("Path", "/")), members("Tags", nil), tbool("IsTruncated", false))
+	b := renderResponse(nsIAM, "CreateUser", res, "rid-1")
+	var doc struct {
+		XMLName xml.Name
+		Result  struct {
+			User struct {
+				UserName string
+				Path     string
+			}
+			IsTruncated bool
+		} `xml:"CreateUserResult"`
+		RequestID string `xml:"ResponseMetadata>RequestId"`
+	}
+	if err := xml.Unmarshal(b, &doc); err != nil {
+		t.Fatalf("%v\n%s", err, b)
+	}
+	if doc.XMLName.Local != "CreateUserResponse" || doc.XMLName.Space != nsIAM {
+		t.Errorf("root = %v", doc.XMLName)
+	}
+	if doc.Result.User.UserName != "a<b&c" || doc.Result.User.Path != "/" || doc.RequestID != "rid-1" {
+		t.Errorf("parsed %+v from\n%s", doc, b)
+	}
+	if nores := string(renderResponse(nsSTS, "DeleteUser", nil, "r")); strings.Contains(nores, "Result") {
+		t.Errorf("nil result rendered a Result element: %s", nores)
+	}
+}
+
+func TestRenderError(t *testing.T) {
+	for _, tt := range []struct {
+		err      *awserr.Error
+		wantType string
+	}{
+		{awserr.New(http.StatusNotFound, "NoSuchEntity", "The user with name x cannot be found."), "Sender"},
+		{awserr.New(http.StatusInternalServerError, "ServiceFailure", "boom"), "Receiver"},
+	} {
+		b := renderError(nsIAM, tt.err, "rid")
+		var doc struct {
+			XMLName xml.Name `xml:"ErrorResponse"`
+			Error   struct{ Type, Code, Message string }
+			ReqID   string `xml:"RequestId"`
+		}
+		if err := xml.Unmarshal(b, &doc); err != nil {
+			t.Fatalf("%v\n%s", err, b)
+		}
+		if doc.Error.Type != tt.wantType || doc.Error.Code != tt.err.Code || doc.Error.Message != tt.err.Message || doc.ReqID != "rid" {
+			t.Errorf("parsed %+v from\n%s", doc, b)
+		}
+	}
+}
+
+func TestPolicyEscape(t *testing.T) {
+	for _, doc := range []string{
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`,
+		"{\n  \"a\": \"b c+d/é%\"\n}",
+		"",
+	} {
+		esc := policyEscape(doc)
+		if strings.ContainsAny(esc, " +{}\"\n") {
+			t.Errorf("policyEscape(%q) = %q: unescaped characters", doc, esc)
+		}
+		back, err := url.PathUnescape(esc)
+		if err != nil || back != doc {
+			t.Errorf("unescape(policyEscape(%q)) = %q, %v", doc, back, err)
+		}
+	}
+}
+
+func FuzzPolicyEscape(f *testing.F) {
+	f.Add(`{"Statement":[]}`)
+	f.Fuzz(func(t *testing.T, doc string) {
+		back, err := url.PathUnescape(policyEscape(doc))
+		if err != nil || back != doc {
+			t.Fatalf("round trip of %q = %q, %v", doc, back, err)
+		}
+	})
+}
+
+func TestPaginate(t *testing.T) {
+	items := []int{1, 2, 3, 4, 5}
+	var got []int
+	marker := ""
+	for pages := 0; ; pages++ {
+		if pages > 5 {
+			t.Fatal("no end")
+		}
+		p, next, err := paginate(items, marker, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, p...)
+		if next == "" {
+			break
+		}
+		marker = next
+	}
+	if diff := cmp.Diff(items, got); diff != "" {
+		t.Errorf("pages (-want +got):\n%s", diff)
+	}
+	if _, _, err := paginate(items, "x", 2); err == nil {
+		t.Error("bad marker accepted")
+	}
+}
