@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os/exec"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -425,5 +426,24 @@ def unserializable(event, context):
 				t.Errorf("Content-Type = %q, want %q", ct, tc.ct)
 			}
 		})
+	}
+}
+
+// TestPythonTransport checks the bootstrap's HTTP client on chunked and large events.
+func TestPythonTransport(t *testing.T) {
+	t.Parallel()
+	api, p := startPython(t, "python3.12", "app.handler", map[string]string{"app.py": "def handler(e, c):\n    return {'n': len(e['big'])}\n"}, nil)
+	big := strings.Repeat("x", 3<<20)
+	for i, inv := range []invocation{
+		{Payload: `{"big":"abc"}`, Chunked: true},
+		{Payload: `{"big":"` + big + `"}`},
+		{Payload: `{"big":"` + big + `"}`, Chunked: true},
+		{Payload: `{"big":""}`},
+	} {
+		o := api.invoke(t, inv)
+		want := []int{3, len(big), len(big), 0}[i]
+		if o.Kind != "response" || string(o.Body) != `{"n": `+strconv.Itoa(want)+`}` {
+			t.Fatalf("invoke %d: %s %.200s\n%s", i, o.Kind, o.Body, p.out)
+		}
 	}
 }

@@ -29,6 +29,8 @@ type invocation struct {
 	ClientContext string
 	Cognito       string
 	Deadline      time.Time
+	// Chunked sends the event with Transfer-Encoding: chunked (in two flushed parts).
+	Chunked bool
 }
 
 type outcome struct {
@@ -97,6 +99,14 @@ func (f *fakeAPI) next(w http.ResponseWriter, r *http.Request) {
 		f.mu.Lock()
 		f.dispatched = time.Now()
 		f.mu.Unlock()
+		if inv.Chunked {
+			half := len(inv.Payload) / 2
+			_, _ = io.WriteString(w, inv.Payload[:half])
+			http.NewResponseController(w).Flush()
+			_, _ = io.WriteString(w, inv.Payload[half:])
+			return
+		}
+		h.Set("Content-Length", strconv.Itoa(len(inv.Payload)))
 		_, _ = io.WriteString(w, inv.Payload)
 	case <-r.Context().Done():
 	}

@@ -1,6 +1,6 @@
 """furl's bootstrap for Python Lambda handlers.
 
-It speaks the Lambda Runtime API (2018-06-01) over http.client with one keep-alive connection and
+It speaks the Lambda Runtime API (2018-06-01) over one keep-alive HTTP/1.1 connection (socket module) and
 behaves like awslambdaric (aws/aws-lambda-python-runtime-interface-client): the same context
 object, handler-string resolution, error types and bodies, and log formats. Standard library
 only; it imports as little as it can so that a cold start stays short.
@@ -226,88 +226,177 @@ class InvocationRequest(object):
     )
 
 
+class _Response(object):
+    __slots__ = ("status", "headers", "body")
+
+    def __init__(self, status, headers, body):
+        self.status = status
+        self.headers = headers  # lower-case name -> value
+        self.body = body
+
+
+class _Disconnected(Exception):
+    """The server closed a kept-alive connection before answering."""
+
+
 class LambdaRuntimeClient(object):
-    """One keep-alive HTTP/1.1 connection to the Runtime API."""
+    """An HTTP/1.1 client for the Runtime API over one keep-alive socket.
+
+    It is written on the socket module rather than http.client: importing http.client pulls in
+    email and ssl and costs about as much as the rest of the start-up together."""
+
+    _MAX_LINE = 65536
+    _MAX_HEADERS = 200
 
     def __init__(self, address):
-        import http.client
-
-        self._http = http.client
         host, _, port = address.rpartition(":")
         if host.startswith("[") and host.endswith("]"):
             host = host[1:-1]
         self._host = host or "127.0.0.1"
         self._port = int(port)
-        self._conn = None
-        self._retryable = (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError)
+        self._hostheader = ("Host: %s\r\nUser-Agent: %s\r\n" % (address, _USER_AGENT)).encode("latin-1")
+        self._sock = None
+        self._rfile = None
 
     def _connect(self):
-        conn = self._http.HTTPConnection(self._host, self._port)
-        conn.connect()
-        try:
-            import socket
+        import socket
 
-            conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        except Exception:
+        sock = socket.create_connection((self._host, self._port))
+        try:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        except OSError:
             pass
-        return conn
+        self._sock = sock
+        self._rfile = sock.makefile("rb")
+
+    def _close(self):
+        if self._rfile is not None:
+            try:
+                self._rfile.close()
+            except OSError:
+                pass
+        if self._sock is not None:
+            try:
+                self._sock.close()
+            except OSError:
+                pass
+        self._sock = None
+        self._rfile = None
 
     def _call(self, method, path, body=None, headers=None):
-        hdrs = {"User-Agent": _USER_AGENT}
-        if headers:
-            hdrs.update(headers)
-        reused = self._conn is not None
-        if self._conn is None:
-            self._conn = self._connect()
+        reused = self._sock is not None
         try:
-            self._conn.request(method, path, body, hdrs)
-            resp = self._conn.getresponse()
-            data = resp.read()
-        except self._retryable:
+            return self._roundtrip(method, path, body, headers)
+        except (_Disconnected, BrokenPipeError, ConnectionResetError):
             # The server closed an idle keep-alive connection before it read this request:
             # nothing was processed, so one retry on a fresh connection is safe.
-            self._conn.close()
-            self._conn = None
+            self._close()
             if not reused:
                 raise
-            self._conn = self._connect()
-            self._conn.request(method, path, body, hdrs)
-            resp = self._conn.getresponse()
-            data = resp.read()
-        if resp.will_close:
-            self._conn.close()
-            self._conn = None
-        return resp, data
+            return self._roundtrip(method, path, body, headers)
+
+    def _roundtrip(self, method, path, body, headers):
+        if self._sock is None:
+            self._connect()
+        req = [("%s %s HTTP/1.1\r\n" % (method, path)).encode("latin-1"), self._hostheader]
+        if headers:
+            for k, v in headers.items():
+                if isinstance(v, str):
+                    v = v.encode("latin-1", "replace")
+                req.append(k.encode("latin-1") + b": " + v + b"\r\n")
+        if body is not None:
+            req.append(b"Content-Length: %d\r\n\r\n" % len(body))
+            req.append(body)
+        else:
+            req.append(b"\r\n")
+        self._sock.sendall(b"".join(req))
+        return self._read_response()
+
+    def _readline(self):
+        line = self._rfile.readline(self._MAX_LINE + 1)
+        if len(line) > self._MAX_LINE:
+            raise LambdaRuntimeClientError("", 0, "header line too long")
+        return line
+
+    def _read_response(self):
+        line = self._readline()
+        if not line:
+            raise _Disconnected()
+        parts = line.split(None, 2)
+        if len(parts) < 2 or not parts[0].startswith(b"HTTP/"):
+            raise LambdaRuntimeClientError("", 0, "malformed status line %r" % line)
+        status = int(parts[1])
+        headers = {}
+        for _ in range(self._MAX_HEADERS):
+            line = self._readline()
+            if line in (b"\r\n", b"\n", b""):
+                break
+            name, sep, value = line.decode("latin-1").partition(":")
+            if sep:
+                headers[name.strip().lower()] = value.strip()
+        else:
+            raise LambdaRuntimeClientError("", status, "too many headers")
+        if status in (100, 101, 102, 103):  # interim responses: read the real one
+            return self._read_response()
+        te = headers.get("transfer-encoding", "").lower()
+        if "chunked" in te:
+            chunks = []
+            while True:
+                size_line = self._readline()
+                if not size_line:
+                    raise LambdaRuntimeClientError("", status, "truncated chunked body")
+                size = int(size_line.split(b";", 1)[0].strip(), 16)
+                if size == 0:
+                    while self._readline() not in (b"\r\n", b"\n", b""):
+                        pass  # trailers
+                    break
+                chunks.append(self._read_exact(size))
+                self._readline()
+            body = b"".join(chunks)
+        elif "content-length" in headers:
+            body = self._read_exact(int(headers["content-length"]))
+        else:
+            body = self._rfile.read()
+            headers["connection"] = "close"
+        if headers.get("connection", "").lower() == "close":
+            self._close()
+        return _Response(status, headers, body)
+
+    def _read_exact(self, n):
+        data = self._rfile.read(n)
+        if len(data) != n:
+            raise LambdaRuntimeClientError("", 0, "truncated body")
+        return data
 
     def wait_next_invocation(self):
         endpoint = "/2018-06-01/runtime/invocation/next"
-        resp, body = self._call("GET", endpoint)
+        resp = self._call("GET", endpoint)
         if resp.status != 200:
-            raise LambdaRuntimeClientError(endpoint, resp.status, body)
+            raise LambdaRuntimeClientError(endpoint, resp.status, resp.body)
         h = resp.headers
         req = InvocationRequest()
-        req.invoke_id = h.get("Lambda-Runtime-Aws-Request-Id")
+        req.invoke_id = h.get("lambda-runtime-aws-request-id")
         if not req.invoke_id:
             raise LambdaRuntimeClientError(endpoint, resp.status, "missing Lambda-Runtime-Aws-Request-Id")
-        req.x_amzn_trace_id = h.get("Lambda-Runtime-Trace-Id")
-        req.invoked_function_arn = h.get("Lambda-Runtime-Invoked-Function-Arn")
+        req.x_amzn_trace_id = h.get("lambda-runtime-trace-id")
+        req.invoked_function_arn = h.get("lambda-runtime-invoked-function-arn")
         try:
-            req.deadline_time_in_ms = int(h.get("Lambda-Runtime-Deadline-Ms") or 0)
+            req.deadline_time_in_ms = int(h.get("lambda-runtime-deadline-ms") or 0)
         except ValueError:
             req.deadline_time_in_ms = 0
-        req.client_context = h.get("Lambda-Runtime-Client-Context")
-        req.cognito_identity = h.get("Lambda-Runtime-Cognito-Identity")
-        req.tenant_id = h.get("Lambda-Runtime-Aws-Tenant-Id")
-        req.content_type = h.get("Content-Type")
-        req.event_body = body
+        req.client_context = h.get("lambda-runtime-client-context")
+        req.cognito_identity = h.get("lambda-runtime-cognito-identity")
+        req.tenant_id = h.get("lambda-runtime-aws-tenant-id")
+        req.content_type = h.get("content-type")
+        req.event_body = resp.body
         return req
 
     def post_invocation_result(self, invoke_id, result_data, content_type="application/json"):
         endpoint = "/2018-06-01/runtime/invocation/" + invoke_id + "/response"
         body = result_data if isinstance(result_data, bytes) else result_data.encode("utf-8")
-        resp, data = self._call("POST", endpoint, body, {"Content-Type": content_type})
+        resp = self._call("POST", endpoint, body, {"Content-Type": content_type})
         if resp.status != 202:
-            raise LambdaRuntimeClientError(endpoint, resp.status, data)
+            raise LambdaRuntimeClientError(endpoint, resp.status, resp.body)
 
     def post_invocation_error(self, invoke_id, error_response_data, xray_fault):
         endpoint = "/2018-06-01/runtime/invocation/" + invoke_id + "/error"
@@ -315,9 +404,9 @@ class LambdaRuntimeClient(object):
         xray = xray_fault.encode("utf-8")
         if xray and len(xray) < 1024 * 1024:
             headers[XRAY_CAUSE_HEADER] = xray
-        resp, data = self._call("POST", endpoint, error_response_data.encode("utf-8"), headers)
+        resp = self._call("POST", endpoint, error_response_data.encode("utf-8"), headers)
         if resp.status != 202:
-            raise LambdaRuntimeClientError(endpoint, resp.status, data)
+            raise LambdaRuntimeClientError(endpoint, resp.status, resp.body)
 
     def post_init_error(self, error_response_data, error_type_override=None):
         endpoint = "/2018-06-01/runtime/init/error"
@@ -325,9 +414,9 @@ class LambdaRuntimeClient(object):
             "Content-Type": "application/json",
             ERROR_TYPE_HEADER: error_type_override or error_response_data["errorType"],
         }
-        resp, data = self._call("POST", endpoint, to_json(error_response_data).encode("utf-8"), headers)
+        resp = self._call("POST", endpoint, to_json(error_response_data).encode("utf-8"), headers)
         if resp.status != 202:
-            raise LambdaRuntimeClientError(endpoint, resp.status, data)
+            raise LambdaRuntimeClientError(endpoint, resp.status, resp.body)
 
 
 # ---------------------------------------------------------------------------------------------
