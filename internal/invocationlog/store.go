@@ -43,6 +43,7 @@ type Store struct {
 	subs    map[string]map[*subscriber]struct{}
 	files   map[string]*dayFile
 	closed  bool
+	wbuf    []byte // reused by flushLocked
 
 	kick chan struct{}
 	stop chan struct{}
@@ -162,7 +163,12 @@ func (s *Store) Flush() error {
 
 func (s *Store) flushLocked() error {
 	var errs []error
-	var buf []byte
+	buf := s.wbuf[:0]
+	defer func() {
+		if cap(buf) <= 1<<20 {
+			s.wbuf = buf[:0]
+		}
+	}()
 	for fn, evs := range s.pending {
 		if len(evs) == 0 {
 			continue

@@ -281,7 +281,11 @@ func (sb *streamBody) watch(res *Result, dispatched, deadline time.Time) {
 func (sb *streamBody) Read(b []byte) (int, error) {
 	n, err := sb.r.Read(b)
 	if err != nil {
-		sb.sawEnd.Store(true)
+		select {
+		case <-sb.closed: // the error comes from Close, not from the end of the body
+		default:
+			sb.sawEnd.Store(true)
+		}
 	}
 	if err != nil && err != io.EOF {
 		var se *runtimeapi.StreamError

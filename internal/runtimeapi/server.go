@@ -333,15 +333,17 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	writeError(w, http.StatusMethodNotAllowed, "MethodNotAllowed", "Method not allowed")
 }
 
+// Header values shared by every response (net/http never modifies them).
 var (
 	okBody          = []byte(`{"status":"OK"}`)
 	jsonContentType = []string{"application/json"}
+	okLength        = []string{"15"}
 )
 
 func writeOK(w http.ResponseWriter) {
 	h := w.Header()
 	h["Content-Type"] = jsonContentType
-	h["Content-Length"] = []string{"15"}
+	h["Content-Length"] = okLength
 	w.WriteHeader(http.StatusAccepted)
 	_, _ = w.Write(okBody)
 }
@@ -585,23 +587,29 @@ func readBounded(body io.Reader, contentLength, limit int64) ([]byte, int64, err
 		}
 		return b, contentLength, nil
 	}
-	var buf bytes.Buffer
-	if contentLength < 0 {
-		buf.Grow(512)
-	}
+	bp := readPool.Get().(*bytes.Buffer)
+	defer func() {
+		if bp.Cap() <= 1<<20 {
+			bp.Reset()
+			readPool.Put(bp)
+		}
+	}()
+	buf := bp
 	n, err := buf.ReadFrom(io.LimitReader(body, limit+1))
 	if err != nil {
 		return nil, 0, err
 	}
 	if n <= limit {
-		return buf.Bytes(), n, nil
+		return bytes.Clone(buf.Bytes()), n, nil
 	}
 	m, err := io.Copy(io.Discard, io.LimitReader(body, maxDrainBytes))
 	if err != nil {
 		return nil, 0, err
 	}
-	return buf.Bytes()[:limit], n + m, nil
+	return bytes.Clone(buf.Bytes()[:limit]), n + m, nil
 }
+
+var readPool = sync.Pool{New: func() any { return bytes.NewBuffer(make([]byte, 0, 4096)) }}
 
 // trailerError reads the error trailers of a chunked body (only valid after EOF).
 func trailerError(tr http.Header) (string, []byte, bool) {
