@@ -34,10 +34,10 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request, bodySHA256Hex, service string) (*iam.Principal, error)
 }
 
-// Authorizer decides whether principal may perform req; a refusal is an *awserr.Error
-// (AccessDeniedException).
+// Authorizer decides whether principal may perform req, given the resource's policy (nil when
+// none). identity.Service implements it; an error means no decision could be made.
 type Authorizer interface {
-	Authorize(ctx context.Context, p *iam.Principal, req *iam.Request, resourcePolicy []byte) error
+	Authorize(ctx context.Context, p *iam.Principal, req *iam.Request, resourcePolicy []byte) (iam.Decision, error)
 }
 
 // LogReader reads invocation logs (the invocationlog store).
@@ -181,16 +181,24 @@ func (h *Handler) authorize(c *call, rt *route) error {
 			"aws:SourceIp":        {remoteIP(c.r)},
 		},
 	}
-	if c.principal != nil {
-		req.Context["aws:PrincipalArn"] = []string{c.principal.PrincipalARN}
-		req.Context["aws:PrincipalAccount"] = []string{c.principal.AccountID}
-		req.Context["aws:PrincipalType"] = []string{c.principal.Type}
-		req.Context["aws:userid"] = []string{c.principal.UserID}
-		if c.principal.Username != "" {
-			req.Context["aws:username"] = []string{c.principal.Username}
-		}
+	d, err := h.authz.Authorize(c.r.Context(), c.principal, req, policy)
+	if err != nil {
+		return awserr.Internal(fmt.Errorf("controlapi: authorize %s: %w", action, err))
 	}
-	return h.authz.Authorize(c.r.Context(), c.principal, req, policy)
+	if d.Allowed {
+		return nil
+	}
+	who := "anonymous"
+	if c.principal != nil {
+		who = c.principal.ARN
+	}
+	why := "because no identity-based policy allows the " + action + " action"
+	if d.ExplicitDeny {
+		why = "with an explicit deny in an identity-based policy"
+	}
+	e := awserr.AccessDenied("User: %s is not authorized to perform: %s on resource: %s %s", who, action, resource, why)
+	e.Cause = errors.New(d.Reason)
+	return e
 }
 
 func remoteIP(r *http.Request) string {
@@ -359,13 +367,9 @@ func (a *RootAuthenticator) Authenticate(ctx context.Context, r *http.Request, b
 type RootOnly struct{ AccountID string }
 
 // Authorize implements Authorizer.
-func (a RootOnly) Authorize(_ context.Context, p *iam.Principal, req *iam.Request, _ []byte) error {
+func (a RootOnly) Authorize(_ context.Context, p *iam.Principal, _ *iam.Request, _ []byte) (iam.Decision, error) {
 	if p != nil && p.Type == "Account" && p.AccountID == a.AccountID {
-		return nil
+		return iam.Decision{Allowed: true, Reason: "account root"}, nil
 	}
-	who := "anonymous"
-	if p != nil {
-		who = p.ARN
-	}
-	return awserr.AccessDenied("User: %s is not authorized to perform: %s on resource: %s because no identity-based policy allows the %s action", who, req.Action, req.Resource, req.Action)
+	return iam.Decision{Reason: "only the account root is authorized"}, nil
 }
