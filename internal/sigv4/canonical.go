@@ -20,15 +20,40 @@ const (
 	canonRawQuery                         // sort the query pairs but keep their bytes
 )
 
-// compute returns the lowercase hex signature the request should carry.
-func (a *auth) compute(r *http.Request, key []byte, payloadHash string, f canonFlags) string {
-	var b strings.Builder
-	b.Grow(512)
-	a.writeCanonicalRequest(&b, r, payloadHash, f)
-	crHash := sha256.Sum256([]byte(b.String()))
+// signingKey is a derived key with its HMAC pads precomputed, so signing a string costs two
+// SHA-256 runs and no allocation.
+type signingKey struct {
+	ipad, opad [sha256.BlockSize]byte
+}
 
-	var sts [256]byte
-	s := append(sts[:0], Algorithm...)
+func newSigningKey(k []byte) *signingKey {
+	s := &signingKey{}
+	copy(s.ipad[:], k) // k is 32 bytes < BlockSize
+	copy(s.opad[:], k)
+	for i := range s.ipad {
+		s.ipad[i] ^= 0x36
+		s.opad[i] ^= 0x5c
+	}
+	return s
+}
+
+// mac returns HMAC-SHA256(key, msg), using buf as scratch.
+func (s *signingKey) mac(msg []byte, buf []byte) [sha256.Size]byte {
+	buf = append(buf[:0], s.ipad[:]...)
+	buf = append(buf, msg...)
+	inner := sha256.Sum256(buf)
+	buf = append(buf[:0], s.opad[:]...)
+	buf = append(buf, inner[:]...)
+	return sha256.Sum256(buf)
+}
+
+// compute returns the signature (raw MAC) the request should carry.
+func (a *auth) compute(r *http.Request, key *signingKey, payloadHash string, f canonFlags) [sha256.Size]byte {
+	var stack [1024]byte
+	buf := a.appendCanonicalRequest(stack[:0], r, payloadHash, f)
+	crHash := sha256.Sum256(buf)
+
+	s := append(buf[:0], Algorithm...)
 	s = append(s, '\n')
 	s = append(s, a.amzDate...)
 	s = append(s, '\n')
@@ -39,10 +64,8 @@ func (a *auth) compute(r *http.Request, key []byte, payloadHash string, f canonF
 	s = append(s, a.service...)
 	s = append(s, "/aws4_request\n"...)
 	s = hex.AppendEncode(s, crHash[:])
-	m := hmac.New(sha256.New, key)
-	m.Write(s)
-	var out [32]byte
-	return hex.EncodeToString(m.Sum(out[:0]))
+	var scratch [sha256.BlockSize + 512]byte
+	return key.mac(s, scratch[:0])
 }
 
 // CanonicalRequest returns the canonical request Verify builds for r (with the normalised
@@ -52,14 +75,12 @@ func CanonicalRequest(r *http.Request, payloadHash string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	var b strings.Builder
-	a.writeCanonicalRequest(&b, r, payloadHash, canonNormalise)
-	return b.String(), nil
+	return string(a.appendCanonicalRequest(nil, r, payloadHash, canonNormalise)), nil
 }
 
-func (a *auth) writeCanonicalRequest(b *strings.Builder, r *http.Request, payloadHash string, f canonFlags) {
-	b.WriteString(r.Method)
-	b.WriteByte('\n')
+func (a *auth) appendCanonicalRequest(b []byte, r *http.Request, payloadHash string, f canonFlags) []byte {
+	b = append(b, r.Method...)
+	b = append(b, '\n')
 	p := rawPath(r)
 	if f&canonNormalise != 0 {
 		p = normalisePath(p)
@@ -67,72 +88,100 @@ func (a *auth) writeCanonicalRequest(b *strings.Builder, r *http.Request, payloa
 	if p == "" {
 		p = "/"
 	}
-	uriEncode(b, p, true)
-	b.WriteByte('\n')
-	writeCanonicalQuery(b, rawQuery(r), a.presigned, f&canonRawQuery != 0)
-	b.WriteByte('\n')
+	b = appendURIEncoded(b, p, true)
+	b = append(b, '\n')
+	b = appendCanonicalQuery(b, rawQuery(r), a.presigned, f&canonRawQuery != 0)
+	b = append(b, '\n')
 	for _, name := range a.signedHeaders {
-		b.WriteString(name)
-		b.WriteByte(':')
-		writeHeaderValue(b, r, name)
-		b.WriteByte('\n')
+		b = append(b, name...)
+		b = append(b, ':')
+		b = appendHeaderValue(b, r, name)
+		b = append(b, '\n')
 	}
-	b.WriteByte('\n')
-	b.WriteString(a.signedRaw)
-	b.WriteByte('\n')
-	b.WriteString(payloadHash)
+	b = append(b, '\n')
+	b = append(b, a.signedRaw...)
+	b = append(b, '\n')
+	return append(b, payloadHash...)
 }
 
-func writeHeaderValue(b *strings.Builder, r *http.Request, name string) {
+func appendHeaderValue(b []byte, r *http.Request, name string) []byte {
 	switch name {
 	case "host":
 		h := r.Host
 		if h == "" && r.URL != nil {
 			h = r.URL.Host
 		}
-		writeTrimmed(b, h)
-		return
+		return appendTrimmed(b, h)
 	case "transfer-encoding":
 		if len(r.TransferEncoding) > 0 {
-			b.WriteString(strings.Join(r.TransferEncoding, ","))
-			return
+			for i, te := range r.TransferEncoding {
+				if i > 0 {
+					b = append(b, ',')
+				}
+				b = append(b, te...)
+			}
+			return b
 		}
 	case "content-length":
 		if _, ok := r.Header["Content-Length"]; !ok && r.ContentLength >= 0 {
-			b.WriteString(strconv.FormatInt(r.ContentLength, 10))
-			return
+			return strconv.AppendInt(b, r.ContentLength, 10)
 		}
 	}
-	vals := r.Header.Values(name)
-	for i, v := range vals {
+	for i, v := range headerValues(r.Header, name) {
 		if i > 0 {
-			b.WriteByte(',')
+			b = append(b, ',')
 		}
-		writeTrimmed(b, v)
+		b = appendTrimmed(b, v)
 	}
+	return b
 }
 
-// writeTrimmed writes v trimmed, with runs of whitespace folded to one space (botocore's
+// headerValues is h.Values(name) for a lowercase name, without allocating the canonical key.
+func headerValues(h http.Header, name string) []string {
+	var kb [64]byte
+	if len(name) > len(kb) {
+		return h.Values(name)
+	}
+	k := kb[:len(name)]
+	upper := true
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		switch {
+		case c == ' ' || c >= 0x7f || c < 0x21:
+			return h.Values(name) // textproto leaves such keys alone
+		case upper && c >= 'a' && c <= 'z':
+			c -= 'a' - 'A'
+		case !upper && c >= 'A' && c <= 'Z':
+			c += 'a' - 'A'
+		}
+		k[i] = c
+		upper = c == '-'
+	}
+	return h[string(k)]
+}
+
+// appendTrimmed appends v trimmed, with runs of whitespace folded to one space (botocore's
 // ' '.join(v.split())).
-func writeTrimmed(b *strings.Builder, v string) {
+func appendTrimmed(b []byte, v string) []byte {
 	first := true
 	for f := range strings.FieldsSeq(v) {
 		if !first {
-			b.WriteByte(' ')
+			b = append(b, ' ')
 		}
-		b.WriteString(f)
+		b = append(b, f...)
 		first = false
 	}
+	return b
 }
 
 type qpair struct{ k, v string }
 
-func writeCanonicalQuery(b *strings.Builder, q string, presigned, raw bool) {
+func appendCanonicalQuery(b []byte, q string, presigned, raw bool) []byte {
 	if q == "" {
-		return
+		return b
 	}
-	pairs := make([]qpair, 0, 8)
-	var kb, vb strings.Builder
+	var stack [16]qpair
+	pairs := stack[:0]
 	for q != "" {
 		var part string
 		part, q, _ = strings.Cut(q, "&")
@@ -150,11 +199,7 @@ func writeCanonicalQuery(b *strings.Builder, q string, presigned, raw bool) {
 		if presigned && k == "X-Amz-Signature" {
 			continue
 		}
-		kb.Reset()
-		vb.Reset()
-		uriEncode(&kb, k, false)
-		uriEncode(&vb, v, false)
-		pairs = append(pairs, qpair{kb.String(), vb.String()})
+		pairs = append(pairs, qpair{encodeQueryPart(k), encodeQueryPart(v)})
 	}
 	slices.SortFunc(pairs, func(x, y qpair) int {
 		if c := strings.Compare(x.k, y.k); c != 0 {
@@ -164,12 +209,24 @@ func writeCanonicalQuery(b *strings.Builder, q string, presigned, raw bool) {
 	})
 	for i, p := range pairs {
 		if i > 0 {
-			b.WriteByte('&')
+			b = append(b, '&')
 		}
-		b.WriteString(p.k)
-		b.WriteByte('=')
-		b.WriteString(p.v)
+		b = append(b, p.k...)
+		b = append(b, '=')
+		b = append(b, p.v...)
 	}
+	return b
+}
+
+// encodeQueryPart is the canonical encoding of a decoded key or value; it allocates only when
+// something needs escaping.
+func encodeQueryPart(s string) string {
+	for i := 0; i < len(s); i++ {
+		if !unreserved(s[i]) {
+			return string(appendURIEncoded(make([]byte, 0, len(s)+8), s, false))
+		}
+	}
+	return s
 }
 
 func unescapeQuery(s string) string {
@@ -185,19 +242,23 @@ func unescapeQuery(s string) string {
 
 const upperhex = "0123456789ABCDEF"
 
-// uriEncode writes s with every byte outside A-Za-z0-9-_.~ (and '/' when keepSlash) as %XX.
-func uriEncode(b *strings.Builder, s string, keepSlash bool) {
+func unreserved(c byte) bool {
+	return c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
+		c == '-' || c == '_' || c == '.' || c == '~'
+}
+
+// appendURIEncoded appends s with every byte outside A-Za-z0-9-_.~ (and '/' when keepSlash)
+// as %XX.
+func appendURIEncoded(b []byte, s string, keepSlash bool) []byte {
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c >= 'A' && c <= 'Z' || c >= 'a' && c <= 'z' || c >= '0' && c <= '9' ||
-			c == '-' || c == '_' || c == '.' || c == '~' || (keepSlash && c == '/') {
-			b.WriteByte(c)
+		if unreserved(c) || (keepSlash && c == '/') {
+			b = append(b, c)
 			continue
 		}
-		b.WriteByte('%')
-		b.WriteByte(upperhex[c>>4])
-		b.WriteByte(upperhex[c&15])
+		b = append(b, '%', upperhex[c>>4], upperhex[c&15])
 	}
+	return b
 }
 
 // queryNeedsEncoding reports whether the raw query differs from its canonical encoding in a way
@@ -254,9 +315,32 @@ func normalisePath(p string) string {
 	return out
 }
 
-// equalSig compares the computed and the provided signature in constant time.
-func equalSig(computed, provided string) bool {
-	return hmac.Equal([]byte(computed), []byte(provided))
+// equalSig compares the computed MAC with the provided hex signature in constant time. The
+// signature must be 64 lowercase hex digits.
+func equalSig(computed [sha256.Size]byte, provided string) bool {
+	if len(provided) != 2*sha256.Size {
+		return false
+	}
+	var got [sha256.Size]byte
+	for i := 0; i < sha256.Size; i++ {
+		hi, ok1 := fromLowerHex(provided[2*i])
+		lo, ok2 := fromLowerHex(provided[2*i+1])
+		if !ok1 || !ok2 {
+			return false
+		}
+		got[i] = hi<<4 | lo
+	}
+	return hmac.Equal(computed[:], got[:])
+}
+
+func fromLowerHex(c byte) (byte, bool) {
+	switch {
+	case c >= '0' && c <= '9':
+		return c - '0', true
+	case c >= 'a' && c <= 'f':
+		return c - 'a' + 10, true
+	}
+	return 0, false
 }
 
 // DeriveSigningKey computes kSigning = HMAC(HMAC(HMAC(HMAC("AWS4"+secret, date), region),
@@ -274,15 +358,17 @@ func hmacSHA256(key []byte, data string) []byte {
 	return m.Sum(nil)
 }
 
+type keyID struct{ secret, date, region, service string }
+
 // keyCache holds derived signing keys in two generations: when the current one is full it
 // becomes the old one, so memory stays bounded and hot keys survive.
 type keyCache struct {
 	mu       sync.Mutex
-	cur, old map[string][]byte
+	cur, old map[keyID]*signingKey
 }
 
-func (v *Verifier) signingKey(secret, date, region, service string) []byte {
-	id := secret + "\x00" + date + "\x00" + region + "\x00" + service
+func (v *Verifier) signingKey(secret, date, region, service string) *signingKey {
+	id := keyID{secret, date, region, service}
 	c := &v.keys
 	c.mu.Lock()
 	if k, ok := c.cur[id]; ok {
@@ -295,22 +381,22 @@ func (v *Verifier) signingKey(secret, date, region, service string) []byte {
 		return k
 	}
 	c.mu.Unlock()
-	k := DeriveSigningKey(secret, date, region, service)
+	k := newSigningKey(DeriveSigningKey(secret, date, region, service))
 	c.mu.Lock()
 	c.put(id, k, v.CacheSize)
 	c.mu.Unlock()
 	return k
 }
 
-func (c *keyCache) put(id string, k []byte, size int) {
+func (c *keyCache) put(id keyID, k *signingKey, size int) {
 	if size <= 0 {
 		size = 1024
 	}
 	if c.cur == nil {
-		c.cur = make(map[string][]byte)
+		c.cur = make(map[keyID]*signingKey)
 	}
 	if len(c.cur) >= size {
-		c.old, c.cur = c.cur, make(map[string][]byte)
+		c.old, c.cur = c.cur, make(map[keyID]*signingKey)
 	}
 	c.cur[id] = k
 }

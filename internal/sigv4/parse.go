@@ -166,8 +166,22 @@ func isDigits(s string) bool {
 }
 
 func (a *auth) setCredential(c string) error {
-	parts := strings.Split(c, "/")
-	if len(parts) != 5 || parts[0] == "" {
+	var parts [5]string
+	rest := c
+	n := 0
+	for n < 5 {
+		p, r, more := strings.Cut(rest, "/")
+		parts[n] = p
+		n++
+		rest = r
+		if !more {
+			break
+		}
+		if n == 5 {
+			n = 6 // more than five elements
+		}
+	}
+	if n != 5 || parts[0] == "" {
 		return errIncomplete("Credential must have exactly 5 slash-delimited elements, e.g. keyid/date/region/service/term, got '%s'", c)
 	}
 	a.accessKeyID, a.scopeDate, a.region, a.service, a.terminator = parts[0], parts[1], parts[2], parts[3], parts[4]

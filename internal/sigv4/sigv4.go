@@ -219,7 +219,7 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, payloadHash stri
 // not re-encoded (botocore's SigV4Auth over a hand-built URL keeps "+" and lowercase hex).
 // The signature still covers exactly the bytes received, so the variants weaken nothing; an
 // unsorted query (curl 7.88) never verifies.
-func (a *auth) matches(r *http.Request, key []byte, payloadHash string) bool {
+func (a *auth) matches(r *http.Request, key *signingKey, payloadHash string) bool {
 	if equalSig(a.compute(r, key, payloadHash, canonNormalise), a.signature) {
 		return true
 	}
