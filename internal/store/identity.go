@@ -89,6 +89,40 @@ CREATE TABLE sts_sessions (
 );
 CREATE INDEX sts_sessions_expires ON sts_sessions(expires_ms);
 `},
+	{Domain: "identity", Version: 2, SQL: awsManagedPoliciesSQL()},
+}
+
+// awsManagedPolicies are the AWS-managed policies furl knows (documents simplified where AWS's
+// are long lists of other services' actions): arn:aws:iam::aws:policy/<path><name>.
+var awsManagedPolicies = []struct{ path, name, id, doc string }{
+	{"/", "AdministratorAccess", "ANPAIWMBCKSKIEE64ZLYK",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`},
+	{"/", "PowerUserAccess", "ANPAJYRXTHIB4FOVS3ZXS",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","NotAction":["iam:*","organizations:*","account:*"],"Resource":"*"},{"Effect":"Allow","Action":["iam:CreateServiceLinkedRole","iam:DeleteServiceLinkedRole","iam:ListRoles","organizations:DescribeOrganization","account:ListRegions","account:GetAccountInformation"],"Resource":"*"}]}`},
+	{"/", "ReadOnlyAccess", "ANPAILL3HVNFSB6DCOWYQ",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["lambda:Get*","lambda:List*","iam:Get*","iam:List*","sts:GetCallerIdentity","logs:Describe*","logs:Get*","logs:FilterLogEvents"],"Resource":"*"}]}`},
+	{"/", "IAMFullAccess", "ANPAI7XKCFMBPM3QQRRVQ",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:*","organizations:DescribeAccount","organizations:DescribeOrganization","organizations:DescribeOrganizationalUnit","organizations:DescribePolicy","organizations:ListChildren","organizations:ListParents","organizations:ListPoliciesForTarget","organizations:ListRoots","organizations:ListPolicies","organizations:ListTargetsForPolicy"],"Resource":"*"}]}`},
+	{"/", "IAMReadOnlyAccess", "ANPAJKSO7NDY4T57MWDSQ",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:GenerateCredentialReport","iam:GenerateServiceLastAccessedDetails","iam:Get*","iam:List*","iam:SimulateCustomPolicy","iam:SimulatePrincipalPolicy"],"Resource":"*"}]}`},
+	{"/", "AWSLambda_FullAccess", "ANPAZKAPJZG4B7RB5DXNQ",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["lambda:*","iam:GetRole","iam:GetPolicy","iam:GetPolicyVersion","iam:GetRolePolicy","iam:ListAttachedRolePolicies","iam:ListRolePolicies","iam:ListRoles","logs:DescribeLogGroups","logs:FilterLogEvents","logs:GetLogEvents","logs:StartLiveTail","logs:StopLiveTail"],"Resource":"*"},{"Effect":"Allow","Action":"iam:PassRole","Resource":"*","Condition":{"StringEquals":{"iam:PassedToService":"lambda.amazonaws.com"}}}]}`},
+	{"/", "AWSLambda_ReadOnlyAccess", "ANPAZKAPJZG4M2WGGLF4H",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["lambda:Get*","lambda:List*","iam:GetRole","iam:GetPolicy","iam:GetPolicyVersion","iam:GetRolePolicy","iam:ListAttachedRolePolicies","iam:ListRolePolicies","iam:ListRoles","logs:DescribeLogGroups","logs:GetLogEvents","logs:FilterLogEvents"],"Resource":"*"}]}`},
+	{"/service-role/", "AWSLambdaBasicExecutionRole", "ANPAJNCQGXC42545SKXIK",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["logs:CreateLogGroup","logs:CreateLogStream","logs:PutLogEvents"],"Resource":"*"}]}`},
+	{"/service-role/", "AWSLambdaRole", "ANPAJX4DPCRGTC4NFDUXI",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["lambda:InvokeFunction"],"Resource":["*"]}]}`},
+}
+
+func awsManagedPoliciesSQL() string {
+	const created = 1423180800000 // 2015-02-06T00:00:00Z
+	var b strings.Builder
+	for _, p := range awsManagedPolicies {
+		fmt.Fprintf(&b, "INSERT INTO iam_policies (arn, name, id, path, document, description, created_ms, updated_ms) VALUES ('arn:aws:iam::aws:policy%s%s', '%s', '%s', '%s', '%s', '', %d, %d);\n",
+			p.path, p.name, p.name, p.id, p.path, strings.ReplaceAll(p.doc, "'", "''"), created, created)
+	}
+	return b.String()
 }
 
 // Owner kinds of inline policies and attachments.

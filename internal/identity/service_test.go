@@ -1,0 +1,573 @@
+package identity
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
+	"github.com/aws/aws-sdk-go-v2/service/sts"
+	"github.com/aws/smithy-go"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/furl/furl/internal/awserr"
+	fiam "github.com/furl/furl/internal/iam"
+	"github.com/furl/furl/internal/sigv4"
+	"github.com/furl/furl/internal/store"
+)
+
+const (
+	testAccount = "123456789012"
+	rootID      = "AKIAROOTROOTROOTROOT"
+	rootSecret  = "rootsecretrootsecretrootsecretrootsecret"
+)
+
+// clock is a settable clock that starts at the real time (the SDK signs with real time).
+type clock struct {
+	mu  sync.Mutex
+	off time.Duration
+}
+
+func (c *clock) now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return time.Now().Add(c.off)
+}
+
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.off += d
+	c.mu.Unlock()
+}
+
+type env struct {
+	svc *Service
+	clk *clock
+	url string
+}
+
+func newEnv(t *testing.T) *env {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "furl.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	clk := &clock{}
+	svc, err := New(Options{Store: db, AccountID: testAccount, Region: "us-east-1",
+		RootAccessKeyID: rootID, RootSecretAccessKey: rootSecret, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(NewQueryAPI(svc))
+	t.Cleanup(srv.Close)
+	return &env{svc: svc, clk: clk, url: srv.URL}
+}
+
+func (e *env) iam(id, secret, token string) *iam.Client {
+	return iam.New(iam.Options{Region: "us-east-1", BaseEndpoint: aws.String(e.url),
+		Credentials: credentials.NewStaticCredentialsProvider(id, secret, token), RetryMaxAttempts: 1})
+}
+
+func (e *env) sts(id, secret, token string) *sts.Client {
+	return sts.New(sts.Options{Region: "us-west-2", BaseEndpoint: aws.String(e.url),
+		Credentials: credentials.NewStaticCredentialsProvider(id, secret, token), RetryMaxAttempts: 1})
+}
+
+// apiCode is the AWS error code of err ("" for nil).
+func apiCode(err error) string {
+	if err == nil {
+		return ""
+	}
+	var ae smithy.APIError
+	if errors.As(err, &ae) {
+		return ae.ErrorCode()
+	}
+	return "not an API error: " + err.Error()
+}
+
+func TestQueryAPIWithGoSDK(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	root := e.iam(rootID, rootSecret, "")
+
+	// Root: who am I, create a user and a key.
+	who, err := e.sts(rootID, rootSecret, "").GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := [3]string{aws.ToString(who.Arn), aws.ToString(who.UserId), aws.ToString(who.Account)}; got != [3]string{"arn:aws:iam::" + testAccount + ":root", testAccount, testAccount} {
+		t.Errorf("root GetCallerIdentity = %v", got)
+	}
+	cu, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if u := cu.User; aws.ToString(u.Arn) != "arn:aws:iam::"+testAccount+":user/alice" || len(aws.ToString(u.UserId)) != 21 ||
+		!strings.HasPrefix(aws.ToString(u.UserId), "AIDA") || u.CreateDate == nil || aws.ToString(u.Path) != "/" {
+		t.Errorf("CreateUser = %+v", u)
+	}
+	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); apiCode(err) != "EntityAlreadyExists" {
+		t.Errorf("duplicate CreateUser: %v", err)
+	}
+	if _, err := root.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("nobody")}); apiCode(err) != "NoSuchEntity" {
+		t.Errorf("GetUser(nobody): %v", err)
+	}
+	ck, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	akid, secret := aws.ToString(ck.AccessKey.AccessKeyId), aws.ToString(ck.AccessKey.SecretAccessKey)
+	if len(akid) != 20 || !strings.HasPrefix(akid, "AKIA") || len(secret) != 40 || ck.AccessKey.Status != "Active" {
+		t.Errorf("CreateAccessKey = %s / %s / %s", akid, secret, ck.AccessKey.Status)
+	}
+	alice := e.iam(akid, secret, "")
+	aliceSTS := e.sts(akid, secret, "")
+	who, err = aliceSTS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(who.Arn) != aws.ToString(cu.User.Arn) || aws.ToString(who.UserId) != aws.ToString(cu.User.UserId) {
+		t.Errorf("alice GetCallerIdentity = %s %s", aws.ToString(who.Arn), aws.ToString(who.UserId))
+	}
+	gu, err := alice.GetUser(ctx, &iam.GetUserInput{}) // own user: still needs iam:GetUser
+	if apiCode(err) != "AccessDenied" {
+		t.Errorf("alice GetUser without policy: %v %+v", err, gu)
+	}
+
+	// Alice has no permissions: AccessDenied, then allowed by an inline policy.
+	if _, err := alice.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("bob")}); apiCode(err) != "AccessDenied" {
+		t.Errorf("CreateUser without policy: %v", err)
+	} else if !strings.Contains(err.Error(), "is not authorized to perform: iam:CreateUser on resource: arn:aws:iam::"+testAccount+":user/bob") {
+		t.Errorf("AccessDenied message: %v", err)
+	}
+	allowIAM := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["iam:CreateUser","iam:GetUser","iam:ListUsers"],"Resource":"*"}]}`
+	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("iam"), PolicyDocument: aws.String(allowIAM)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("bob"), Path: aws.String("/dev/")}); err != nil {
+		t.Errorf("CreateUser with policy: %v", err)
+	}
+	gp, err := root.GetUserPolicy(ctx, &iam.GetUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("iam")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if doc, _ := url.PathUnescape(aws.ToString(gp.PolicyDocument)); doc != allowIAM {
+		t.Errorf("GetUserPolicy document = %s", aws.ToString(gp.PolicyDocument))
+	}
+	// An explicit deny wins.
+	deny := `{"Version":"2012-10-17","Statement":[{"Sid":"NoBob","Effect":"Deny","Action":"iam:CreateUser","Resource":"arn:aws:iam::*:user/carol"}]}`
+	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("deny"), PolicyDocument: aws.String(deny)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("carol")}); apiCode(err) != "AccessDenied" || !strings.Contains(err.Error(), "explicit deny") {
+		t.Errorf("CreateUser with explicit deny: %v", err)
+	}
+	lp, err := root.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: aws.String("alice")})
+	if err != nil || !cmp.Equal(lp.PolicyNames, []string{"deny", "iam"}) {
+		t.Errorf("ListUserPolicies = %v, %v", lp, err)
+	}
+	lu, err := alice.ListUsers(ctx, &iam.ListUsersInput{PathPrefix: aws.String("/dev/")})
+	if err != nil || len(lu.Users) != 1 || aws.ToString(lu.Users[0].Arn) != "arn:aws:iam::"+testAccount+":user/dev/bob" {
+		t.Errorf("ListUsers(/dev/) = %+v, %v", lu, err)
+	}
+
+	// Malformed documents.
+	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("bad"), PolicyDocument: aws.String(`{"Statement":[{"Effect":"Maybe","Action":"*","Resource":"*"}]}`)}); apiCode(err) != "MalformedPolicyDocument" {
+		t.Errorf("bad Effect: %v", err)
+	}
+	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("bad"), PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`)}); apiCode(err) != "MalformedPolicyDocument" {
+		t.Errorf("Principal in identity policy: %v", err)
+	}
+
+	// Wrong secret, inactive key, deleted key.
+	if _, err := e.sts(akid, secret[:39]+"x", "").GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); apiCode(err) != "SignatureDoesNotMatch" {
+		t.Errorf("wrong secret: %v", err)
+	}
+	if _, err := root.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: aws.String("alice"), AccessKeyId: aws.String(akid), Status: "Inactive"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := aliceSTS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); apiCode(err) != "InvalidClientTokenId" {
+		t.Errorf("inactive key: %v", err)
+	}
+	lk, err := root.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String("alice")})
+	if err != nil || len(lk.AccessKeyMetadata) != 1 || lk.AccessKeyMetadata[0].Status != "Inactive" {
+		t.Errorf("ListAccessKeys = %+v, %v", lk, err)
+	}
+	if _, err := root.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("alice")}); apiCode(err) != "DeleteConflict" {
+		t.Errorf("DeleteUser with keys: %v", err)
+	}
+	if _, err := root.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: aws.String("alice"), AccessKeyId: aws.String(akid)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := aliceSTS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); apiCode(err) != "InvalidClientTokenId" {
+		t.Errorf("deleted key: %v", err)
+	}
+	if _, err := root.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("alice")}); apiCode(err) != "DeleteConflict" {
+		t.Errorf("DeleteUser with policies: %v", err)
+	}
+	for _, p := range []string{"iam", "deny"} {
+		if _, err := root.DeleteUserPolicy(ctx, &iam.DeleteUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String(p)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := root.DeleteUser(ctx, &iam.DeleteUserInput{UserName: aws.String("alice")}); err != nil {
+		t.Errorf("DeleteUser: %v", err)
+	}
+}
+
+func TestManagedPoliciesAndGroups(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	root := e.iam(rootID, rootSecret, "")
+	mustDo := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustDo(root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("dev1")}))
+	ck, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("dev1")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dev := e.iam(aws.ToString(ck.AccessKey.AccessKeyId), aws.ToString(ck.AccessKey.SecretAccessKey), "")
+	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:List*","Resource":"*"}]}`
+	cp, err := root.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("lister"), PolicyDocument: aws.String(doc), Description: aws.String("lists")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parn := aws.ToString(cp.Policy.Arn)
+	if parn != "arn:aws:iam::"+testAccount+":policy/lister" || !strings.HasPrefix(aws.ToString(cp.Policy.PolicyId), "ANPA") || aws.ToString(cp.Policy.DefaultVersionId) != "v1" {
+		t.Errorf("CreatePolicy = %+v", cp.Policy)
+	}
+	if _, err := root.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("lister"), PolicyDocument: aws.String(doc)}); apiCode(err) != "EntityAlreadyExists" {
+		t.Errorf("duplicate CreatePolicy: %v", err)
+	}
+	if _, err := dev.ListRoles(ctx, &iam.ListRolesInput{}); apiCode(err) != "AccessDenied" {
+		t.Errorf("ListRoles before group: %v", err)
+	}
+	mustDo(root.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("devs")}))
+	mustDo(root.AttachGroupPolicy(ctx, &iam.AttachGroupPolicyInput{GroupName: aws.String("devs"), PolicyArn: aws.String(parn)}))
+	mustDo(root.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("devs"), UserName: aws.String("dev1")}))
+	if _, err := dev.ListRoles(ctx, &iam.ListRolesInput{}); err != nil {
+		t.Errorf("ListRoles through group policy: %v", err)
+	}
+	gp, err := root.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String(parn)})
+	if err != nil || aws.ToInt32(gp.Policy.AttachmentCount) != 1 {
+		t.Errorf("GetPolicy = %+v, %v", gp, err)
+	}
+	if _, err := root.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: aws.String(parn)}); apiCode(err) != "DeleteConflict" {
+		t.Errorf("DeletePolicy while attached: %v", err)
+	}
+	mustDo(root.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: aws.String("devs"), UserName: aws.String("dev1")}))
+	if _, err := dev.ListRoles(ctx, &iam.ListRolesInput{}); apiCode(err) != "AccessDenied" {
+		t.Errorf("ListRoles after leaving the group: %v", err)
+	}
+	// Group inline policy, user-attached managed policy.
+	mustDo(root.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("dev1"), PolicyArn: aws.String(parn)}))
+	la, err := root.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: aws.String("dev1")})
+	if err != nil || len(la.AttachedPolicies) != 1 || aws.ToString(la.AttachedPolicies[0].PolicyArn) != parn {
+		t.Errorf("ListAttachedUserPolicies = %+v, %v", la, err)
+	}
+	if _, err := dev.ListUsers(ctx, &iam.ListUsersInput{}); err != nil {
+		t.Errorf("ListUsers through attached policy: %v", err)
+	}
+	mustDo(root.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String("dev1"), PolicyArn: aws.String(parn)}))
+	if _, err := root.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("dev1"), PolicyArn: aws.String("arn:aws:iam::" + testAccount + ":policy/none")}); apiCode(err) != "NoSuchEntity" {
+		t.Errorf("attach missing policy: %v", err)
+	}
+	mustDo(root.PutGroupPolicy(ctx, &iam.PutGroupPolicyInput{GroupName: aws.String("devs"), PolicyName: aws.String("inl"), PolicyDocument: aws.String(doc)}))
+	mustDo(root.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("devs"), UserName: aws.String("dev1")}))
+	if _, err := dev.ListGroups(ctx, &iam.ListGroupsInput{}); err != nil {
+		t.Errorf("ListGroups through group inline policy: %v", err)
+	}
+	lp, err := root.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: "Local"})
+	if err != nil || len(lp.Policies) != 1 {
+		t.Errorf("ListPolicies(Local) = %+v, %v", lp, err)
+	}
+	aws1, err := root.ListPolicies(ctx, &iam.ListPoliciesInput{Scope: "AWS", MaxItems: aws.Int32(1)})
+	if err != nil || len(aws1.Policies) != 1 || !aws1.IsTruncated || aws.ToString(aws1.Marker) == "" {
+		t.Errorf("ListPolicies(AWS, 1) = %+v, %v", aws1, err)
+	}
+	if _, err := root.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String("arn:aws:iam::aws:policy/AdministratorAccess")}); err != nil {
+		t.Errorf("AWS managed AdministratorAccess: %v", err)
+	}
+}
+
+func TestAssumeRole(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	root := e.iam(rootID, rootSecret, "")
+	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aliceSTS := e.sts(aws.ToString(ck.AccessKey.AccessKeyId), aws.ToString(ck.AccessKey.SecretAccessKey), "")
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + testAccount + `:user/alice"},"Action":"sts:AssumeRole"}]}`
+	cr, err := root.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("R"), AssumeRolePolicyDocument: aws.String(trust), MaxSessionDuration: aws.Int32(7200)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	roleID := aws.ToString(cr.Role.RoleId)
+	if !strings.HasPrefix(roleID, "AROA") || len(roleID) != 21 || aws.ToString(cr.Role.Arn) != "arn:aws:iam::"+testAccount+":role/R" {
+		t.Errorf("CreateRole = %+v", cr.Role)
+	}
+	if d, _ := url.PathUnescape(aws.ToString(cr.Role.AssumeRolePolicyDocument)); d != trust {
+		t.Errorf("AssumeRolePolicyDocument = %s", aws.ToString(cr.Role.AssumeRolePolicyDocument))
+	}
+	if _, err := root.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("R"), PolicyName: aws.String("p"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	roleARN := aws.String("arn:aws:iam::" + testAccount + ":role/R")
+
+	for _, tt := range []struct {
+		name     string
+		client   *sts.Client
+		in       sts.AssumeRoleInput
+		wantCode string
+	}{
+		{"root may not assume", e.sts(rootID, rootSecret, ""), sts.AssumeRoleInput{RoleArn: roleARN, RoleSessionName: aws.String("s1")}, "AccessDenied"},
+		{"session name too short", aliceSTS, sts.AssumeRoleInput{RoleArn: roleARN, RoleSessionName: aws.String("s")}, "ValidationError"},
+		{"too short", aliceSTS, sts.AssumeRoleInput{RoleArn: roleARN, RoleSessionName: aws.String("s1"), DurationSeconds: aws.Int32(899)}, "ValidationError"},
+		{"too long", aliceSTS, sts.AssumeRoleInput{RoleArn: roleARN, RoleSessionName: aws.String("s1"), DurationSeconds: aws.Int32(43201)}, "ValidationError"},
+		{"over role max", aliceSTS, sts.AssumeRoleInput{RoleArn: roleARN, RoleSessionName: aws.String("s1"), DurationSeconds: aws.Int32(7201)}, "ValidationError"},
+		{"missing role", aliceSTS, sts.AssumeRoleInput{RoleArn: aws.String("arn:aws:iam::" + testAccount + ":role/None"), RoleSessionName: aws.String("s1")}, "AccessDenied"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := tt.client.AssumeRole(ctx, &tt.in)
+			if apiCode(err) != tt.wantCode {
+				t.Errorf("AssumeRole: %v, want %s", err, tt.wantCode)
+			}
+		})
+	}
+
+	ar, err := aliceSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: roleARN, RoleSessionName: aws.String("sess1"), DurationSeconds: aws.Int32(900)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := ar.Credentials
+	if !strings.HasPrefix(aws.ToString(c.AccessKeyId), "ASIA") || aws.ToString(c.SessionToken) == "" || c.Expiration == nil ||
+		c.Expiration.Sub(time.Now()) > 901*time.Second || c.Expiration.Sub(time.Now()) < 880*time.Second {
+		t.Errorf("credentials = %+v", c)
+	}
+	wantARN := "arn:aws:sts::" + testAccount + ":assumed-role/R/sess1"
+	if aws.ToString(ar.AssumedRoleUser.Arn) != wantARN || aws.ToString(ar.AssumedRoleUser.AssumedRoleId) != roleID+":sess1" {
+		t.Errorf("AssumedRoleUser = %+v", ar.AssumedRoleUser)
+	}
+	sess := e.sts(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+	who, err := sess.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if aws.ToString(who.Arn) != wantARN || aws.ToString(who.UserId) != roleID+":sess1" {
+		t.Errorf("session GetCallerIdentity = %s %s", aws.ToString(who.Arn), aws.ToString(who.UserId))
+	}
+	sessIAM := e.iam(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+	if _, err := sessIAM.ListRoles(ctx, &iam.ListRolesInput{}); err != nil {
+		t.Errorf("session ListRoles (role policy): %v", err)
+	}
+	if _, err := sessIAM.ListUsers(ctx, &iam.ListUsersInput{}); apiCode(err) != "AccessDenied" {
+		t.Errorf("session ListUsers: %v", err)
+	}
+	// Token required and must match.
+	if _, err := e.sts(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), "").GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); apiCode(err) != "InvalidClientTokenId" {
+		t.Errorf("session without token: %v", err)
+	}
+	if _, err := e.sts(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), "bogus").GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); apiCode(err) != "InvalidClientTokenId" {
+		t.Errorf("session with a wrong token: %v", err)
+	}
+	// A trust policy that names only the account delegates to identity policies.
+	acctTrust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"` + testAccount + `"},"Action":"sts:AssumeRole"}]}`
+	if _, err := root.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("R"), PolicyDocument: aws.String(acctTrust)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := aliceSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: roleARN, RoleSessionName: aws.String("s2")}); apiCode(err) != "AccessDenied" {
+		t.Errorf("account trust without identity allow: %v", err)
+	}
+	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("assume"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := aliceSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: roleARN, RoleSessionName: aws.String("s2")}); err != nil {
+		t.Errorf("account trust with identity allow: %v", err)
+	}
+	// An identity allow is not enough when the trust policy does not admit the caller.
+	otherTrust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + testAccount + `:user/bob"},"Action":"sts:AssumeRole"}]}`
+	if _, err := root.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("R"), PolicyDocument: aws.String(otherTrust)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := aliceSTS.AssumeRole(ctx, &sts.AssumeRoleInput{RoleArn: roleARN, RoleSessionName: aws.String("s3")}); apiCode(err) != "AccessDenied" {
+		t.Errorf("trust naming someone else: %v", err)
+	}
+	// Expiry: the server clock moves past the session's end; the request is signed at the
+	// moved time so that only the session, not the signature, is stale.
+	e.clk.advance(16 * time.Minute)
+	req := signedRequest(t, "sts", aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken), e.clk.now())
+	if _, err := e.svc.Authenticate(ctx, req, "", "sts"); awserr.As(err).Code != sigv4.CodeExpiredToken {
+		t.Errorf("expired session: %v", err)
+	}
+}
+
+// signedRequest returns a GetCallerIdentity request signed for service at t.
+func signedRequest(t *testing.T, service, id, secret, token string, at time.Time) *http.Request {
+	t.Helper()
+	body := []byte("Action=GetCallerIdentity&Version=2011-06-15")
+	r, err := http.NewRequest(http.MethodPost, "http://127.0.0.1:9000/", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	r.RequestURI = "/"
+	creds := aws.Credentials{AccessKeyID: id, SecretAccessKey: secret, SessionToken: token}
+	if err := v4.NewSigner().SignHTTP(context.Background(), creds, r, sigv4.HashPayload(body), service, "us-east-1", at); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func TestAuthenticateAndAuthorize(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	root := e.iam(rootID, rootSecret, "")
+	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	akid, secret := aws.ToString(ck.AccessKey.AccessKeyId), aws.ToString(ck.AccessKey.SecretAccessKey)
+	gu, err := root.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	userID := aws.ToString(gu.User.UserId)
+
+	lambdaReq := func(id, sec, region string) *http.Request {
+		r, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:9000/2015-03-31/functions/", nil)
+		r.RequestURI = "/2015-03-31/functions/"
+		if err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: id, SecretAccessKey: sec}, r, sigv4.EmptyPayloadHash, "lambda", region, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	p, err := e.svc.Authenticate(ctx, lambdaReq(akid, secret, "us-east-1"), "", "lambda")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &fiam.Principal{Type: TypeUser, AccountID: testAccount, ARN: "arn:aws:iam::" + testAccount + ":user/alice",
+		PrincipalARN: "arn:aws:iam::" + testAccount + ":user/alice", UserID: userID, Username: "alice", AccessKeyID: akid}
+	if diff := cmp.Diff(want, p); diff != "" {
+		t.Errorf("principal (-want +got):\n%s", diff)
+	}
+	if _, err := e.svc.Authenticate(ctx, lambdaReq(akid, secret, "eu-west-1"), "", "lambda"); awserr.As(err).Code != sigv4.CodeInvalidSignature {
+		t.Errorf("wrong region: %v", err)
+	}
+	if _, err := e.svc.Authenticate(ctx, lambdaReq("AKIANOSUCHKEY0000000", secret, "us-east-1"), "", "lambda"); awserr.As(err).Code != sigv4.CodeUnrecognizedClient {
+		t.Errorf("unknown key: %v", err)
+	}
+	rp, err := e.svc.Authenticate(ctx, lambdaReq(rootID, rootSecret, "us-east-1"), "", "lambda")
+	if err != nil || rp.Type != TypeAccount || rp.ARN != "arn:aws:iam::"+testAccount+":root" || rp.UserID != testAccount {
+		t.Errorf("root principal = %+v, %v", rp, err)
+	}
+
+	fn := "arn:aws:lambda:us-east-1:" + testAccount + ":function:f"
+	invoke := func(pr *fiam.Principal, resource string) fiam.Decision {
+		t.Helper()
+		req := &fiam.Request{Action: "lambda:InvokeFunctionUrl", Resource: fn,
+			Context: map[string][]string{"lambda:FunctionUrlAuthType": {"AWS_IAM"}}}
+		d, err := e.svc.Authorize(ctx, pr, req, []byte(resource))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, k := range []string{"aws:CurrentTime", "aws:EpochTime"} {
+			if len(req.Context[k]) != 1 {
+				t.Errorf("context key %s not set: %v", k, req.Context)
+			}
+		}
+		if pr != nil && (req.Context["aws:PrincipalArn"][0] != pr.PrincipalARN || req.Context["aws:userid"][0] != pr.UserID) {
+			t.Errorf("principal context keys: %v", req.Context)
+		}
+		return d
+	}
+	if d := invoke(p, ""); d.Allowed {
+		t.Errorf("user without policies allowed: %+v", d)
+	}
+	if d := invoke(rp, ""); !d.Allowed {
+		t.Errorf("root denied: %+v", d)
+	}
+	if d := invoke(nil, ""); d.Allowed {
+		t.Errorf("anonymous allowed: %+v", d)
+	}
+	resPolicy := `{"Version":"2012-10-17","Statement":[{"Sid":"u","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + testAccount + `:user/alice"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fn + `"}]}`
+	if d := invoke(p, resPolicy); !d.Allowed {
+		t.Errorf("user allowed by resource policy: %+v", d)
+	}
+	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("inv"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:InvokeFunctionUrl","Resource":"*","Condition":{"StringEquals":{"aws:username":"alice"}}}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if d := invoke(p, ""); !d.Allowed {
+		t.Errorf("user allowed by identity policy with aws:username condition: %+v", d)
+	}
+	denyRes := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"lambda:*","Resource":"*"}]}`
+	if d := invoke(p, denyRes); d.Allowed || !d.ExplicitDeny {
+		t.Errorf("resource deny: %+v", d)
+	}
+}
+
+func TestAuthorizerIAM(t *testing.T) {
+	e := newEnv(t)
+	user := &fiam.Principal{Type: TypeUser, AccountID: testAccount, ARN: "arn:aws:iam::" + testAccount + ":user/alice",
+		PrincipalARN: "arn:aws:iam::" + testAccount + ":user/alice", UserID: "AIDAEXAMPLEEXAMPLEEX", Username: "alice", AccessKeyID: "AKIAEXAMPLE"}
+	want := map[string]any{"accessKey": "AKIAEXAMPLE", "accountId": testAccount, "callerId": "AIDAEXAMPLEEXAMPLEEX",
+		"cognitoIdentity": nil, "principalOrgId": nil, "userArn": "arn:aws:iam::" + testAccount + ":user/alice", "userId": "AIDAEXAMPLEEXAMPLEEX"}
+	if diff := cmp.Diff(want, e.svc.AuthorizerIAM(user)); diff != "" {
+		t.Errorf("user (-want +got):\n%s", diff)
+	}
+	role := &fiam.Principal{Type: TypeAssumedRole, AccountID: testAccount, ARN: "arn:aws:sts::" + testAccount + ":assumed-role/R/s",
+		PrincipalARN: "arn:aws:iam::" + testAccount + ":role/R", UserID: "AROAEXAMPLE:s", AccessKeyID: "ASIAEXAMPLE", SessionToken: "t"}
+	got := e.svc.AuthorizerIAM(role)
+	if got["callerId"] != "AROAEXAMPLE:s" || got["userId"] != "AROAEXAMPLE:s" || got["userArn"] != role.ARN || got["accessKey"] != "ASIAEXAMPLE" {
+		t.Errorf("assumed role = %v", got)
+	}
+	if e.svc.AuthorizerIAM(nil) != nil {
+		t.Error("anonymous principal has an authorizer")
+	}
+}
+
+func TestEnsureRootCredentials(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	id, secret, created, err := EnsureRootCredentials(dir)
+	if err != nil || !created {
+		t.Fatalf("first call: %v, created=%v", err, created)
+	}
+	if len(id) != 20 || !strings.HasPrefix(id, "AKIA") || len(secret) != 40 {
+		t.Errorf("pair = %s / %s", id, secret)
+	}
+	fi, err := os.Stat(filepath.Join(dir, RootCredentialsFile))
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("file mode = %v, %v", fi.Mode(), err)
+	}
+	id2, secret2, created2, err := EnsureRootCredentials(dir)
+	if err != nil || created2 || id2 != id || secret2 != secret {
+		t.Errorf("second call = %s %s %v %v", id2, secret2, created2, err)
+	}
+}
