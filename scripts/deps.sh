@@ -18,10 +18,13 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-# npm packages live in .deps/node (git-ignored): the real aws-lambda-ric runtime client.
-if [ ! -f .deps/node/node_modules/aws-lambda-ric/package.json ]; then
+# npm packages live in .deps/node (git-ignored): the real aws-lambda-ric runtime client, whose
+# install scripts build a native addon. npm 11 runs install scripts only for approved packages.
+ric=.deps/node/node_modules/aws-lambda-ric
+if ! ls "$ric"/build/Release/*.node >/dev/null 2>&1 && ! ls "$ric"/dist/*.node >/dev/null 2>&1; then
   echo "deps: npm install aws-lambda-ric@3.3.0 (native build, takes a few minutes once)"
   mkdir -p .deps/node
-  ( cd .deps/node && [ -f package.json ] || echo '{"private":true}' > package.json )
-  ( cd .deps/node && npm_config_nodedir=/usr npm install --no-audit --no-fund aws-lambda-ric@3.3.0 >/dev/null )
+  printf '%s\n' '{"private":true,"dependencies":{"aws-lambda-ric":"3.3.0"},"allowScripts":{"aws-lambda-ric":true}}' > .deps/node/package.json
+  ( cd .deps/node && npm_config_nodedir=/usr npm install --no-audit --no-fund >/dev/null )
+  ( cd .deps/node && npm_config_nodedir=/usr npm rebuild aws-lambda-ric >/dev/null )
 fi

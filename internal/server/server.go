@@ -10,10 +10,22 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/furl/furl/internal/bootstraps"
+	"github.com/furl/furl/internal/codestore"
 	"github.com/furl/furl/internal/config"
+	"github.com/furl/furl/internal/controlapi"
+	"github.com/furl/furl/internal/functions"
+	"github.com/furl/furl/internal/gateway"
+	"github.com/furl/furl/internal/identity"
+	"github.com/furl/furl/internal/invocationlog"
+	"github.com/furl/furl/internal/metrics"
+	"github.com/furl/furl/internal/pool"
+	"github.com/furl/furl/internal/store"
 )
 
 // Server is a running furl.
@@ -21,32 +33,120 @@ type Server struct {
 	cfg config.Config
 	log *slog.Logger
 
+	functions *functions.Service
+	pool      *pool.Pool
+
 	// The planes, wired in New. Each is an http.Handler.
-	controlPlane http.Handler // Lambda REST API
+	controlPlane http.Handler // Lambda REST API and furl's /furl/v1 extras
 	queryAPI     http.Handler // IAM and STS (Query protocol: POST / with Action=)
 	urls         http.Handler // function URL data plane
+	events       http.Handler // recent URL events per function (/furl/v1/functions/{name}/events)
 	metrics      http.Handler // Prometheus /metrics
 
+	// closers run in reverse order at shutdown.
 	closers []func(context.Context) error
 }
 
-// New builds a server from cfg. It opens the store and prepares everything, but listens only in
-// Serve.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
+// New builds a server from cfg: data directory, root credentials, store, code store, logs,
+// bootstraps, pool, identity, functions, and the HTTP planes. It listens only in Serve.
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, err error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s := &Server{cfg: cfg, log: log}
-	notYet := func(plane string) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			http.Error(w, plane+" is not available yet", http.StatusNotImplemented)
-		})
+	s = &Server{cfg: cfg, log: log}
+	defer func() {
+		if err != nil {
+			s.close(context.Background())
+		}
+	}()
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("server: data dir: %w", err)
 	}
-	s.controlPlane = notYet("control plane")
-	s.queryAPI = notYet("IAM/STS")
-	s.urls = notYet("function URLs")
-	s.metrics = notYet("metrics")
+	if cfg.RootAccessKeyID == "" {
+		id, secret, created, err := identity.EnsureRootCredentials(cfg.DataDir)
+		if err != nil {
+			return nil, fmt.Errorf("server: %w", err)
+		}
+		cfg.RootAccessKeyID, cfg.RootSecretAccessKey = id, secret
+		if created {
+			log.Info("generated root credentials; use them with the AWS CLI and SDKs",
+				"file", filepath.Join(cfg.DataDir, identity.RootCredentialsFile),
+				"AWS_ACCESS_KEY_ID", id,
+				"hint", "export AWS_SHARED_CREDENTIALS_FILE="+filepath.Join(cfg.DataDir, identity.RootCredentialsFile))
+		}
+	}
+	s.cfg = cfg
+
+	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "furl.db"))
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.closers = append(s.closers, func(context.Context) error { return db.Close() })
+
+	code, err := codestore.Open(filepath.Join(cfg.DataDir, "code"), codestore.Limits{})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	logs, err := invocationlog.Open(filepath.Join(cfg.DataDir, "logs"), cfg.LogRetention, log)
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.closers = append(s.closers, func(context.Context) error { return logs.Close() })
+
+	boots, err := bootstraps.New(filepath.Join(cfg.DataDir, "runtimes"))
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+	s.pool = pool.New(pool.Config{
+		MaxConcurrency: cfg.MaxConcurrency,
+		IdleTimeout:    cfg.IdleTimeout,
+		InitTimeout:    cfg.InitTimeout,
+		WorkDir:        filepath.Join(cfg.DataDir, "envs"),
+		MaxStreamBytes: cfg.StreamMaxBytes,
+	}, log, pool.DefaultLauncher{Managed: boots}, logs)
+	s.closers = append(s.closers, s.pool.Close)
+
+	ids, err := identity.New(identity.Options{
+		Store: db, AccountID: cfg.AccountID, Region: cfg.Region,
+		RootAccessKeyID: cfg.RootAccessKeyID, RootSecretAccessKey: cfg.RootSecretAccessKey,
+		Log: log,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+
+	s.functions = functions.New(db, code, functions.Options{
+		Region: cfg.Region, AccountID: cfg.AccountID,
+		URLDomain: cfg.URLDomain, MaxConcurrency: cfg.MaxConcurrency,
+	}, log)
+	if err := s.functions.Recover(ctx); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
+
+	met := metrics.New(s.pool)
+	gw := gateway.New(s.functions, s.pool, gateway.Options{
+		Log: log, Region: cfg.Region, Auth: ids, Metrics: met,
+		RequireInvokeFunction: cfg.RequireInvokeFunctionForURLs,
+		StreamMaxBytes:        cfg.StreamMaxBytes,
+		StreamBandwidthAfter:  cfg.StreamBandwidthAfter,
+		StreamBandwidth:       cfg.StreamBandwidth,
+		TrustedProxies:        cfg.TrustedProxies,
+	})
+	s.urls = gw
+	s.events = s.requireFunctionRead(ids, gw.EventsHandler())
+	s.metrics = met.Handler()
+	s.queryAPI = identity.NewQueryAPI(ids)
+	s.controlPlane = controlapi.New(s.functions, ids, ids, s.pool, logs, log)
 	return s, nil
+}
+
+func (s *Server) close(ctx context.Context) error {
+	var err error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		err = errors.Join(err, s.closers[i](ctx))
+	}
+	s.closers = nil
+	return err
 }
 
 // Handler is the root handler: it routes by Host first (function URLs), then by path.
@@ -62,6 +162,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/metrics":
 		s.metrics.ServeHTTP(w, r)
+	case strings.HasPrefix(r.URL.Path, "/furl/v1/functions/") && strings.HasSuffix(r.URL.Path, "/events"):
+		s.events.ServeHTTP(w, r)
 	case r.URL.Path == "/" && r.Method == http.MethodPost:
 		s.queryAPI.ServeHTTP(w, r)
 	default:
@@ -95,19 +197,25 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
+	if _, port, err := net.SplitHostPort(ln.Addr().String()); err == nil {
+		s.functions.SetURLPort(port)
+	}
+	asyncCtx, stopAsync := context.WithCancel(context.Background())
+	asyncDone := make(chan struct{})
+	go func() { defer close(asyncDone); s.functions.RunAsync(asyncCtx, s.pool) }()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	s.log.Info("furl listening", "addr", ln.Addr().String(), "region", s.cfg.Region, "account", s.cfg.AccountID)
+	var serveErr error
 	select {
-	case err := <-errc:
-		return fmt.Errorf("server: %w", err)
+	case serveErr = <-errc:
+		serveErr = fmt.Errorf("server: %w", serveErr)
 	case <-ctx.Done():
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	err := hs.Shutdown(shutCtx)
-	for i := len(s.closers) - 1; i >= 0; i-- {
-		err = errors.Join(err, s.closers[i](shutCtx))
-	}
-	return err
+	stopAsync()
+	<-asyncDone
+	return errors.Join(serveErr, err, s.close(shutCtx))
 }
