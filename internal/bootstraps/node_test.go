@@ -415,3 +415,41 @@ func TestRealNodeRIC(t *testing.T) {
 		})
 	}
 }
+
+// TestNodeFatalErrors: an uncaught exception or unhandled rejection during an invocation is
+// posted as the invocation's error, then the process exits (129 / 128), as with aws-lambda-ric.
+func TestNodeFatalErrors(t *testing.T) {
+	t.Parallel()
+	files := map[string]string{"index.js": `exports.uncaught = (event, context, callback) => {
+  setTimeout(() => { throw new Error("from a timer"); }, 10);
+};
+exports.rejection = async () => {
+  Promise.reject(new Error("nobody listens"));
+  await new Promise((r) => setTimeout(r, 200));
+  return "late";
+};
+`}
+	for _, tc := range []struct {
+		handler, wantType, wantMsg string
+		code                       int
+	}{
+		{"index.uncaught", "Error", "from a timer", 129},
+		{"index.rejection", "Runtime.UnhandledPromiseRejection", "Error: nobody listens", 128},
+	} {
+		t.Run(tc.handler, func(t *testing.T) {
+			t.Parallel()
+			api, p := startNode(t, tc.handler, files, nil)
+			o := api.invoke(t, invocation{ID: "req-fatal"})
+			if o.Kind != "error" || o.RequestID != "req-fatal" {
+				t.Fatalf("%s %s: %s\n%s", o.Kind, o.RequestID, o.Body, p.out)
+			}
+			body := jsonObject(t, o.Body)
+			if body["errorType"] != tc.wantType || body["errorMessage"] != tc.wantMsg {
+				t.Errorf("body %s", o.Body)
+			}
+			if code := p.wait(t); code != tc.code {
+				t.Errorf("exit code %d, want %d", code, tc.code)
+			}
+		})
+	}
+}

@@ -447,3 +447,33 @@ func TestPythonTransport(t *testing.T) {
 		}
 	}
 }
+
+func TestPythonJSONLogFormat(t *testing.T) {
+	t.Parallel()
+	api, p := startPython(t, "python3.12", "app.handler", map[string]string{"app.py": `import logging
+logger = logging.getLogger("app")
+def handler(e, c):
+    logger.warning("structured %s", "ü", extra={"k": 1})
+    return 1
+`}, map[string]string{"AWS_LAMBDA_LOG_FORMAT": "JSON"})
+	api.invoke(t, invocation{ID: "req-json"})
+	out := p.outputSoon(`"requestId": "req-json"`)
+	var rec map[string]any
+	for _, line := range strings.Split(out, "\n") {
+		if strings.Contains(line, "structured") {
+			rec = jsonObject(t, []byte(line))
+		}
+	}
+	if rec == nil {
+		t.Fatalf("no JSON record in:\n%s", out)
+	}
+	ts, _ := rec["timestamp"].(string)
+	delete(rec, "timestamp")
+	want := map[string]any{"level": "WARNING", "message": "structured ü", "logger": "app", "requestId": "req-json", "k": 1.0}
+	if diff := cmp.Diff(want, rec); diff != "" {
+		t.Errorf("record (-want +got):\n%s", diff)
+	}
+	if !regexp.MustCompile(`^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$`).MatchString(ts) {
+		t.Errorf("timestamp %q", ts)
+	}
+}

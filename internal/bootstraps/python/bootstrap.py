@@ -410,10 +410,8 @@ class LambdaRuntimeClient(object):
 
     def post_init_error(self, error_response_data, error_type_override=None):
         endpoint = "/2018-06-01/runtime/init/error"
-        headers = {
-            "Content-Type": "application/json",
-            ERROR_TYPE_HEADER: error_type_override or error_response_data["errorType"],
-        }
+        # Like awslambdaric (http.client, no Content-Type), unlike the invocation posts.
+        headers = {ERROR_TYPE_HEADER: error_type_override or error_response_data["errorType"]}
         resp = self._call("POST", endpoint, to_json(error_response_data).encode("utf-8"), headers)
         if resp.status != 202:
             raise LambdaRuntimeClientError(endpoint, resp.status, resp.body)
