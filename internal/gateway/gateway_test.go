@@ -21,8 +21,8 @@ import (
 	"testing"
 	"time"
 
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/furl/furl/internal/functions"
@@ -408,19 +408,19 @@ func TestEventThroughGateway(t *testing.T) {
 	rc := ev["requestContext"].(map[string]any)
 	hs := ev["headers"].(map[string]any)
 	checks := map[string][2]any{
-		"rawPath":         {ev["rawPath"], "/pa2%2Fth/1"},
-		"http.path":       {rc["http"].(map[string]any)["path"], "/pa2%2Fth/1"},
-		"rawQueryString":  {ev["rawQueryString"], "multiQuery=foo&multiQuery=%2Fbar"},
-		"query":           {ev["queryStringParameters"].(map[string]any)["multiQuery"], "foo,/bar"},
-		"cookies":         {fmt.Sprint(ev["cookies"]), "[foo=bar hello=hello]"},
-		"body":            {ev["body"], `{"hello": "world"}`},
-		"requestId":       {rc["requestId"], resp.Header.Get("x-amzn-RequestId")},
-		"domainName":      {rc["domainName"], "u1.lambda-url.us-east-1.on.aws"},
-		"sourceIp":        {rc["http"].(map[string]any)["sourceIp"], "127.0.0.1"},
-		"accountId":       {rc["accountId"], "anonymous"},
-		"x-forwarded-for": {hs["x-forwarded-for"], "127.0.0.1"},
+		"rawPath":          {ev["rawPath"], "/pa2%2Fth/1"},
+		"http.path":        {rc["http"].(map[string]any)["path"], "/pa2%2Fth/1"},
+		"rawQueryString":   {ev["rawQueryString"], "multiQuery=foo&multiQuery=%2Fbar"},
+		"query":            {ev["queryStringParameters"].(map[string]any)["multiQuery"], "foo,/bar"},
+		"cookies":          {fmt.Sprint(ev["cookies"]), "[foo=bar hello=hello]"},
+		"body":             {ev["body"], `{"hello": "world"}`},
+		"requestId":        {rc["requestId"], resp.Header.Get("x-amzn-RequestId")},
+		"domainName":       {rc["domainName"], "u1.lambda-url.us-east-1.on.aws"},
+		"sourceIp":         {rc["http"].(map[string]any)["sourceIp"], "127.0.0.1"},
+		"accountId":        {rc["accountId"], "anonymous"},
+		"x-forwarded-for":  {hs["x-forwarded-for"], "127.0.0.1"},
 		"x-forwarded-port": {hs["x-forwarded-port"], port},
-		"content-length":  {hs["content-length"], "18"},
+		"content-length":   {hs["content-length"], "18"},
 	}
 	for name, c := range checks {
 		if c[0] != c[1] {
