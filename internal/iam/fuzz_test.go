@@ -107,7 +107,7 @@ func bench20Request() *Request {
 		Context: map[string][]string{
 			"aws:SourceIp":               {"192.0.2.10"},
 			"aws:CurrentTime":            {"2026-11-26T05:00:00Z"},
-			"aws:EpochTime":              {"1795582800"},
+			"aws:EpochTime":              {"1795669200"},
 			"aws:SecureTransport":        {"false"},
 			"aws:RequestedRegion":        {"us-east-1"},
 			"lambda:FunctionUrlAuthType": {"AWS_IAM"},

@@ -2,7 +2,11 @@ package iam
 
 import (
 	"errors"
+	"strings"
 	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
 
 	"github.com/furl/furl/internal/awserr"
 )
@@ -119,5 +123,34 @@ func TestPolicyDocumentEditing(t *testing.T) {
 	// A single-object Statement is accepted.
 	if doc, err = AppendStatement([]byte(`{"Version":"2012-10-17","Statement":`+string(s1)+`}`), s2); err != nil || !HasStatement(doc, SidURLPublicAccess) {
 		t.Fatalf("single object: %s %v", doc, err)
+	}
+}
+
+func TestNewContextAndKindParsers(t *testing.T) {
+	now := time.Date(2026, 11, 26, 5, 0, 0, 0, time.UTC)
+	ctx := NewContext(ContextInput{SourceIP: "192.0.2.1", Now: now, RequestedRegion: "us-east-1", FunctionURLAuthType: "NONE", InvokedViaFunctionURL: true})
+	want := map[string][]string{
+		"aws:SourceIp": {"192.0.2.1"}, "aws:SecureTransport": {"false"}, "aws:CurrentTime": {"2026-11-26T05:00:00Z"},
+		"aws:EpochTime": {"1795669200"}, "aws:RequestedRegion": {"us-east-1"},
+		"lambda:FunctionUrlAuthType": {"NONE"}, "lambda:InvokedViaFunctionUrl": {"true"},
+	}
+	if diff := cmp.Diff(want, ctx); diff != "" {
+		t.Errorf("context (-want +got):\n%s", diff)
+	}
+	p := mustParse(t, stmts(publicURL, `{"Sid":"T","Effect":"Deny","Principal":"*","Action":"*","Resource":"*","Condition":{"DateGreaterThan":{"aws:CurrentTime":"2026-11-26T04:00:00Z"},"DateLessThan":{"aws:EpochTime":1795672800}}}`))
+	if d := Evaluate(&Request{Action: "lambda:InvokeFunctionUrl", Resource: fnARN, Context: ctx}, nil, p); !d.ExplicitDeny || d.Statement != "T" {
+		t.Errorf("%+v", d)
+	}
+	if _, err := ParseIdentityPolicy([]byte(stmts(publicURL))); err == nil || !strings.Contains(err.Error(), "should not specify a principal") {
+		t.Errorf("identity with principal: %v", err)
+	}
+	if _, err := ParseIdentityPolicy([]byte(stmts(allowAllLambda))); err != nil {
+		t.Error(err)
+	}
+	if _, err := ParseResourcePolicy([]byte(stmts(allowAllLambda))); err == nil || !strings.Contains(err.Error(), "Principal") {
+		t.Errorf("resource without principal: %v", err)
+	}
+	if _, err := ParseResourcePolicy([]byte(stmts(publicURL))); err != nil {
+		t.Error(err)
 	}
 }
