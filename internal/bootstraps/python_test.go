@@ -89,7 +89,8 @@ func TestPythonArticleExample(t *testing.T) {
 	if ct := o.Header.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type = %q", ct)
 	}
-	if !strings.Contains(p.outputSoon(`{"rawPath"`), `{"rawPath": "/hello", "body": "hi"}`+"\n") {
+	const printed = `{"rawPath": "/hello", "body": "hi"}` + "\n"
+	if !strings.Contains(p.outputSoon(printed), printed) {
 		t.Errorf("event not printed; output:\n%s", p.out)
 	}
 }
