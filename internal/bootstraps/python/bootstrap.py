@@ -261,7 +261,8 @@ class LambdaRuntimeClient(object):
     def _connect(self):
         import socket
 
-        sock = socket.create_connection((self._host, self._port))
+        # A bytes host keeps getaddrinfo from loading the idna codec.
+        sock = socket.create_connection((self._host.encode("ascii", "ignore") or self._host, self._port))
         try:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         except OSError:
