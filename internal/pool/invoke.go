@@ -54,7 +54,8 @@ func (p *Pool) run(ctx context.Context, e *env, req *Request, deadline time.Time
 	}
 	e.begin(req.RequestID, cold)
 	if err := e.srv.Dispatch(ctx, inv); err != nil {
-		if errors.Is(err, runtimeapi.ErrClosed) {
+		if errors.Is(err, runtimeapi.ErrClosed) || errors.Is(err, runtimeapi.ErrNotReady) {
+			// Never dispatched: the environment died or hangs after its last response.
 			p.release(e, false)
 			return nil, true, nil
 		}

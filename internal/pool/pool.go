@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -133,8 +134,23 @@ func New(cfg Config, log *slog.Logger, launcher Launcher, logs *invocationlog.St
 		stop:       make(chan struct{}),
 		reapDone:   make(chan struct{}),
 	}
+	p.removeStale()
 	go p.reap()
 	return p
+}
+
+// removeStale deletes environment directories left by an earlier process that did not shut
+// down cleanly (only names that look like environment ids).
+func (p *Pool) removeStale() {
+	ents, err := os.ReadDir(p.cfg.WorkDir)
+	if err != nil {
+		return
+	}
+	for _, de := range ents {
+		if n := de.Name(); len(n) == 32 && strings.Trim(n, "0123456789abcdef") == "" {
+			_ = os.RemoveAll(filepath.Join(p.cfg.WorkDir, n))
+		}
+	}
 }
 
 // Invoke runs one invocation of t. Platform refusals (throttling, a closed pool, a cancelled
@@ -670,7 +686,7 @@ wait:
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
-	_ = os.RemoveAll(p.cfg.WorkDir)
+	p.removeStale()
 	return err
 }
 

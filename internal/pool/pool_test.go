@@ -555,6 +555,16 @@ func TestIdleReap(t *testing.T) {
 	if res := invoke(t, h, tg, `{"op":"count"}`); !res.ColdStart {
 		t.Error("reaped environment reused")
 	}
+	// aws-lambda-go's WithEnableSIGTERM registered an internal extension, so the reaped runtime
+	// got SIGTERM (and a grace period) before SIGKILL.
+	evs, _ := h.logs.Since("reap", time.Time{}, 0)
+	sigterm := false
+	for _, ev := range evs {
+		sigterm = sigterm || ev.Message == "SIGTERM received"
+	}
+	if !sigterm {
+		t.Errorf("no SIGTERM line in %+v", evs)
+	}
 }
 
 func TestCancelledCaller(t *testing.T) {

@@ -55,8 +55,13 @@ const (
 	contentTypeErrorCause = "application/vnd.aws.lambda.error.cause+json"
 )
 
-// ErrClosed is returned by Dispatch when the server (its environment) is gone.
-var ErrClosed = errors.New("runtimeapi: environment closed")
+// Dispatch errors.
+var (
+	// ErrClosed says the server (its environment) is gone.
+	ErrClosed = errors.New("runtimeapi: environment closed")
+	// ErrNotReady says the runtime did not call /next in time.
+	ErrNotReady = errors.New("runtimeapi: runtime not ready for the next invocation")
+)
 
 // Config configures a Server.
 type Config struct {
@@ -271,15 +276,26 @@ func (s *Server) HasExtensions() bool {
 }
 
 // Dispatch hands inv to the runtime: it returns once a /next call has taken it (the runtime is
-// running it), or with ErrClosed or ctx's error if that never happens.
+// running it). It fails with ErrClosed when the environment is gone, with ErrNotReady when the
+// runtime has not come back to /next by inv.Deadline, or with ctx's error.
 func (s *Server) Dispatch(ctx context.Context, inv *Invocation) error {
 	inv.done = make(chan struct{})
 	inv.deadlineMs = []string{strconv.FormatInt(inv.Deadline.UnixMilli(), 10)}
+	// Fast path: the runtime is parked in /next.
+	select {
+	case s.offer <- inv:
+		return nil
+	default:
+	}
+	t := time.NewTimer(time.Until(inv.Deadline))
+	defer t.Stop()
 	select {
 	case s.offer <- inv:
 		return nil
 	case <-s.closed:
 		return ErrClosed
+	case <-t.C:
+		return ErrNotReady
 	case <-ctx.Done():
 		return ctx.Err()
 	}

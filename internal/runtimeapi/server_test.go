@@ -89,7 +89,16 @@ func dispatch(t *testing.T, f *fixture, inv *runtimeapi.Invocation) {
 
 func nextAsync(t *testing.T, f *fixture) <-chan resp {
 	ch := make(chan resp, 1)
-	go func() { ch <- get(t, f.base+"/runtime/invocation/next") }()
+	go func() {
+		r, err := http.Get(f.base + "/runtime/invocation/next")
+		if err != nil {
+			ch <- resp{status: -1, body: err.Error()}
+			return
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		ch <- resp{r.StatusCode, r.Header, string(b)}
+	}()
 	return ch
 }
 
@@ -97,7 +106,7 @@ func newInv(id string) *runtimeapi.Invocation {
 	return &runtimeapi.Invocation{
 		RequestID:       id,
 		Payload:         []byte(`{"k":"v"}`),
-		Deadline:        time.UnixMilli(1700000000123),
+		Deadline:        time.UnixMilli(time.Now().Add(time.Hour).UnixMilli()),
 		FunctionARN:     "arn:aws:lambda:us-east-1:000000000000:function:f:prod",
 		TraceID:         "Root=1-5bef4de7-ad49b0e87f6ef6c87fc2e700;Parent=9a9197af755a6419;Sampled=1",
 		ClientContext:   `{"custom":{"a":"b"}}`,
@@ -114,7 +123,7 @@ func TestNextAndResponse(t *testing.T) {
 	want := map[string]string{
 		"Content-Type":                        "application/json",
 		"Lambda-Runtime-Aws-Request-Id":       "req-1",
-		"Lambda-Runtime-Deadline-Ms":          "1700000000123",
+		"Lambda-Runtime-Deadline-Ms":          strconv.FormatInt(inv.Deadline.UnixMilli(), 10),
 		"Lambda-Runtime-Invoked-Function-Arn": inv.FunctionARN,
 		"Lambda-Runtime-Trace-Id":             inv.TraceID,
 		"Lambda-Runtime-Client-Context":       inv.ClientContext,
@@ -356,6 +365,15 @@ func TestExtensions(t *testing.T) {
 	}
 }
 
+func TestDispatchNotReady(t *testing.T) {
+	f := newFixture(t, runtimeapi.Config{})
+	inv := newInv("x")
+	inv.Deadline = time.Now().Add(50 * time.Millisecond)
+	if err := f.srv.Dispatch(context.Background(), inv); err != runtimeapi.ErrNotReady {
+		t.Errorf("got %v", err)
+	}
+}
+
 func TestDispatchAfterClose(t *testing.T) {
 	f := newFixture(t, runtimeapi.Config{})
 	f.srv.Close()
@@ -478,4 +496,3 @@ func validMethod(m string) bool {
 	return true
 }
 
-var _ = strconv.Itoa
