@@ -54,8 +54,9 @@ func NewContext(in ContextInput) map[string][]string {
 	return m
 }
 
-// ParseIdentityPolicy is ParsePolicy for identity-based policies (user, group, role): it also
-// rejects Principal/NotPrincipal, with IAM's message.
+// ParseIdentityPolicy is ParsePolicy for identity-based policies (user, group, role
+// permission policies): it also rejects Principal/NotPrincipal and requires Resource or
+// NotResource, with IAM's messages.
 func ParseIdentityPolicy(doc []byte) (*Policy, error) {
 	p, err := ParsePolicy(doc)
 	if err != nil {
@@ -64,6 +65,9 @@ func ParseIdentityPolicy(doc []byte) (*Policy, error) {
 	for _, s := range p.Statements {
 		if s.Principal != nil || s.NotPrincipal != nil {
 			return nil, perr("Statement["+strconv.Itoa(s.index)+"]", "Policy document should not specify a principal.")
+		}
+		if !s.hasResElem {
+			return nil, perr("Statement["+strconv.Itoa(s.index)+"]", "Policy statement must contain resources.")
 		}
 	}
 	return p, nil

@@ -147,6 +147,9 @@ func TestNewContextAndKindParsers(t *testing.T) {
 	if _, err := ParseIdentityPolicy([]byte(stmts(allowAllLambda))); err != nil {
 		t.Error(err)
 	}
+	if _, err := ParseIdentityPolicy([]byte(stmts(`{"Effect":"Allow","Action":"*"}`))); err == nil || !strings.Contains(err.Error(), "must contain resources") {
+		t.Errorf("identity without resource: %v", err)
+	}
 	if _, err := ParseResourcePolicy([]byte(stmts(allowAllLambda))); err == nil || !strings.Contains(err.Error(), "Principal") {
 		t.Errorf("resource without principal: %v", err)
 	}
