@@ -1,0 +1,213 @@
+//go:build e2e
+
+// runtimes_test.go deploys functions on the managed runtimes (furl's Python and Node.js
+// bootstraps) and on provided.al2023 with the real npm aws-lambda-ric, with the AWS CLI v2, and
+// calls them through function URLs: the article's first example, a Node.js function that streams
+// with awslambda.streamifyResponse, and the same Node.js handler under aws-lambda-ric.
+//
+//	go test -tags e2e -run Runtimes ./test/e2e/ -v
+package e2e
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// rtZip writes a zip with the given files; names ending in "bootstrap" are executable.
+func rtZip(t *testing.T, dir string, files map[string]string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, body := range files {
+		fh := &zip.FileHeader{Name: name, Method: zip.Deflate}
+		fh.SetMode(0o644)
+		if strings.HasSuffix(name, "bootstrap") {
+			fh.SetMode(0o755)
+		}
+		w, err := zw.CreateHeader(fh)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.WriteString(w, body)
+	}
+	if err := zw.Close(); err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, fmt.Sprintf("rt-%d.zip", time.Now().UnixNano()))
+	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// rtDeployURL creates a function and a public function URL for it and returns the path-style
+// URL base (http://addr/lambda-url/<id>).
+func rtDeployURL(t *testing.T, s *cpServer, work, name, rt, handler, mode string, files map[string]string) string {
+	t.Helper()
+	s.awsOK("lambda", "create-function", "--function-name", name, "--runtime", rt, "--handler", handler,
+		"--role", "arn:aws:iam::000000000000:role/lambda-role", "--zip-file", "fileb://"+rtZip(t, work, files), "--timeout", "15")
+	s.awsOK("lambda", "wait", "function-active-v2", "--function-name", name)
+	// AWS CLI v2 2.9 predates InvokeMode: create the URL config with boto3.
+	url := rtBoto3(t, s, `import boto3, json, os, sys
+c = boto3.client("lambda", endpoint_url=os.environ["FURL_ENDPOINT"])
+r = c.create_function_url_config(FunctionName=sys.argv[1], AuthType="NONE", InvokeMode=sys.argv[2])
+r.pop("ResponseMetadata", None)
+print(json.dumps(r, default=str))
+`, name, mode)
+	s.awsOK("lambda", "add-permission", "--function-name", name, "--statement-id", "FunctionURLAllowPublicAccess",
+		"--action", "lambda:InvokeFunctionUrl", "--principal", "*", "--function-url-auth-type", "NONE")
+	fu, _ := url["FunctionUrl"].(string)
+	host := strings.TrimPrefix(fu, "http://")
+	host = strings.TrimPrefix(host, "https://")
+	id, _, _ := strings.Cut(host, ".")
+	if id == "" {
+		t.Fatalf("create-function-url-config = %v", url)
+	}
+	return s.endpoint() + "/lambda-url/" + id
+}
+
+// rtBoto3 runs a boto3 script with furl's endpoint and root credentials and decodes its JSON output.
+func rtBoto3(t *testing.T, s *cpServer, script string, args ...string) map[string]any {
+	t.Helper()
+	cmd := exec.Command("python3", append([]string{"-c", script}, args...)...)
+	cmd.Env = append(cpAWSEnv(), "FURL_ENDPOINT="+s.endpoint())
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("boto3: %v\n%s\nserver log:\n%s", err, stderr, tail(s.logs.String(), 3000))
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(out, &m); err != nil {
+		t.Fatalf("boto3 output %q: %v", out, err)
+	}
+	return m
+}
+
+const rtNodeStream = `exports.handler = awslambda.streamifyResponse(async (event, responseStream, context) => {
+  responseStream = awslambda.HttpResponseStream.from(responseStream, {
+    statusCode: 201,
+    headers: { "content-type": "text/plain", "x-runtime": "furl" },
+  });
+  for (let i = 0; i < 10; i++) {
+    responseStream.write("chunk " + i + "\n");
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  responseStream.end();
+});
+`
+
+const rtNodeHello = `exports.handler = async (event, context) => {
+  console.log("path", event.rawPath);
+  return { statusCode: 200, headers: { "x-fn": context.functionName }, body: JSON.stringify({ message: "hello world", path: event.rawPath }) };
+};
+`
+
+func TestRuntimesThroughFunctionURLs(t *testing.T) {
+	cpNeedCLI(t)
+	data, work := t.TempDir(), t.TempDir()
+	s := cpStart(t, data, cpFreeAddr(t))
+
+	t.Run("python article example", func(t *testing.T) {
+		base := rtDeployURL(t, s, work, "hello-py", "python3.12", "lambda_function.lambda_handler", "BUFFERED", map[string]string{
+			"lambda_function.py": "import json\n\ndef lambda_handler(event, context):\n    print(json.dumps(event))\n    return {\"message\": \"hello world\"}\n",
+		})
+		resp, err := http.Get(base + "/hello?x=1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != `{"message":"hello world"}` { // re-serialized compactly, as AWS does
+			t.Fatalf("GET = %d %q\nserver log:\n%s", resp.StatusCode, body, tail(s.logs.String(), 3000))
+		}
+		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
+			t.Errorf("Content-Type = %q", ct)
+		}
+	})
+
+	t.Run("node streaming", func(t *testing.T) {
+		base := rtDeployURL(t, s, work, "stream-node", "nodejs20.x", "index.handler", "RESPONSE_STREAM", map[string]string{"index.js": rtNodeStream})
+		start := time.Now()
+		resp, err := http.Get(base + "/")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != 201 || resp.Header.Get("X-Runtime") != "furl" || resp.Header.Get("Content-Type") != "text/plain" {
+			t.Fatalf("status %d headers %v\nserver log:\n%s", resp.StatusCode, resp.Header, tail(s.logs.String(), 3000))
+		}
+		var got bytes.Buffer
+		var first, last time.Duration
+		buf := make([]byte, 1024)
+		for {
+			n, err := resp.Body.Read(buf)
+			if n > 0 {
+				if got.Len() == 0 {
+					first = time.Since(start)
+				}
+				got.Write(buf[:n])
+				last = time.Since(start)
+			}
+			if err != nil {
+				break
+			}
+		}
+		if !strings.HasPrefix(got.String(), "chunk 0\n") || !strings.HasSuffix(got.String(), "chunk 9\n") {
+			t.Errorf("body %q", got.String())
+		}
+		if last-first < 700*time.Millisecond {
+			t.Errorf("first chunk at %v, last at %v: not streamed", first, last)
+		}
+	})
+
+	t.Run("aws-lambda-ric as provided.al2023", func(t *testing.T) {
+		_, file, _, _ := runtime.Caller(0)
+		ric := filepath.Join(filepath.Dir(file), "..", "..", ".deps", "node", "node_modules", "aws-lambda-ric")
+		if _, err := os.Stat(filepath.Join(ric, "dist", "rapid-client.node")); err != nil {
+			t.Skipf("aws-lambda-ric with its native addon is not installed (scripts/deps.sh): %v", err)
+		}
+		ric, _ = filepath.Abs(ric)
+		base := rtDeployURL(t, s, work, "ric-node", "provided.al2023", "index.handler", "BUFFERED", map[string]string{
+			"index.js":  rtNodeHello,
+			"bootstrap": "#!/bin/sh\nexport NODE_PATH=" + filepath.Dir(ric) + "\nexec node " + filepath.Join(ric, "bin", "index.mjs") + " \"$_HANDLER\"\n",
+		})
+		for i := 0; i < 2; i++ {
+			resp, err := http.Get(base + "/ric")
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != 200 || string(body) != `{"message":"hello world","path":"/ric"}` || resp.Header.Get("X-Fn") != "ric-node" {
+				t.Fatalf("GET = %d %q %v\nserver log:\n%s", resp.StatusCode, body, resp.Header, tail(s.logs.String(), 3000))
+			}
+		}
+	})
+
+	t.Run("node own bootstrap, same handler", func(t *testing.T) {
+		base := rtDeployURL(t, s, work, "own-node", "nodejs22.x", "index.handler", "BUFFERED", map[string]string{"index.js": rtNodeHello})
+		resp, err := http.Get(base + "/own")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || string(body) != `{"message":"hello world","path":"/own"}` || resp.Header.Get("X-Fn") != "own-node" {
+			t.Fatalf("GET = %d %q %v", resp.StatusCode, body, resp.Header)
+		}
+	})
+}
