@@ -207,3 +207,38 @@ func TestAccessDeniedMessage(t *testing.T) {
 		t.Errorf("got %q", got)
 	}
 }
+
+func TestDecisionReasons(t *testing.T) {
+	idp := mustParse(t, stmts(allowAllLambda))
+	res := mustParse(t, stmts(publicURL, `{"Sid":"Block","Effect":"Deny","Principal":"*","Action":"lambda:DeleteFunction","Resource":"*"}`))
+	cases := []struct {
+		name string
+		req  *Request
+		ids  []*Policy
+		res  *Policy
+		want []string
+	}{
+		{"identity allow", &Request{Principal: alice(), Action: "lambda:GetFunction", Resource: fnARN}, []*Policy{idp}, nil,
+			[]string{`statement "AllowLambda"`, "identity-based"}},
+		{"resource deny", &Request{Principal: alice(), Action: "lambda:DeleteFunction", Resource: fnARN}, []*Policy{idp}, res,
+			[]string{"explicit deny", `"Block"`, "resource-based"}},
+		{"anonymous allow", &Request{Action: "lambda:InvokeFunctionUrl", Resource: fnARN, Context: map[string][]string{"lambda:FunctionUrlAuthType": {"NONE"}}}, nil, res,
+			[]string{"anonymous", `"FunctionURLAllowPublicAccess"`}},
+		{"anonymous deny", &Request{Action: "lambda:InvokeFunctionUrl", Resource: fnARN}, nil, res,
+			[]string{"implicit deny", "anonymous", "lambda:InvokeFunctionUrl"}},
+		{"cross-account missing identity", &Request{Principal: bob(), Action: "lambda:InvokeFunctionUrl", Resource: fnARN, Context: map[string][]string{"lambda:FunctionUrlAuthType": {"NONE"}}}, nil, res,
+			[]string{"cross-account", `"FunctionURLAllowPublicAccess"`, "no identity-based policy of account 444455556666"}},
+		{"cross-account missing resource", &Request{Principal: bob(), Action: "lambda:GetFunction", Resource: fnARN}, []*Policy{idp}, res,
+			[]string{"cross-account", "no resource-based policy statement of account 111122223333"}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			d := Evaluate(tc.req, tc.ids, tc.res)
+			for _, w := range tc.want {
+				if !strings.Contains(d.Reason, w) {
+					t.Errorf("reason %q lacks %q", d.Reason, w)
+				}
+			}
+		})
+	}
+}
