@@ -1,0 +1,119 @@
+package bootstraps
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/furl/furl/internal/pool"
+)
+
+func TestNewWritesScripts(t *testing.T) {
+	t.Parallel()
+	dir := filepath.Join(t.TempDir(), "runtimes")
+	s, err := New(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{PythonScript, NodeScript} {
+		want, _ := scripts.ReadFile(name)
+		got, err := os.ReadFile(filepath.Join(s.Dir(), name))
+		if err != nil || string(got) != string(want) {
+			t.Errorf("%s not written: %v", name, err)
+		}
+	}
+	// A second New over a modified file restores it; an unchanged one is left alone.
+	p := filepath.Join(dir, PythonScript)
+	if err := os.WriteFile(p, []byte("tampered"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := New(dir); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := os.ReadFile(p); string(got) == "tampered" {
+		t.Error("script not rewritten")
+	}
+	entries, _ := os.ReadDir(filepath.Join(dir, "python"))
+	if len(entries) != 1 {
+		t.Errorf("leftover files: %v", entries)
+	}
+}
+
+func TestCommand(t *testing.T) {
+	t.Parallel()
+	s, err := NewWithOptions(t.TempDir(), Options{Python: "/bin/sh", Node: "/bin/sh"}) // any existing non-script executable
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		runtime  string
+		wantArgv []string // after argv[0]
+		wantEnv  []string
+		wantErr  bool
+	}{
+		{"python3.8", []string{"-S", "-B", filepath.Join(s.Dir(), PythonScript), "app.handler"}, []string{"AWS_EXECUTION_ENV=AWS_Lambda_python3.8"}, false},
+		{"python3.13", []string{"-S", "-B", filepath.Join(s.Dir(), PythonScript), "app.handler"}, []string{"AWS_EXECUTION_ENV=AWS_Lambda_python3.13"}, false},
+		{"nodejs18.x", []string{filepath.Join(s.Dir(), NodeScript), "app.handler"}, []string{"AWS_EXECUTION_ENV=AWS_Lambda_nodejs18.x", "NODE_PATH=/task"}, false},
+		{"nodejs22.x", []string{filepath.Join(s.Dir(), NodeScript), "app.handler"}, []string{"AWS_EXECUTION_ENV=AWS_Lambda_nodejs22.x"}, false},
+		{"python2.7", nil, nil, true},
+		{"nodejs16.x", nil, nil, true},
+		{"provided.al2023", nil, nil, true},
+		{"", nil, nil, true},
+	} {
+		t.Run(tc.runtime, func(t *testing.T) {
+			argv, env, err := s.Command(tc.runtime, "app.handler", "/task")
+			if tc.wantErr {
+				var ee *pool.EntrypointError
+				if !errors.As(err, &ee) || ee.Runtime != tc.runtime {
+					t.Fatalf("err = %v, want *pool.EntrypointError", err)
+				}
+				if Supports(tc.runtime) {
+					t.Errorf("Supports(%q) = true", tc.runtime)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !Supports(tc.runtime) {
+				t.Errorf("Supports(%q) = false", tc.runtime)
+			}
+			if argv[0] != "/bin/sh" || !slices.Equal(argv[1:], tc.wantArgv) {
+				t.Errorf("argv = %q", argv)
+			}
+			for _, e := range tc.wantEnv {
+				if !slices.Contains(env, e) {
+					t.Errorf("env %q lacks %q", env, e)
+				}
+			}
+		})
+	}
+}
+
+func TestMissingInterpreter(t *testing.T) {
+	t.Parallel()
+	s, err := NewWithOptions(t.TempDir(), Options{Python: "/nonexistent/python3", Node: "/nonexistent/node"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range []string{"python3.12", "nodejs20.x"} {
+		_, _, err := s.Command(rt, "app.handler", "/task")
+		var ee *pool.EntrypointError
+		if !errors.As(err, &ee) || !strings.Contains(ee.Reason, "interpreter") {
+			t.Errorf("%s: err = %v", rt, err)
+		}
+	}
+}
+
+func TestRuntimes(t *testing.T) {
+	t.Parallel()
+	got := Runtimes()
+	for _, rt := range []string{"python3.8", "python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "nodejs18.x", "nodejs20.x", "nodejs22.x"} {
+		if !slices.Contains(got, rt) {
+			t.Errorf("Runtimes() lacks %s", rt)
+		}
+	}
+}
