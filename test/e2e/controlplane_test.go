@@ -1,0 +1,567 @@
+//go:build e2e
+
+// Package e2e holds furl's end-to-end suites: the real binary driven by real clients.
+//
+// controlplane_test.go builds `furl serve`, starts it on a free loopback port with FURL_ROOT_*
+// set, and drives the Lambda control plane with the AWS CLI v2 (/usr/bin/aws) and boto3
+// (python3): the function lifecycle, every error case with its exception name, a restart in
+// the middle and a SIGKILL during a deploy.
+//
+//	go test -tags e2e -run ControlPlane ./test/e2e/ -v
+package e2e
+
+import (
+	"archive/zip"
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+const (
+	cpKey    = "AKIAFURLE2EROOT00001"
+	cpSecret = "furl-e2e-root-secret-000000000000000000"
+)
+
+var cpBuild struct {
+	sync.Once
+	bin string
+	err error
+}
+
+// cpBinary builds cmd/furl once per test run.
+func cpBinary(t *testing.T) string {
+	t.Helper()
+	cpBuild.Do(func() {
+		_, file, _, _ := runtime.Caller(0)
+		root := filepath.Join(filepath.Dir(file), "..", "..")
+		dir, err := os.MkdirTemp("", "furl-e2e-bin-")
+		if err != nil {
+			cpBuild.err = err
+			return
+		}
+		cpBuild.bin = filepath.Join(dir, "furl")
+		cmd := exec.Command("go", "build", "-o", cpBuild.bin, "./cmd/furl")
+		cmd.Dir = root
+		if out, err := cmd.CombinedOutput(); err != nil {
+			cpBuild.err = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if cpBuild.err != nil {
+		t.Fatal(cpBuild.err)
+	}
+	return cpBuild.bin
+}
+
+// cpServer is a running furl serve.
+type cpServer struct {
+	t       *testing.T
+	dataDir string
+	addr    string
+	cmd     *exec.Cmd
+	logs    *bytes.Buffer
+	exited  chan struct{}
+}
+
+func cpFreeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return addr
+}
+
+func cpStart(t *testing.T, dataDir, addr string) *cpServer {
+	t.Helper()
+	s := &cpServer{t: t, dataDir: dataDir, addr: addr, logs: &bytes.Buffer{}, exited: make(chan struct{})}
+	s.cmd = exec.Command(cpBinary(t), "serve", "--addr", addr, "--data-dir", dataDir, "--log-level", "debug")
+	s.cmd.Env = append(os.Environ(), "FURL_ROOT_ACCESS_KEY_ID="+cpKey, "FURL_ROOT_SECRET_ACCESS_KEY="+cpSecret)
+	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
+	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { s.cmd.Wait(); close(s.exited) }()
+	t.Cleanup(func() { s.stop(syscall.SIGKILL) })
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if resp, err := http.Get("http://" + addr + "/2015-03-31/functions"); err == nil {
+			resp.Body.Close()
+			return s
+		}
+		select {
+		case <-s.exited:
+			t.Fatalf("furl serve exited:\n%s", s.logs)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+	t.Fatalf("furl serve did not start:\n%s", s.logs)
+	return nil
+}
+
+// stop signals the server (its whole process group for SIGKILL) and waits for it.
+func (s *cpServer) stop(sig syscall.Signal) {
+	select {
+	case <-s.exited:
+		return
+	default:
+	}
+	if sig == syscall.SIGKILL {
+		_ = syscall.Kill(-s.cmd.Process.Pid, sig)
+	} else {
+		_ = s.cmd.Process.Signal(sig)
+	}
+	select {
+	case <-s.exited:
+	case <-time.After(20 * time.Second):
+		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
+		<-s.exited
+	}
+}
+
+func (s *cpServer) endpoint() string { return "http://" + s.addr }
+
+func cpAWSEnv() []string {
+	return append(os.Environ(),
+		"AWS_ACCESS_KEY_ID="+cpKey, "AWS_SECRET_ACCESS_KEY="+cpSecret, "AWS_DEFAULT_REGION=us-east-1",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=",
+		"AWS_MAX_ATTEMPTS=1")
+}
+
+// aws runs the AWS CLI v2 and returns stdout, stderr and the error.
+func (s *cpServer) aws(args ...string) (string, string, error) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "/usr/bin/aws", append([]string{"--endpoint-url", s.endpoint(), "--output", "json"}, args...)...)
+	cmd.Env = cpAWSEnv()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+func (s *cpServer) awsOK(args ...string) map[string]any {
+	s.t.Helper()
+	out, errs, err := s.aws(args...)
+	if err != nil {
+		s.t.Fatalf("aws %s: %v\n%s\nserver log tail:\n%s", strings.Join(args, " "), err, errs, tail(s.logs.String(), 3000))
+	}
+	m := map[string]any{}
+	if strings.TrimSpace(out) != "" {
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			s.t.Fatalf("aws %s: output %q: %v", strings.Join(args, " "), out, err)
+		}
+	}
+	return m
+}
+
+// awsFails runs a command that must fail with the named exception.
+func (s *cpServer) awsFails(exception string, args ...string) string {
+	s.t.Helper()
+	_, errs, err := s.aws(args...)
+	if err == nil {
+		s.t.Fatalf("aws %s succeeded, want %s", strings.Join(args, " "), exception)
+	}
+	if !strings.Contains(errs, "("+exception+")") {
+		s.t.Fatalf("aws %s: stderr %q, want (%s)", strings.Join(args, " "), errs, exception)
+	}
+	return errs
+}
+
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
+
+func cpZip(t *testing.T, dir string, files map[string]string) string {
+	t.Helper()
+	var buf bytes.Buffer
+	zw := zip.NewWriter(&buf)
+	for name, body := range files {
+		fh := &zip.FileHeader{Name: name, Method: zip.Deflate}
+		fh.SetMode(0o644)
+		w, _ := zw.CreateHeader(fh)
+		io.WriteString(w, body)
+	}
+	zw.Close()
+	p := filepath.Join(dir, fmt.Sprintf("fn-%d.zip", time.Now().UnixNano()))
+	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func cpApp(v string) map[string]string {
+	return map[string]string{"app.py": fmt.Sprintf(`
+def handler(event, context):
+    print("invoked with", event)
+    if isinstance(event, dict) and event.get("fail"):
+        raise ValueError("asked to fail")
+    return {"v": %q, "event": event, "version": context.function_version}
+`, v)}
+}
+
+func cpNeedCLI(t *testing.T) {
+	t.Helper()
+	if _, err := os.Stat("/usr/bin/aws"); err != nil {
+		t.Skip("AWS CLI v2 (/usr/bin/aws) is not installed; install it with apt-get install awscli")
+	}
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 not installed")
+	}
+}
+
+func readJSON(t *testing.T, path string) map[string]any {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := map[string]any{}
+	if err := json.Unmarshal(b, &m); err != nil {
+		t.Fatalf("%s: %q: %v", path, b, err)
+	}
+	return m
+}
+
+// TestControlPlaneCLI drives the lifecycle with the AWS CLI v2, restarts furl in the middle,
+// and checks every error case's exception name.
+func TestControlPlaneCLI(t *testing.T) {
+	cpNeedCLI(t)
+	data, work := t.TempDir(), t.TempDir()
+	addr := cpFreeAddr(t)
+	s := cpStart(t, data, addr)
+	role := "arn:aws:iam::000000000000:role/lambda-role"
+
+	created := s.awsOK("lambda", "create-function", "--function-name", "hello", "--runtime", "python3.12", "--handler", "app.handler",
+		"--role", role, "--zip-file", "fileb://"+cpZip(t, work, cpApp("1")), "--environment", "Variables={AB=1}", "--timeout", "10")
+	if created["State"] != "Pending" || created["FunctionArn"] != "arn:aws:lambda:us-east-1:000000000000:function:hello" {
+		t.Fatalf("create-function = %v", created)
+	}
+	s.awsOK("lambda", "wait", "function-active-v2", "--function-name", "hello")
+	out := filepath.Join(work, "out.json")
+	inv := s.awsOK("lambda", "invoke", "--function-name", "hello", "--cli-binary-format", "raw-in-base64-out", "--payload", `{"a":1}`, "--log-type", "Tail", out)
+	if inv["StatusCode"] != float64(200) || inv["ExecutedVersion"] != "$LATEST" {
+		t.Fatalf("invoke = %v", inv)
+	}
+	if r := readJSON(t, out); r["v"] != "1" {
+		t.Fatalf("invoke payload %v", r)
+	}
+	logTail, _ := base64.StdEncoding.DecodeString(inv["LogResult"].(string))
+	if !strings.Contains(string(logTail), "invoked with") {
+		t.Fatalf("LogResult %q", logTail)
+	}
+	s.awsOK("lambda", "update-function-code", "--function-name", "hello", "--zip-file", "fileb://"+cpZip(t, work, cpApp("2")))
+	s.awsOK("lambda", "wait", "function-updated-v2", "--function-name", "hello")
+	s.awsOK("lambda", "invoke", "--function-name", "hello", out)
+	if r := readJSON(t, out); r["v"] != "2" {
+		t.Fatalf("after update, invoke sees %v", r)
+	}
+	cfg := s.awsOK("lambda", "update-function-configuration", "--function-name", "hello", "--memory-size", "256", "--description", "d")
+	if cfg["MemorySize"] != float64(256) || cfg["LastUpdateStatus"] != "InProgress" {
+		t.Fatalf("update-function-configuration = %v", cfg)
+	}
+	s.awsOK("lambda", "wait", "function-updated-v2", "--function-name", "hello")
+	pub := s.awsOK("lambda", "publish-version", "--function-name", "hello")
+	if pub["Version"] != "1" {
+		t.Fatalf("publish-version = %v", pub)
+	}
+	s.awsOK("lambda", "create-alias", "--function-name", "hello", "--name", "live", "--function-version", "1")
+	url := s.awsOK("lambda", "create-function-url-config", "--function-name", "hello", "--auth-type", "NONE")
+	s.awsOK("lambda", "add-permission", "--function-name", "hello", "--statement-id", "FunctionURLAllowPublicAccess",
+		"--action", "lambda:InvokeFunctionUrl", "--principal", "*", "--function-url-auth-type", "NONE")
+	pol := s.awsOK("lambda", "get-policy", "--function-name", "hello")
+	if !strings.Contains(pol["Policy"].(string), "FunctionURLAllowPublicAccess") {
+		t.Fatalf("get-policy = %v", pol)
+	}
+	s.awsOK("lambda", "put-function-concurrency", "--function-name", "hello", "--reserved-concurrent-executions", "5")
+	s.awsOK("lambda", "tag-resource", "--resource", "arn:aws:lambda:us-east-1:000000000000:function:hello", "--tags", "team=a")
+
+	// Restart in the middle: everything is still there.
+	s.stop(syscall.SIGTERM)
+	s = cpStart(t, data, addr)
+	got := s.awsOK("lambda", "get-function", "--function-name", "hello")
+	conf := got["Configuration"].(map[string]any)
+	if conf["MemorySize"] != float64(256) || conf["State"] != "Active" || got["Tags"].(map[string]any)["team"] != "a" ||
+		got["Concurrency"].(map[string]any)["ReservedConcurrentExecutions"] != float64(5) {
+		t.Fatalf("after restart get-function = %v", got)
+	}
+	u2 := s.awsOK("lambda", "get-function-url-config", "--function-name", "hello")
+	if u2["FunctionUrl"] != url["FunctionUrl"] {
+		t.Fatalf("URL changed across restart: %v vs %v", u2["FunctionUrl"], url["FunctionUrl"])
+	}
+	inv = s.awsOK("lambda", "invoke", "--function-name", "hello", "--qualifier", "live", out)
+	if inv["ExecutedVersion"] != "1" || readJSON(t, out)["v"] != "2" {
+		t.Fatalf("invoke alias after restart = %v", inv)
+	}
+	// The URL works through the data plane (path-style).
+	id := strings.TrimPrefix(strings.SplitN(url["FunctionUrl"].(string), ".", 2)[0], "http://")
+	if resp, err := http.Get(s.endpoint() + "/lambda-url/" + id + "/x"); err == nil {
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), `"v"`) {
+			t.Errorf("function URL answered %d %s", resp.StatusCode, b)
+		}
+	} else {
+		t.Errorf("function URL: %v", err)
+	}
+	lst := s.awsOK("lambda", "list-functions")
+	if fns := lst["Functions"].([]any); len(fns) != 1 {
+		t.Fatalf("list-functions = %v", lst)
+	}
+	s.awsOK("lambda", "list-versions-by-function", "--function-name", "hello")
+	s.awsOK("lambda", "list-aliases", "--function-name", "hello")
+	s.awsOK("lambda", "list-function-url-configs", "--function-name", "hello")
+	s.awsOK("lambda", "get-account-settings")
+
+	// Error cases, by exception name.
+	zipPath := cpZip(t, work, cpApp("x"))
+	create := func(extra ...string) []string {
+		args := []string{"lambda", "create-function", "--function-name", "e1", "--runtime", "python3.12", "--handler", "app.handler", "--role", role, "--zip-file", "fileb://" + zipPath}
+		return append(args, extra...)
+	}
+	badZip := cpZip(t, work, map[string]string{"../evil.py": "x"}) // zip slip
+	cases := []struct {
+		exception string
+		args      []string
+	}{
+		{"ResourceNotFoundException", []string{"lambda", "get-function", "--function-name", "nope"}},
+		{"ResourceNotFoundException", []string{"lambda", "invoke", "--function-name", "nope", out}},
+		{"ResourceConflictException", []string{"lambda", "create-function", "--function-name", "hello", "--runtime", "python3.12", "--handler", "app.handler", "--role", role, "--zip-file", "fileb://" + zipPath}},
+		{"InvalidParameterValueException", create("--runtime", "python2.7")},
+		{"InvalidParameterValueException", create("--timeout", "1000")},
+		{"ValidationException", create("--runtime", "cobol")},
+		{"InvalidParameterValueException", []string{"lambda", "create-function", "--function-name", "e1", "--runtime", "python3.12", "--handler", "app.handler", "--role", role, "--zip-file", "fileb://" + badZip}},
+		{"ValidationException", []string{"lambda", "get-function", "--function-name", "bad name"}},
+		{"PreconditionFailedException", []string{"lambda", "update-function-configuration", "--function-name", "hello", "--timeout", "5", "--revision-id", "stale"}},
+		{"ResourceConflictException", []string{"lambda", "create-function-url-config", "--function-name", "hello", "--auth-type", "NONE"}},
+		{"ValidationException", []string{"lambda", "create-function-url-config", "--function-name", "hello", "--qualifier", "1", "--auth-type", "NONE"}},
+		{"ResourceNotFoundException", []string{"lambda", "get-function-url-config", "--function-name", "hello", "--qualifier", "nope"}},
+		{"ResourceConflictException", []string{"lambda", "add-permission", "--function-name", "hello", "--statement-id", "FunctionURLAllowPublicAccess", "--action", "lambda:InvokeFunction", "--principal", "*"}},
+		{"InvalidParameterValueException", []string{"lambda", "add-permission", "--function-name", "hello", "--qualifier", "$LATEST", "--statement-id", "x", "--action", "lambda:InvokeFunction", "--principal", "*"}},
+		{"ResourceNotFoundException", []string{"lambda", "remove-permission", "--function-name", "hello", "--statement-id", "nope"}},
+		{"ResourceConflictException", []string{"lambda", "create-alias", "--function-name", "hello", "--name", "live", "--function-version", "1"}},
+		{"ResourceNotFoundException", []string{"lambda", "get-alias", "--function-name", "hello", "--name", "nope"}},
+		{"ResourceConflictException", []string{"lambda", "delete-function", "--function-name", "hello", "--qualifier", "1"}},
+		{"InvalidRequestContentException", []string{"lambda", "invoke", "--function-name", "hello", "--cli-binary-format", "raw-in-base64-out", "--payload", "{nope", out}},
+	}
+	for _, c := range cases {
+		s.awsFails(c.exception, c.args...)
+	}
+	// Bad credentials.
+	cmd := exec.Command("/usr/bin/aws", "--endpoint-url", s.endpoint(), "lambda", "list-functions")
+	cmd.Env = append(cpAWSEnv(), "AWS_SECRET_ACCESS_KEY=wrong")
+	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "InvalidSignatureException") {
+		t.Fatalf("wrong secret: %v %s", err, b)
+	}
+	cmd = exec.Command("/usr/bin/aws", "--endpoint-url", s.endpoint(), "lambda", "list-functions")
+	cmd.Env = append(cpAWSEnv(), "AWS_ACCESS_KEY_ID=AKIANOBODY0000000000")
+	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "UnrecognizedClientException") {
+		t.Fatalf("unknown key: %v %s", err, b)
+	}
+
+	s.awsOK("lambda", "delete-alias", "--function-name", "hello", "--name", "live")
+	s.awsOK("lambda", "delete-function-url-config", "--function-name", "hello")
+	s.awsOK("lambda", "delete-function", "--function-name", "hello")
+	s.awsFails("ResourceNotFoundException", "lambda", "get-function", "--function-name", "hello")
+}
+
+const cpBotoScript = `
+import base64, io, json, sys, time, zipfile
+import boto3, botocore
+
+ep = sys.argv[1]
+c = boto3.client("lambda", endpoint_url=ep, region_name="us-east-1",
+                 aws_access_key_id=sys.argv[2], aws_secret_access_key=sys.argv[3],
+                 config=botocore.config.Config(retries={"max_attempts": 1}))
+
+def zipped(v):
+    b = io.BytesIO()
+    with zipfile.ZipFile(b, "w") as z:
+        z.writestr("app.py", "def handler(event, context):\n    return {'v': %r, 'event': event}\n" % v)
+    return b.getvalue()
+
+res = {}
+c.create_function(FunctionName="boto", Runtime="python3.12", Handler="app.handler",
+                  Role="arn:aws:iam::000000000000:role/r", Code={"ZipFile": zipped("1")})
+c.get_waiter("function_active_v2").wait(FunctionName="boto", WaiterConfig={"Delay": 1})
+r = c.invoke(FunctionName="boto", Payload=b'{"x": 1}')
+res["invoke1"] = json.loads(r["Payload"].read())
+c.update_function_code(FunctionName="boto", ZipFile=zipped("2"))
+c.get_waiter("function_updated_v2").wait(FunctionName="boto", WaiterConfig={"Delay": 1})
+res["invoke2"] = json.loads(c.invoke(FunctionName="boto")["Payload"].read())
+res["version"] = c.publish_version(FunctionName="boto")["Version"]
+c.create_alias(FunctionName="boto", Name="prod", FunctionVersion="1")
+r = c.invoke(FunctionName="boto", Qualifier="prod")
+res["alias_executed"] = r["ExecutedVersion"]
+
+s = c.invoke_with_response_stream(FunctionName="boto", Payload=b'{"s": 1}', LogType="Tail")
+body, complete = b"", None
+for ev in s["EventStream"]:
+    if "PayloadChunk" in ev:
+        body += ev["PayloadChunk"]["Payload"]
+    if "InvokeComplete" in ev:
+        complete = ev["InvokeComplete"]
+res["stream"] = json.loads(body)
+res["stream_complete"] = complete
+res["stream_status"] = s["StatusCode"]
+
+u = c.create_function_url_config(FunctionName="boto", AuthType="AWS_IAM", InvokeMode="RESPONSE_STREAM")
+res["url"] = u["FunctionUrl"]
+res["url_mode"] = u.get("InvokeMode")
+res["urls"] = len(c.list_function_url_configs(FunctionName="boto")["FunctionUrlConfigs"])
+res["paginated"] = sum(len(p["Functions"]) for p in c.get_paginator("list_functions").paginate(PaginationConfig={"PageSize": 1}))
+
+errors = {}
+def expect(name, fn):
+    try:
+        fn()
+        errors[name] = "no error"
+    except botocore.exceptions.ClientError as e:
+        errors[name] = e.response["Error"]["Code"]
+expect("missing", lambda: c.get_function(FunctionName="nope"))
+expect("duplicate", lambda: c.create_function(FunctionName="boto", Runtime="python3.12", Handler="app.handler", Role="arn:aws:iam::000000000000:role/r", Code={"ZipFile": zipped("1")}))
+expect("url_latest", lambda: c.get_function_url_config(FunctionName="boto", Qualifier="$LATEST"))
+expect("url_exists", lambda: c.create_function_url_config(FunctionName="boto", AuthType="NONE"))
+expect("revision", lambda: c.update_function_code(FunctionName="boto", ZipFile=zipped("3"), RevisionId="stale"))
+expect("no_policy", lambda: c.get_policy(FunctionName="boto"))
+res["errors"] = errors
+c.delete_function(FunctionName="boto")
+expect("deleted", lambda: c.get_function(FunctionName="boto"))
+print(json.dumps(res))
+`
+
+// TestControlPlaneBoto3 drives the lifecycle, response streaming, URL configs, pagination and
+// errors with boto3.
+func TestControlPlaneBoto3(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 not installed")
+	}
+	s := cpStart(t, t.TempDir(), cpFreeAddr(t))
+	cmd := exec.Command("python3", "-c", cpBotoScript, s.endpoint(), cpKey, cpSecret)
+	cmd.Env = cpAWSEnv()
+	out, err := cmd.Output()
+	if err != nil {
+		var stderr []byte
+		if ee, ok := err.(*exec.ExitError); ok {
+			stderr = ee.Stderr
+		}
+		t.Fatalf("boto3 script: %v\n%s\nserver:\n%s", err, stderr, tail(s.logs.String(), 3000))
+	}
+	var res struct {
+		Invoke1, Invoke2 struct{ V string }
+		Version          string
+		AliasExecuted    string `json:"alias_executed"`
+		Stream           struct{ V string }
+		StreamComplete   map[string]any `json:"stream_complete"`
+		StreamStatus     int            `json:"stream_status"`
+		URL              string
+		URLMode          string `json:"url_mode"`
+		URLs             int
+		Paginated        int
+		Errors           map[string]string
+	}
+	if err := json.Unmarshal(out, &res); err != nil {
+		t.Fatalf("%s: %v", out, err)
+	}
+	if res.Invoke1.V != "1" || res.Invoke2.V != "2" || res.Version != "1" || res.AliasExecuted != "1" {
+		t.Fatalf("lifecycle: %s", out)
+	}
+	if res.Stream.V != "2" || res.StreamStatus != 200 || res.StreamComplete == nil || res.StreamComplete["LogResult"] == nil {
+		t.Fatalf("stream: %s", out)
+	}
+	if !strings.HasPrefix(res.URL, "http://") || !strings.Contains(res.URL, ".lambda-url.us-east-1.localhost:") || res.URLMode != "RESPONSE_STREAM" || res.URLs != 1 {
+		t.Fatalf("url: %s", out)
+	}
+	if res.Paginated != 1 {
+		t.Fatalf("paginated list: %s", out)
+	}
+	want := map[string]string{
+		"missing": "ResourceNotFoundException", "duplicate": "ResourceConflictException", "url_latest": "ValidationException",
+		"url_exists": "ResourceConflictException", "revision": "PreconditionFailedException", "no_policy": "ResourceNotFoundException",
+		"deleted": "ResourceNotFoundException",
+	}
+	for k, v := range want {
+		if res.Errors[k] != v {
+			t.Errorf("error %s = %s, want %s", k, res.Errors[k], v)
+		}
+	}
+}
+
+// TestControlPlaneSIGKILLMidDeploy kills furl (SIGKILL) while a large CreateFunction is being
+// processed, restarts it, and checks that the store is consistent: the function either does
+// not exist or is complete and invokable, no temporary files are left, and a fresh deploy
+// works.
+func TestControlPlaneSIGKILLMidDeploy(t *testing.T) {
+	cpNeedCLI(t)
+	data, work := t.TempDir(), t.TempDir()
+	addr := cpFreeAddr(t)
+	// A large, incompressible package makes the deploy take a while.
+	noise := make([]byte, 30<<20)
+	rand.Read(noise)
+	files := cpApp("big")
+	files["blob.bin"] = string(noise)
+	big := cpZip(t, work, files)
+	out := filepath.Join(work, "out.json")
+	for i, delay := range []time.Duration{50 * time.Millisecond, 300 * time.Millisecond, 800 * time.Millisecond} {
+		name := fmt.Sprintf("big%d", i)
+		s := cpStart(t, data, addr)
+		done := make(chan error, 1)
+		go func() {
+			_, _, err := s.aws("lambda", "create-function", "--function-name", name, "--runtime", "python3.12", "--handler", "app.handler",
+				"--role", "arn:aws:iam::000000000000:role/r", "--zip-file", "fileb://"+big, "--cli-read-timeout", "60")
+			done <- err
+		}()
+		time.Sleep(delay)
+		s.stop(syscall.SIGKILL)
+		<-done
+		s = cpStart(t, data, addr)
+		_, errs, err := s.aws("lambda", "get-function", "--function-name", name)
+		switch {
+		case err == nil:
+			inv := s.awsOK("lambda", "invoke", "--function-name", name, out)
+			if inv["StatusCode"] != float64(200) || readJSON(t, out)["v"] != "big" {
+				t.Fatalf("%s survived the kill but does not run: %v", name, inv)
+			}
+			t.Logf("kill after %v: %s was committed and runs", delay, name)
+		case strings.Contains(errs, "ResourceNotFoundException"):
+			t.Logf("kill after %v: %s was never committed", delay, name)
+		default:
+			t.Fatalf("get-function after kill: %v %s", err, errs)
+		}
+		leftovers, _ := filepath.Glob(filepath.Join(data, "code", "*", "*.tmp-*"))
+		if len(leftovers) > 0 {
+			t.Fatalf("temporary files survive a restart: %v", leftovers)
+		}
+		s.stop(syscall.SIGTERM)
+	}
+	// After all that, a normal deploy and invoke work.
+	s := cpStart(t, data, addr)
+	s.awsOK("lambda", "create-function", "--function-name", "after", "--runtime", "python3.12", "--handler", "app.handler",
+		"--role", "arn:aws:iam::000000000000:role/r", "--zip-file", "fileb://"+cpZip(t, work, cpApp("ok")))
+	s.awsOK("lambda", "wait", "function-active-v2", "--function-name", "after")
+	s.awsOK("lambda", "invoke", "--function-name", "after", out)
+	if readJSON(t, out)["v"] != "ok" {
+		t.Fatalf("invoke after kills: %v", readJSON(t, out))
+	}
+}
