@@ -523,16 +523,42 @@ func TestControlPlaneSIGKILLMidDeploy(t *testing.T) {
 	files["blob.bin"] = string(noise)
 	big := cpZip(t, work, files)
 	out := filepath.Join(work, "out.json")
-	for i, delay := range []time.Duration{50 * time.Millisecond, 300 * time.Millisecond, 800 * time.Millisecond} {
+	// Kill at three points of the deploy, observed on disk: while the zip is being written,
+	// once it is stored (unpacking), and while the tree is being unpacked.
+	stages := []struct {
+		name string
+		glob string
+	}{
+		{"zip being written", "code/zips/*.tmp-*"},
+		{"zip stored", "code/zips/*.zip"},
+		{"tree being unpacked", "code/unpacked/*.tmp-*"},
+	}
+	for i, st := range stages {
 		name := fmt.Sprintf("big%d", i)
 		s := cpStart(t, data, addr)
+		before, _ := filepath.Glob(filepath.Join(data, st.glob))
 		done := make(chan error, 1)
 		go func() {
 			_, _, err := s.aws("lambda", "create-function", "--function-name", name, "--runtime", "python3.12", "--handler", "app.handler",
 				"--role", "arn:aws:iam::000000000000:role/r", "--zip-file", "fileb://"+big, "--cli-read-timeout", "60")
 			done <- err
 		}()
-		time.Sleep(delay)
+		seen := false
+		deadline := time.Now().Add(90 * time.Second)
+		for !seen && time.Now().Before(deadline) {
+			m, _ := filepath.Glob(filepath.Join(data, st.glob))
+			if len(m) > len(before) {
+				seen = true
+				break
+			}
+			select {
+			case <-done:
+				deadline = time.Now() // finished before we saw the stage
+				done <- nil
+			default:
+				time.Sleep(time.Millisecond)
+			}
+		}
 		s.stop(syscall.SIGKILL)
 		<-done
 		s = cpStart(t, data, addr)
@@ -543,9 +569,9 @@ func TestControlPlaneSIGKILLMidDeploy(t *testing.T) {
 			if inv["StatusCode"] != float64(200) || readJSON(t, out)["v"] != "big" {
 				t.Fatalf("%s survived the kill but does not run: %v", name, inv)
 			}
-			t.Logf("kill after %v: %s was committed and runs", delay, name)
+			t.Logf("kill at %q (seen %v): %s was committed and runs", st.name, seen, name)
 		case strings.Contains(errs, "ResourceNotFoundException"):
-			t.Logf("kill after %v: %s was never committed", delay, name)
+			t.Logf("kill at %q (seen %v): %s was never committed", st.name, seen, name)
 		default:
 			t.Fatalf("get-function after kill: %v %s", err, errs)
 		}
