@@ -111,6 +111,11 @@ func (q *QueryAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	c := &call{ctx: r.Context(), p: p, params: ps, requestID: requestID, r: r}
 	res, err := op(c)
+	if !strings.HasPrefix(action, "Get") && !strings.HasPrefix(action, "List") {
+		// Any write (even a failed one may have half-applied) invalidates cached keys and
+		// policies, so a revoked key or a new Deny takes effect on the next request.
+		q.s.cache.invalidate()
+	}
 	if err != nil {
 		fail(err)
 		return

@@ -61,6 +61,7 @@ type Service struct {
 
 	mu       sync.Mutex
 	policies map[string]*iam.Policy // parsed documents by text (bounded)
+	cache    *authCache
 }
 
 // New returns a Service over opts.Store.
@@ -82,6 +83,7 @@ func New(opts Options) (*Service, error) {
 		rand:     opts.Rand,
 		log:      opts.Log,
 		policies: map[string]*iam.Policy{},
+		cache:    newAuthCache(),
 	}
 	if s.now == nil {
 		s.now = time.Now
@@ -109,6 +111,19 @@ func (s *Service) RootARN() string { return "arn:aws:iam::" + s.account + ":root
 const subjectSep = "\x1f"
 
 func (s *Service) lookupKey(ctx context.Context, akid string) (sigv4.Credentials, error) {
+	now := s.now()
+	if c, ok := s.cache.key(akid, now); ok {
+		return c, nil
+	}
+	gen := s.cache.generation()
+	c, err := s.lookupKeyStore(ctx, akid)
+	if err == nil {
+		s.cache.putKey(akid, c, gen, now)
+	}
+	return c, err
+}
+
+func (s *Service) lookupKeyStore(ctx context.Context, akid string) (sigv4.Credentials, error) {
 	if akid == s.rootID {
 		return sigv4.Credentials{AccessKeyID: akid, SecretAccessKey: s.rootKey, Subject: "root"}, nil
 	}
@@ -254,6 +269,12 @@ func (s *Service) identityPolicies(ctx context.Context, p *iam.Principal) ([]*ia
 	}
 	var docs []string
 	var err error
+	owner := p.Type + "\x1f" + p.PrincipalARN
+	now := s.now()
+	if pols, ok := s.cache.policies(owner, now); ok {
+		return pols, nil
+	}
+	gen := s.cache.generation()
 	switch p.Type {
 	case TypeAccount:
 		if p.AccountID != s.account {
@@ -279,6 +300,7 @@ func (s *Service) identityPolicies(ctx context.Context, p *iam.Principal) ([]*ia
 		}
 		out = append(out, pol)
 	}
+	s.cache.putPolicies(owner, out, gen, now)
 	return out, nil
 }
 
