@@ -1,15 +1,21 @@
 package identity
 
 import (
+	"context"
 	"encoding/xml"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/furl/furl/internal/awserr"
+	"github.com/furl/furl/internal/sigv4"
 )
 
 func TestParseParams(t *testing.T) {
@@ -180,5 +186,67 @@ func TestPaginate(t *testing.T) {
 	}
 	if _, _, err := paginate(items, "x", 2); err == nil {
 		t.Error("bad marker accepted")
+	}
+}
+
+func TestQueryAPIRaw(t *testing.T) {
+	e := newEnv(t)
+	sign := func(r *http.Request, service string, body string) {
+		t.Helper()
+		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: rootID, SecretAccessKey: rootSecret},
+			r, sigv4.HashPayload([]byte(body)), service, "us-east-1", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name       string
+		method     string
+		query      string
+		body       string
+		service    string // "" = unsigned
+		wantStatus int
+		wantNS     string
+		wantInBody string
+	}{
+		{"unsigned STS", "POST", "", "Action=GetCallerIdentity&Version=2011-06-15", "", 403, nsSTS, "<Code>MissingAuthenticationToken</Code>"},
+		{"unsigned IAM", "POST", "", "Action=ListUsers&Version=2010-05-08", "", 403, nsIAM, "<Code>MissingAuthenticationToken</Code>"},
+		{"GET with query", "GET", "Action=ListUsers&Version=2010-05-08", "", "iam", 200, nsIAM, "<ListUsersResult><Users></Users><IsTruncated>false</IsTruncated></ListUsersResult>"},
+		{"POST GetCallerIdentity", "POST", "", "Action=GetCallerIdentity&Version=2011-06-15", "sts", 200, nsSTS, "<Arn>arn:aws:iam::" + testAccount + ":root</Arn>"},
+		{"unknown action", "POST", "", "Action=Frobnicate&Version=2010-05-08", "iam", 400, nsIAM, "<Code>InvalidAction</Code>"},
+		{"IAM action on STS", "POST", "", "Action=ListUsers&Version=2011-06-15", "sts", 400, nsSTS, "<Code>InvalidAction</Code>"},
+		{"missing action", "POST", "", "Version=2010-05-08", "iam", 400, nsIAM, "<Code>MissingAction</Code>"},
+		{"missing parameter", "POST", "", "Action=CreateUser&Version=2010-05-08", "iam", 400, nsIAM, "Value null at &#39;userName&#39;"},
+		{"bad name", "POST", "", "Action=CreateUser&Version=2010-05-08&UserName=a%2Fb", "iam", 400, nsIAM, "<Code>ValidationError</Code>"},
+		{"lambda scope", "POST", "", "Action=ListUsers&Version=2010-05-08", "lambda", 403, nsIAM, "<Code>SignatureDoesNotMatch</Code>"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			u := e.url + "/"
+			if tt.query != "" {
+				u += "?" + tt.query
+			}
+			r, err := http.NewRequest(tt.method, u, strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.body != "" {
+				r.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+			}
+			if tt.service != "" {
+				sign(r, tt.service, tt.body)
+			}
+			resp, err := http.DefaultClient.Do(r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			b, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode != tt.wantStatus || !strings.Contains(string(b), `xmlns="`+tt.wantNS+`"`) || !strings.Contains(string(b), tt.wantInBody) {
+				t.Errorf("status %d, body:\n%s\nwant %d, ns %s, containing %s", resp.StatusCode, b, tt.wantStatus, tt.wantNS, tt.wantInBody)
+			}
+			if resp.Header.Get("X-Amzn-Requestid") == "" || resp.Header.Get("Content-Type") != "text/xml" {
+				t.Errorf("headers %v", resp.Header)
+			}
+		})
 	}
 }
