@@ -182,12 +182,15 @@ type CreateInput struct {
 	Architectures []string
 	PackageType   string
 	Tags          map[string]string
-	Code          struct {
-		ZipFile  []byte
-		S3Bucket string
-		S3Key    string
-		ImageUri string
-	}
+	Code          CodeInput
+}
+
+// CodeInput is CreateFunction's Code member; furl accepts ZipFile only.
+type CodeInput struct {
+	ZipFile  []byte
+	S3Bucket string
+	S3Key    string
+	ImageUri string
 }
 
 func validateArch(a []string) (string, error) {

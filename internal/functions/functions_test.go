@@ -1,0 +1,169 @@
+package functions
+
+import (
+	"context"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/furl/furl/internal/awserr"
+	"github.com/furl/furl/internal/codestore"
+	"github.com/furl/furl/internal/store"
+)
+
+func newTestService(t *testing.T) *Service {
+	t.Helper()
+	dir := t.TempDir()
+	db, err := store.Open(context.Background(), filepath.Join(dir, "furl.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	cs, err := codestore.Open(filepath.Join(dir, "code"), codestore.Limits{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return New(db, cs, Options{Region: "us-east-1", AccountID: "000000000000", URLPort: "9000"}, nil)
+}
+
+func TestParseRef(t *testing.T) {
+	s := newTestService(t)
+	tests := []struct {
+		raw, qualifier string
+		want           Ref
+		wantCode       string
+	}{
+		{"f", "", Ref{Name: "f"}, ""},
+		{"f", "live", Ref{Name: "f", Qualifier: "live"}, ""},
+		{"f:live", "", Ref{Name: "f", Qualifier: "live"}, ""},
+		{"f:live", "live", Ref{Name: "f", Qualifier: "live"}, ""},
+		{"f:$LATEST", "", Ref{Name: "f", Qualifier: "$LATEST"}, ""},
+		{"000000000000:function:f", "", Ref{Name: "f"}, ""},
+		{"arn:aws:lambda:us-east-1:000000000000:function:f:3", "", Ref{Name: "f", Qualifier: "3"}, ""},
+		{"arn:aws:lambda:eu-west-1:000000000000:function:f", "", Ref{}, "ResourceNotFoundException"},
+		{"arn:aws:lambda:us-east-1:111111111111:function:f", "", Ref{}, "ResourceNotFoundException"},
+		{"f:a", "b", Ref{}, "InvalidParameterValueException"},
+		{"bad name", "", Ref{}, "ValidationException"},
+		{"", "", Ref{}, "ValidationException"},
+		{strings.Repeat("a", 65), "", Ref{}, "ValidationException"},
+		{"f", "bad qualifier", Ref{}, "ValidationException"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.raw+"|"+tt.qualifier, func(t *testing.T) {
+			got, err := s.ParseRef(tt.raw, tt.qualifier)
+			if tt.wantCode != "" {
+				if ae := awserr.As(err); err == nil || ae.Code != tt.wantCode {
+					t.Fatalf("err = %v, want %s", err, tt.wantCode)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Fatalf("ParseRef = %+v, %v; want %+v", got, err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzParseRef(f *testing.F) {
+	s := New(nil, nil, Options{Region: "us-east-1", AccountID: "000000000000"}, nil)
+	for _, seed := range []string{"f", "f:1", "arn:aws:lambda:us-east-1:000000000000:function:f:live", "123456789012:function:x", ":", "arn:"} {
+		f.Add(seed, "")
+		f.Add(seed, "live")
+	}
+	f.Fuzz(func(t *testing.T, raw, q string) {
+		ref, err := s.ParseRef(raw, q)
+		if err != nil {
+			if awserr.As(err).Status >= 500 {
+				t.Fatalf("server error for input: %v", err)
+			}
+			return
+		}
+		if !bareNameRE.MatchString(ref.Name) {
+			t.Fatalf("accepted name %q", ref.Name)
+		}
+	})
+}
+
+func TestNewURLID(t *testing.T) {
+	re := regexp.MustCompile(`^[a-z2-7]{26}0[a-z2-7]{5}$`)
+	seen := map[string]bool{}
+	for range 1000 {
+		id := NewURLID()
+		if !re.MatchString(id) || seen[id] {
+			t.Fatalf("bad or repeated id %q", id)
+		}
+		seen[id] = true
+	}
+	s := newTestService(t)
+	if got := s.FunctionURL("abc"); got != "http://abc.lambda-url.us-east-1.localhost:9000/" {
+		t.Fatalf("FunctionURL = %s", got)
+	}
+}
+
+func TestBuildStatement(t *testing.T) {
+	yes := true
+	tests := []struct {
+		name string
+		in   PermissionInput
+		want string
+	}{
+		{"public url", PermissionInput{StatementId: "FunctionURLAllowPublicAccess", Action: "lambda:InvokeFunctionUrl", Principal: "*", FunctionUrlAuthType: "NONE"},
+			`{"Sid":"FunctionURLAllowPublicAccess","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"R","Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"NONE"}}}`},
+		{"invoke via url", PermissionInput{StatementId: "s", Action: "lambda:InvokeFunction", Principal: "*", InvokedViaFunctionUrl: &yes},
+			`{"Sid":"s","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunction","Resource":"R","Condition":{"Bool":{"lambda:InvokedViaFunctionUrl":"true"}}}`},
+		{"account", PermissionInput{StatementId: "s", Action: "lambda:*", Principal: "111122223333"},
+			`{"Sid":"s","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"lambda:*","Resource":"R"}`},
+		{"service with source", PermissionInput{StatementId: "s", Action: "lambda:InvokeFunction", Principal: "s3.amazonaws.com", SourceArn: "arn:aws:s3:::b", SourceAccount: "111122223333"},
+			`{"Sid":"s","Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"lambda:InvokeFunction","Resource":"R","Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:s3:::b"},"StringEquals":{"AWS:SourceAccount":"111122223333"}}}`},
+		{"role", PermissionInput{StatementId: "s", Action: "lambda:InvokeFunctionUrl", Principal: "arn:aws:iam::111122223333:role/R", FunctionUrlAuthType: "AWS_IAM"},
+			`{"Sid":"s","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/R"},"Action":"lambda:InvokeFunctionUrl","Resource":"R","Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"AWS_IAM"}}}`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := BuildStatement(&tt.in, "R")
+			if err != nil || string(got) != tt.want {
+				t.Fatalf("BuildStatement =\n%s\nwant\n%s (%v)", got, tt.want, err)
+			}
+		})
+	}
+}
+
+func TestResolveURLCacheInvalidation(t *testing.T) {
+	s := newTestService(t)
+	ctx := context.Background()
+	if tg, err := s.ResolveURL(ctx, "unknown"); tg != nil || err != nil {
+		t.Fatalf("unknown id: %v %v", tg, err)
+	}
+	zip := mustZip(t)
+	timeout := 3
+	if _, err := s.CreateFunction(ctx, &CreateInput{FunctionName: "f", Runtime: "python3.12", Handler: "app.handler",
+		Role: "arn:aws:iam::000000000000:role/r", Timeout: &timeout, Code: CodeInput{ZipFile: zip}}); err != nil {
+		t.Fatal(err)
+	}
+	auth := "NONE"
+	u, err := s.CreateURL(ctx, Ref{Name: "f"}, &URLInput{AuthType: &auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tg, err := s.ResolveURL(ctx, u.URLID)
+	if err != nil || tg == nil || tg.Policy != nil || tg.Target.Timeout.Seconds() != 3 {
+		t.Fatalf("ResolveURL = %+v, %v", tg, err)
+	}
+	if _, err := s.UpdateFunctionConfiguration(ctx, Ref{Name: "f"}, &UpdateConfigInput{Timeout: func() *int { n := 7; return &n }()}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.AddPermission(ctx, Ref{Name: "f"}, &PermissionInput{StatementId: "s", Action: "lambda:InvokeFunctionUrl", Principal: "*"}); err != nil {
+		t.Fatal(err)
+	}
+	tg, err = s.ResolveURL(ctx, strings.ToUpper(u.URLID))
+	if err != nil || tg == nil || tg.Policy == nil || tg.Target.Timeout.Seconds() != 7 {
+		t.Fatalf("after writes ResolveURL = %+v, %v", tg, err)
+	}
+	if err := s.DeleteFunction(ctx, Ref{Name: "f"}); err != nil {
+		t.Fatal(err)
+	}
+	if tg, err := s.ResolveURL(ctx, u.URLID); tg != nil || err != nil {
+		t.Fatalf("after delete: %v %v", tg, err)
+	}
+}
