@@ -84,6 +84,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	connsFlag := fs.String("conns", "1,64", "connection counts")
 	streamMB := fs.Int("stream-mb", 100, "size of the streamed response in MiB (0 skips)")
 	only := fs.String("only", "", "comma-separated subset of targets: raw,go,python")
+	memPoll := fs.Duration("mem-poll", 0, "pool memory watchdog period (0 = the pool's default)")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
@@ -121,7 +122,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	p := pool.New(pool.Config{WorkDir: filepath.Join(tmp, "envs"), Path: os.Getenv("PATH"), IdleTimeout: 10 * time.Minute},
+	p := pool.New(pool.Config{WorkDir: filepath.Join(tmp, "envs"), Path: os.Getenv("PATH"), IdleTimeout: 10 * time.Minute, MemoryPollInterval: *memPoll},
 		log, pool.DefaultLauncher{Managed: boots}, nil)
 	defer func() {
 		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -213,6 +214,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			fmt.Fprintf(out, "%-8s %6d %12.0f %10s %10s %9d %10s %8s\n", t.name, c, r.rps, fmtDur(r.p50), fmtDur(r.p99), r.non2xx, ratio, over)
 		}
 	}
+	st := p.Stats()
+	fmt.Fprintf(out, "\npool: %d environments;", st.Environments)
+	for name, f := range st.Functions {
+		fmt.Fprintf(out, " %s: %d envs, %d cold starts, %d invocations, %d errors;", name, f.Environments, f.ColdStarts, f.Invocations, f.Errors)
+	}
+	fmt.Fprintln(out)
 	if *streamMB > 0 {
 		if _, _, _, err := stream(ctx, furlURL+"/lambda-url/streamfn/?mb=1"); err != nil { // cold start
 			return err

@@ -422,10 +422,11 @@ func (g *Gateway) finish(rp *reply) {
 
 // invokedHeaders adds the service headers of an invoked response (§3.2).
 func (g *Gateway) invokedHeaders(h http.Header, r *http.Request, reqID, trace string) {
-	h[hdrRequestID] = []string{reqID}
-	h[hdrTraceID] = []string{trace}
+	v := []string{reqID, trace, "keep-alive"}
+	h[hdrRequestID] = v[0:1:1]
+	h[hdrTraceID] = v[1:2:2]
 	if r.ProtoAtLeast(1, 1) && !r.Close && r.ProtoMajor == 1 {
-		h["Connection"] = []string{"keep-alive"}
+		h["Connection"] = v[2:3:3]
 	}
 }
 
@@ -574,19 +575,23 @@ func traceRoot(v string) string {
 func (g *Gateway) authorize(r *http.Request, t *functions.URLTarget, body []byte, sourceIP, reqID string) (*iam.Principal, bool) {
 	ctxKeys := func() map[string][]string {
 		now := g.opt.Now().UTC()
-		m := map[string][]string{
-			"lambda:FunctionUrlAuthType": {t.Config.AuthType},
-			"lambda:FunctionArn":         {t.ResourceARN},
-			"aws:SourceIp":               {sourceIP},
-			"aws:SecureTransport":        {strconv.FormatBool(r.TLS != nil)},
-			"aws:CurrentTime":            {now.Format(time.RFC3339)},
-			"aws:EpochTime":              {strconv.FormatInt(now.Unix(), 10)},
-		}
+		vals := [...]string{t.Config.AuthType, t.ResourceARN, sourceIP, strconv.FormatBool(r.TLS != nil),
+			now.Format(time.RFC3339), strconv.FormatInt(now.Unix(), 10), "", ""}
+		v := vals[:] // one backing array for every value slice
+		m := make(map[string][]string, 10)
+		m["lambda:FunctionUrlAuthType"] = v[0:1:1]
+		m["lambda:FunctionArn"] = v[1:2:2]
+		m["aws:SourceIp"] = v[2:3:3]
+		m["aws:SecureTransport"] = v[3:4:4]
+		m["aws:CurrentTime"] = v[4:5:5]
+		m["aws:EpochTime"] = v[5:6:6]
 		if ua := r.Header.Get("User-Agent"); ua != "" {
-			m["aws:UserAgent"] = []string{ua}
+			v[6] = ua
+			m["aws:UserAgent"] = v[6:7:7]
 		}
 		if ref := r.Header.Get("Referer"); ref != "" {
-			m["aws:Referer"] = []string{ref}
+			v[7] = ref
+			m["aws:Referer"] = v[7:8:8]
 		}
 		return m
 	}

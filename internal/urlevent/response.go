@@ -57,12 +57,12 @@ func MapBuffered(payload []byte) (*Response, error) {
 		}
 		return &Response{Status: 200, Headers: defaultHeaders(nil), Body: []byte(s)}, nil
 	case '{':
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(p, &obj); err != nil {
-			return nil, malformed("object: %v", err)
+		var f fields
+		if err := f.collect(p); err != nil {
+			return nil, err
 		}
-		if sc, ok := obj["statusCode"]; ok {
-			return structured(obj, sc)
+		if f.statusCode != nil {
+			return f.structured()
 		}
 	}
 	return &Response{Status: 200, Headers: defaultHeaders(nil), Body: compact(p)}, nil
@@ -81,39 +81,62 @@ func isNull(raw json.RawMessage) bool {
 	return len(raw) == 0 || string(bytes.TrimSpace(raw)) == "null"
 }
 
-func structured(obj map[string]json.RawMessage, sc json.RawMessage) (*Response, error) {
-	status, err := parseStatus(sc)
+// fields are the raw members of a structured response (last occurrence wins, as with a map).
+type fields struct {
+	statusCode, headers, cookies, body, isBase64 []byte
+}
+
+func (f *fields) collect(p []byte) error {
+	return eachMember(p, func(key, val []byte) error {
+		switch {
+		case keyIs(key, "statusCode"):
+			f.statusCode = val
+		case keyIs(key, "headers"):
+			f.headers = val
+		case keyIs(key, "cookies"):
+			f.cookies = val
+		case keyIs(key, "body"):
+			f.body = val
+		case keyIs(key, "isBase64Encoded"):
+			f.isBase64 = val
+		}
+		return nil
+	})
+}
+
+func (f *fields) structured() (*Response, error) {
+	status, err := parseStatus(f.statusCode)
 	if err != nil {
 		return nil, err
 	}
 	r := &Response{Status: status}
-	if raw, ok := obj["headers"]; ok && !isNull(raw) {
-		hs, err := parseHeaders(raw)
+	if !isNull(f.headers) {
+		hs, err := parseHeaders(f.headers)
 		if err != nil {
 			return nil, err
 		}
 		r.Headers = hs
 	}
 	r.Headers = defaultHeaders(r.Headers)
-	if raw, ok := obj["cookies"]; ok && !isNull(raw) {
-		cs, err := parseCookies(raw)
+	if !isNull(f.cookies) {
+		cs, err := parseCookies(f.cookies)
 		if err != nil {
 			return nil, err
 		}
 		r.Cookies = cs
 	}
 	b64 := false
-	if raw, ok := obj["isBase64Encoded"]; ok && !isNull(raw) {
-		if err := json.Unmarshal(raw, &b64); err != nil {
+	if !isNull(f.isBase64) {
+		if err := json.Unmarshal(f.isBase64, &b64); err != nil {
 			return nil, malformed("isBase64Encoded: %v", err)
 		}
 	}
-	if raw, ok := obj["body"]; ok && !isNull(raw) {
-		raw = bytes.TrimSpace(raw)
+	if !isNull(f.body) {
+		raw := f.body
 		var body []byte
 		if raw[0] == '"' {
-			var s string
-			if err := json.Unmarshal(raw, &s); err != nil {
+			s, err := unquote(raw)
+			if err != nil {
 				return nil, malformed("body: %v", err)
 			}
 			body = []byte(s)
@@ -157,23 +180,42 @@ func parseStatus(raw json.RawMessage) (int, error) {
 }
 
 func parseHeaders(raw json.RawMessage) ([]Header, error) {
-	var m map[string]json.RawMessage
-	if err := json.Unmarshal(raw, &m); err != nil {
-		return nil, malformed("headers: %v", err)
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '{' {
+		return nil, malformed("headers: not an object")
 	}
-	hs := make([]Header, 0, len(m))
-	for k, v := range m {
-		if !validHeaderName(k) {
-			continue
+	var hs []Header
+	err := eachMember(raw, func(kraw, v []byte) error {
+		k, err := unquote(kraw)
+		if err != nil {
+			return malformed("headers: %v", err)
 		}
-		var val any
-		if err := json.Unmarshal(v, &val); err != nil {
-			return nil, malformed("headers[%q]: %v", k, err)
+		if !validHeaderName(k) || isNull(v) {
+			return nil
 		}
-		if val == nil {
-			continue
+		var value string
+		if v[0] == '"' {
+			if value, err = unquote(v); err != nil {
+				return malformed("headers[%q]: %v", k, err)
+			}
+		} else {
+			var val any
+			if err := json.Unmarshal(v, &val); err != nil {
+				return malformed("headers[%q]: %v", k, err)
+			}
+			value = stringify(val, v)
 		}
-		hs = append(hs, Header{Name: k, Value: sanitizeValue(stringify(val, v))})
+		for i := range hs { // a repeated key: the last one wins, as with a map
+			if hs[i].Name == k {
+				hs[i].Value = sanitizeValue(value)
+				return nil
+			}
+		}
+		hs = append(hs, Header{Name: k, Value: sanitizeValue(value)})
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	sort.Slice(hs, func(i, j int) bool { return hs[i].Name < hs[j].Name })
 	return hs, nil

@@ -2,6 +2,7 @@ package urlevent
 
 import (
 	"bytes"
+	"encoding/json"
 	"errors"
 	"io"
 	"testing"
@@ -164,6 +165,42 @@ func FuzzMapBuffered(f *testing.F) {
 		}
 		if r.Status < 100 || r.Status > 599 {
 			t.Fatalf("status %d", r.Status)
+		}
+		// Differential check of the hand-written walker against encoding/json's view.
+		var obj map[string]json.RawMessage
+		if json.Unmarshal(bytes.TrimSpace(p), &obj) == nil && obj != nil {
+			if sc, ok := obj["statusCode"]; ok {
+				want, err := parseStatus(sc)
+				if err != nil || want != r.Status {
+					t.Fatalf("status %d, encoding/json view %d (%v)", r.Status, want, err)
+				}
+				if hraw, ok := obj["headers"]; ok && !isNull(hraw) {
+					var hm map[string]json.RawMessage
+					if json.Unmarshal(hraw, &hm) == nil {
+						for _, h := range r.Headers {
+							v, ok := hm[h.Name]
+							if !ok {
+								if h.Name == "Content-Type" {
+									continue
+								}
+								t.Fatalf("header %q not in %s", h.Name, hraw)
+							}
+							var sv string
+							if json.Unmarshal(v, &sv) == nil && sanitizeValue(sv) != h.Value {
+								t.Fatalf("header %q = %q, encoding/json %q", h.Name, h.Value, sv)
+							}
+						}
+					}
+				}
+				if braw, ok := obj["body"]; ok && !isNull(braw) {
+					var sv string
+					var b64 bool
+					_ = json.Unmarshal(obj["isBase64Encoded"], &b64)
+					if !b64 && json.Unmarshal(braw, &sv) == nil && sv != string(r.Body) {
+						t.Fatalf("body %q, encoding/json %q", r.Body, sv)
+					}
+				}
+			}
 		}
 		for _, h := range r.Headers {
 			if !validHeaderName(h.Name) || bytes.ContainsAny([]byte(h.Value), "\r\n\x00") {
