@@ -31,7 +31,8 @@ type Event struct {
 
 // Store keeps function logs under a directory: <dir>/<function>/<YYYY-MM-DD>.log, one file per
 // UTC day, deleted after the retention period. Appends are buffered in memory and written by a
-// background flusher (or by any read), so the invoke path does no file I/O.
+// background flusher every 200 ms (or by any read), so the invoke path does no file I/O and
+// wakes no goroutine.
 type Store struct {
 	dir       string
 	retention time.Duration
@@ -45,7 +46,6 @@ type Store struct {
 	closed  bool
 	wbuf    []byte // reused by flushLocked
 
-	kick chan struct{}
 	stop chan struct{}
 	done chan struct{}
 }
@@ -72,7 +72,6 @@ func Open(dir string, retention time.Duration, log *slog.Logger) (*Store, error)
 		pending: map[string][]Event{},
 		subs:    map[string]map[*subscriber]struct{}{},
 		files:   map[string]*dayFile{},
-		kick:    make(chan struct{}, 1),
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
@@ -90,13 +89,11 @@ func (s *Store) Append(evs ...Event) {
 		s.mu.Unlock()
 		return
 	}
-	n := 0
 	for _, ev := range evs {
 		if !validFunction(ev.Function) {
 			continue
 		}
 		s.pending[ev.Function] = append(s.pending[ev.Function], ev)
-		n++
 		for sub := range s.subs[ev.Function] {
 			select {
 			case sub.ch <- struct{}{}:
@@ -105,12 +102,6 @@ func (s *Store) Append(evs ...Event) {
 		}
 	}
 	s.mu.Unlock()
-	if n > 0 {
-		select {
-		case s.kick <- struct{}{}:
-		default:
-		}
-	}
 }
 
 // validFunction accepts Lambda function names (letters, digits, '-', '_'), which keeps the
@@ -139,8 +130,6 @@ func (s *Store) run() {
 		select {
 		case <-s.stop:
 			return
-		case <-s.kick:
-			// Coalesce bursts: wait for the next tick.
 		case <-flushT.C:
 			s.mu.Lock()
 			err := s.flushLocked()

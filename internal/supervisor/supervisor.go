@@ -75,7 +75,10 @@ func Start(spec Spec, log *slog.Logger) (*Process, error) {
 	cmd.Dir = spec.Dir
 	cmd.Stdout = w
 	cmd.Stderr = w
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	// Pdeathsig: a runtime must not outlive furl (or a test binary) that dies without Close.
+	// It fires when the forking OS thread exits; Go keeps its threads for the process's life
+	// unless a goroutine exits while locked to one, which furl never does.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	p := &Process{
 		cmd: cmd, log: log, limit: spec.MemoryLimit, out: r, sink: spec.Output,
 		exited: make(chan struct{}), stopPoll: make(chan struct{}), readDone: make(chan struct{}),
