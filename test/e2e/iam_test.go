@@ -312,3 +312,116 @@ func mustJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
 }
+
+const iamWhoami = `import json
+def handler(event, context):
+    rc = event["requestContext"]
+    return {"statusCode": 200, "headers": {"content-type": "application/json"},
+            "body": json.dumps({"accountId": rc.get("accountId"), "authorizer": rc.get("authorizer")})}
+`
+
+// iamSignedGet calls url signed (service lambda) with the given credentials, as
+// requests_aws4auth does in the article's examples 3 and 4.
+const iamSignedGet = `import json, sys, urllib.request, hashlib
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+url, key, secret, token = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] or None
+headers = {"User-Agent": "python-requests/2.31.0", "x-amz-content-sha256": hashlib.sha256(b"").hexdigest()}
+req = AWSRequest(method="GET", url=url, headers=headers)
+SigV4Auth(Credentials(key, secret, token), "lambda", "us-east-1").add_auth(req)
+r = urllib.request.Request(url, headers=dict(req.headers.items()), method="GET")
+try:
+    with urllib.request.urlopen(r) as resp:
+        print(json.dumps({"status": resp.status, "body": resp.read().decode()}))
+except urllib.error.HTTPError as e:
+    print(json.dumps({"status": e.code, "body": e.read().decode()}))
+`
+
+// TestIAMFunctionURLPrincipals calls an AWS_IAM function URL as an IAM user and as an assumed
+// role and checks requestContext.authorizer.iam against the shape of the article's examples 3
+// and 4 (AWS's recorded events).
+func TestIAMFunctionURLPrincipals(t *testing.T) {
+	s := urlStart(t)
+	id := s.deploy("whoami", "python3.12", "whoami.handler", map[string][]byte{"whoami.py": []byte(iamWhoami)}, "AWS_IAM", "")
+	url := s.endpoint() + "/lambda-url/" + id + "/"
+	c := iamClient{t: t, cli: "/usr/bin/aws", endpoint: s.endpoint(), logs: s.logs.String}
+	root := iamCreds{urlKey, urlSecret, ""}
+
+	invoke := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["lambda:InvokeFunctionUrl","lambda:InvokeFunction","sts:AssumeRole"],"Resource":"*"}]}`
+	newUser := func(name, policy string) (iamCreds, string) {
+		u := c.ok(root, "iam", "create-user", "--user-name", name)
+		k := c.ok(root, "iam", "create-access-key", "--user-name", name)
+		if policy != "" {
+			c.ok(root, "iam", "put-user-policy", "--user-name", name, "--policy-name", "p", "--policy-document", policy)
+		}
+		return iamCreds{str(k, "AccessKey", "AccessKeyId"), str(k, "AccessKey", "SecretAccessKey"), ""}, str(u, "User", "UserId")
+	}
+	call := func(cr iamCreds) (int, map[string]any) {
+		t.Helper()
+		var r struct {
+			Status int
+			Body   string
+		}
+		out := s.python(iamSignedGet, url, cr.id, cr.secret, cr.token)
+		if err := json.Unmarshal([]byte(out), &r); err != nil {
+			t.Fatalf("output %q: %v", out, err)
+		}
+		m := map[string]any{}
+		_ = json.Unmarshal([]byte(r.Body), &m)
+		return r.Status, m
+	}
+	seed := urlSeed(t, 3)["requestContext"].(map[string]any)["authorizer"].(map[string]any)["iam"].(map[string]any)
+
+	alice, aliceID := newUser("alice", invoke)
+	status, got := call(alice)
+	if status != 200 {
+		t.Fatalf("alice: status %d %v\n%s", status, got, tail(s.logs.String(), 2000))
+	}
+	wantIAM := map[string]any{"accessKey": alice.id, "accountId": iamAccount, "callerId": aliceID, "cognitoIdentity": nil,
+		"principalOrgId": nil, "userArn": "arn:aws:iam::" + iamAccount + ":user/alice", "userId": aliceID}
+	gotIAM, _ := got["authorizer"].(map[string]any)["iam"].(map[string]any)
+	if mustJSON(gotIAM) != mustJSON(wantIAM) {
+		t.Errorf("alice authorizer.iam = %s\nwant %s", mustJSON(gotIAM), mustJSON(wantIAM))
+	}
+	for k := range seed {
+		if _, ok := gotIAM[k]; !ok {
+			t.Errorf("authorizer.iam lacks %q, which AWS sends (example 3)", k)
+		}
+	}
+	if got["accountId"] != iamAccount {
+		t.Errorf("requestContext.accountId = %v", got["accountId"])
+	}
+
+	// An assumed role: callerId/userId are "AROA…:session", userArn the sts assumed-role ARN.
+	c.ok(root, "iam", "create-role", "--role-name", "caller", "--assume-role-policy-document",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::`+iamAccount+`:user/alice"},"Action":"sts:AssumeRole"}]}`)
+	c.ok(root, "iam", "put-role-policy", "--role-name", "caller", "--policy-name", "inv", "--policy-document", invoke)
+	ar := c.ok(alice, "sts", "assume-role", "--role-arn", "arn:aws:iam::"+iamAccount+":role/caller", "--role-session-name", "web")
+	sess := iamCreds{str(ar, "Credentials", "AccessKeyId"), str(ar, "Credentials", "SecretAccessKey"), str(ar, "Credentials", "SessionToken")}
+	status, got = call(sess)
+	if status != 200 {
+		t.Fatalf("session: status %d %v", status, got)
+	}
+	roleID := str(ar, "AssumedRoleUser", "AssumedRoleId")
+	wantIAM = map[string]any{"accessKey": sess.id, "accountId": iamAccount, "callerId": roleID, "cognitoIdentity": nil,
+		"principalOrgId": nil, "userArn": "arn:aws:sts::" + iamAccount + ":assumed-role/caller/web", "userId": roleID}
+	gotIAM, _ = got["authorizer"].(map[string]any)["iam"].(map[string]any)
+	if mustJSON(gotIAM) != mustJSON(wantIAM) || !strings.HasPrefix(roleID, "AROA") || !strings.HasSuffix(roleID, ":web") {
+		t.Errorf("session authorizer.iam = %s\nwant %s", mustJSON(gotIAM), mustJSON(wantIAM))
+	}
+
+	// No policy: 403. Explicit deny: 403. Session without its token: 403.
+	mallory, _ := newUser("mallory", "")
+	if status, _ := call(mallory); status != 403 {
+		t.Errorf("user without policy: status %d", status)
+	}
+	c.ok(root, "iam", "put-user-policy", "--user-name", "alice", "--policy-name", "deny", "--policy-document",
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Action":"lambda:InvokeFunctionUrl","Resource":"*"}]}`)
+	if status, _ := call(alice); status != 403 {
+		t.Errorf("explicit deny: status %d", status)
+	}
+	if status, _ := call(iamCreds{sess.id, sess.secret, ""}); status != 403 {
+		t.Errorf("session without token: status %d", status)
+	}
+}
