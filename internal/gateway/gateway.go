@@ -27,6 +27,7 @@ import (
 	"github.com/furl/furl/internal/iam"
 	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/pool"
+	"github.com/furl/furl/internal/store"
 	"github.com/furl/furl/internal/urlevent"
 )
 
@@ -241,6 +242,12 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	rp.urlID = id
 	t, err := g.res.ResolveURL(r.Context(), id)
 	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			// The URL exists but what it points at does not (an alias being deleted): AWS
+			// answers the Forbidden body here, not the unknown-URL one.
+			g.writeForbidden(w, rp)
+			return
+		}
 		g.log.Error("gateway: resolve url", "url_id", id, "request_id", rp.reqID, "err", err)
 		g.write502(w, rp, "")
 		return

@@ -64,11 +64,15 @@ const (
 type memResolver struct {
 	mu   sync.Mutex
 	urls map[string]*functions.URLTarget
+	errs map[string]error
 }
 
 func (m *memResolver) ResolveURL(_ context.Context, id string) (*functions.URLTarget, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.errs[id]; err != nil {
+		return nil, err
+	}
 	return m.urls[id], nil
 }
 
@@ -185,6 +189,7 @@ const forbidden = `{"Message":"Forbidden. For troubleshooting Function URL autho
 func TestRoutingAndUnknownURL(t *testing.T) {
 	e := newEnv(t, gateway.Options{})
 	e.addURL("abc123", "fn", lambda.URLConfig{}, publicPolicy("fn"), nil)
+	e.res.errs = map[string]error{"gone": fmt.Errorf("functions: resolve url gone: %w", store.ErrNotFound)}
 	tests := []struct {
 		name       string
 		id, path   string
@@ -199,6 +204,7 @@ func TestRoutingAndUnknownURL(t *testing.T) {
 		{"unknown id path-style", "nope", "/", "", 403, `{"Message":null}`},
 		{"unknown id host-style", "", "/", "nope.lambda-url.us-east-1.localhost", 403, `{"Message":null}`},
 		{"other region", "", "/", "abc123.lambda-url.eu-west-1.localhost", 403, `{"Message":null}`},
+		{"URL of a deleted alias", "gone", "/", "", 403, forbidden},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
