@@ -206,6 +206,9 @@ func (s *Service) AddContext(p *iam.Principal, req *iam.Request) {
 		req.Context = map[string][]string{}
 	}
 	set := func(k, v string) {
+		if _, ok := req.Context[k]; ok {
+			return
+		}
 		for have := range req.Context {
 			if strings.EqualFold(have, k) {
 				return

@@ -95,6 +95,9 @@ func (s *Service) assumeRole(c *call) (*xnode, error) {
 	if !allowed {
 		return nil, denied()
 	}
+	if c.p.Type == TypeAssumedRole && duration > 3600 {
+		return nil, errValidation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
+	}
 	if duration > role.MaxSessionDuration {
 		return nil, errValidation("The requested DurationSeconds exceeds the MaxSessionDuration set for this role.")
 	}
