@@ -618,3 +618,29 @@ func BenchmarkAuthenticateAuthorize(b *testing.B) {
 		}
 	}
 }
+
+func TestListUsersPaginator(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	root := e.iam(rootID, rootSecret, "")
+	want := []string{"u1", "u2", "u3", "u4", "u5"}
+	for _, n := range want {
+		if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(n)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var got []string
+	pages := 0
+	for p := iam.NewListUsersPaginator(root, &iam.ListUsersInput{MaxItems: aws.Int32(2)}); p.HasMorePages(); pages++ {
+		out, err := p.NextPage(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, u := range out.Users {
+			got = append(got, aws.ToString(u.UserName))
+		}
+	}
+	if diff := cmp.Diff(want, got); diff != "" || pages != 3 {
+		t.Errorf("pages %d, users (-want +got):\n%s", pages, diff)
+	}
+}
