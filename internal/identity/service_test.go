@@ -305,6 +305,22 @@ func TestManagedPoliciesAndGroups(t *testing.T) {
 	if _, err := root.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: aws.String("arn:aws:iam::aws:policy/AdministratorAccess")}); err != nil {
 		t.Errorf("AWS managed AdministratorAccess: %v", err)
 	}
+	// The usual Lambda execution role.
+	lambdaTrust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	mustDo(root.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("lambda-role"), AssumeRolePolicyDocument: aws.String(lambdaTrust)}))
+	basic := "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+	mustDo(root.AttachRolePolicy(ctx, &iam.AttachRolePolicyInput{RoleName: aws.String("lambda-role"), PolicyArn: aws.String(basic)}))
+	lr, err := root.ListAttachedRolePolicies(ctx, &iam.ListAttachedRolePoliciesInput{RoleName: aws.String("lambda-role")})
+	if err != nil || len(lr.AttachedPolicies) != 1 || aws.ToString(lr.AttachedPolicies[0].PolicyName) != "AWSLambdaBasicExecutionRole" {
+		t.Errorf("ListAttachedRolePolicies = %+v, %v", lr, err)
+	}
+	if _, err := root.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("lambda-role")}); apiCode(err) != "DeleteConflict" {
+		t.Errorf("DeleteRole with attached policy: %v", err)
+	}
+	if _, err := root.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("no-principal"), AssumeRolePolicyDocument: aws.String(
+		`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}`)}); apiCode(err) != "MalformedPolicyDocument" {
+		t.Errorf("trust policy without Principal: %v", err)
+	}
 }
 
 func TestAssumeRole(t *testing.T) {
