@@ -133,6 +133,9 @@ func (e *env) start() error {
 	if len(argv) == 0 {
 		return &EntrypointError{Runtime: t.Runtime, Reason: "launcher returned no command"}
 	}
+	// Set before the server exists, so its goroutines see it (the race detector cannot see the
+	// ordering through the runtime process).
+	e.startedAt = time.Now()
 	srv, err := runtimeapi.New(runtimeapi.Config{
 		FunctionName: t.FunctionName, FunctionVersion: t.Version, Handler: t.Handler,
 		MaxResponseBytes: e.p.cfg.MaxResponseBytes, MaxStreamBytes: e.p.cfg.MaxStreamBytes,
@@ -144,7 +147,6 @@ func (e *env) start() error {
 	e.outMu.Lock()
 	e.cur = &invLog{collecting: true}
 	e.outMu.Unlock()
-	e.startedAt = time.Now()
 	proc, err := supervisor.Start(supervisor.Spec{
 		Argv:         argv,
 		Env:          e.environ(lenv, tmp),
