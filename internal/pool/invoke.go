@@ -274,7 +274,11 @@ func (sb *streamBody) watch(res *Result, dispatched, deadline time.Time) {
 	rep.Duration = res.Duration
 	rep.MaxMemoryMB = maxMemMB(e)
 	res.Log = e.end(res.RequestID, rep, extra...)
-	<-sb.closed
+	select {
+	case <-sb.closed:
+	case <-sb.p.abandon: // the pool is shutting down and the caller never closed the stream
+		reuse = false
+	}
 	sb.p.release(e, reuse)
 }
 

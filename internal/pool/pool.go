@@ -60,6 +60,7 @@ type Pool struct {
 
 	wg       sync.WaitGroup // environment watchers and detached finishers
 	stop     chan struct{}
+	abandon  chan struct{} // closed when Close stops waiting for in-flight invocations
 	reapDone chan struct{}
 }
 
@@ -132,6 +133,7 @@ func New(cfg Config, log *slog.Logger, launcher Launcher, logs *invocationlog.St
 		fnInflight: map[string]int{},
 		counters:   map[string]*counters{},
 		stop:       make(chan struct{}),
+		abandon:    make(chan struct{}),
 		reapDone:   make(chan struct{}),
 	}
 	p.removeStale()
@@ -678,6 +680,7 @@ wait:
 		case <-tick.C:
 		}
 	}
+	close(p.abandon)
 	p.mu.Lock()
 	for _, fs := range p.fns {
 		for e := range fs.envs {

@@ -137,3 +137,28 @@ func TestStreaming(t *testing.T) {
 		}
 	})
 }
+
+func TestCloseWithOpenStream(t *testing.T) {
+	h := newPool(t, pool.Config{})
+	tg := goTarget("openstream")
+	res, err := h.p.Invoke(context.Background(), tg, &pool.Request{Payload: []byte(`{"op":"stream","n":100,"sleepMs":50}`), Streaming: true})
+	if err != nil || res.Stream == nil {
+		t.Fatalf("%v %+v", err, res)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+	defer cancel()
+	done := make(chan error)
+	go func() { done <- h.p.Close(ctx) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("close: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Close hung on a stream nobody closed")
+	}
+	if _, err := io.ReadAll(res.Stream); err == nil {
+		t.Error("stream of a killed environment ended cleanly")
+	}
+	res.Stream.Close()
+}
