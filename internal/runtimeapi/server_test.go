@@ -495,4 +495,3 @@ func validMethod(m string) bool {
 	}
 	return true
 }
-
