@@ -45,6 +45,7 @@ func NewQueryAPI(s *Service) *QueryAPI {
 	q.sts = map[string]opFunc{
 		"GetCallerIdentity": s.getCallerIdentity,
 		"AssumeRole":        s.assumeRole,
+		"GetSessionToken":   s.getSessionToken,
 	}
 	return q
 }

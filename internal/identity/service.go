@@ -135,10 +135,23 @@ func (s *Service) lookupKeyStore(ctx context.Context, akid string) (sigv4.Creden
 		if err != nil {
 			return sigv4.Credentials{}, fmt.Errorf("identity: lookup: %w", err)
 		}
-		return sigv4.Credentials{
-			AccessKeyID: akid, SecretAccessKey: t.Secret, SessionToken: t.Token, Expiration: t.Expires,
-			Subject: strings.Join([]string{"session", t.RoleName, t.RoleID, t.RoleARN, t.SessionName}, subjectSep),
-		}, nil
+		c := sigv4.Credentials{AccessKeyID: akid, SecretAccessKey: t.Secret, SessionToken: t.Token, Expiration: t.Expires}
+		switch {
+		case t.RoleName != "": // AssumeRole
+			c.Subject = strings.Join([]string{"session", t.RoleName, t.RoleID, t.RoleARN, t.SessionName}, subjectSep)
+		case t.SourceARN == s.RootARN(): // GetSessionToken as the root
+			c.Subject = "root"
+		default: // GetSessionToken as a user: SessionName holds the user name
+			u, err := s.db.GetIAMUser(ctx, t.SessionName)
+			if errors.Is(err, store.ErrNoSuchEntity) || (err == nil && u.ARN != t.SourceARN) {
+				return sigv4.Credentials{}, fmt.Errorf("identity: lookup %s: user gone: %w", akid, sigv4.ErrUnknownAccessKey)
+			}
+			if err != nil {
+				return sigv4.Credentials{}, fmt.Errorf("identity: lookup: %w", err)
+			}
+			c.Subject = strings.Join([]string{"user", u.Name, u.ID, u.ARN}, subjectSep)
+		}
+		return c, nil
 	}
 	k, err := s.db.GetAccessKey(ctx, akid)
 	if errors.Is(err, store.ErrNoSuchEntity) {
@@ -186,7 +199,7 @@ func (s *Service) principal(c sigv4.Credentials) *iam.Principal {
 	switch {
 	case parts[0] == "user" && len(parts) == 4:
 		return &iam.Principal{Type: TypeUser, AccountID: s.account, ARN: parts[3], PrincipalARN: parts[3],
-			UserID: parts[2], Username: parts[1], AccessKeyID: c.AccessKeyID}
+			UserID: parts[2], Username: parts[1], AccessKeyID: c.AccessKeyID, SessionToken: c.SessionToken}
 	case parts[0] == "session" && len(parts) == 5:
 		roleName, roleID, roleARN, session := parts[1], parts[2], parts[3], parts[4]
 		return &iam.Principal{Type: TypeAssumedRole, AccountID: s.account,
@@ -194,7 +207,7 @@ func (s *Service) principal(c sigv4.Credentials) *iam.Principal {
 			PrincipalARN: roleARN, UserID: roleID + ":" + session, AccessKeyID: c.AccessKeyID, SessionToken: c.SessionToken}
 	}
 	return &iam.Principal{Type: TypeAccount, AccountID: s.account, ARN: s.RootARN(), PrincipalARN: s.RootARN(),
-		UserID: s.account, AccessKeyID: c.AccessKeyID}
+		UserID: s.account, AccessKeyID: c.AccessKeyID, SessionToken: c.SessionToken}
 }
 
 // AddContext sets the principal and time condition keys of req.Context that are not set yet:

@@ -660,3 +660,53 @@ func TestListUsersPaginator(t *testing.T) {
 		t.Errorf("pages %d, users (-want +got):\n%s", pages, diff)
 	}
 }
+
+func TestGetSessionToken(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	root := e.iam(rootID, rootSecret, "")
+	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("p"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gst, err := e.sts(aws.ToString(ck.AccessKey.AccessKeyId), aws.ToString(ck.AccessKey.SecretAccessKey), "").GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(900)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := gst.Credentials
+	if !strings.HasPrefix(aws.ToString(c.AccessKeyId), "ASIA") || aws.ToString(c.SessionToken) == "" || c.Expiration == nil {
+		t.Fatalf("credentials = %+v", c)
+	}
+	sessSTS := e.sts(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken))
+	who, err := sessSTS.GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || aws.ToString(who.Arn) != "arn:aws:iam::"+testAccount+":user/alice" {
+		t.Errorf("GetCallerIdentity with a session token = %+v, %v", who, err)
+	}
+	if _, err := e.iam(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), aws.ToString(c.SessionToken)).ListUsers(ctx, &iam.ListUsersInput{}); err != nil {
+		t.Errorf("ListUsers as the user's session: %v", err)
+	}
+	if _, err := sessSTS.GetSessionToken(ctx, &sts.GetSessionTokenInput{}); apiCode(err) != "AccessDenied" {
+		t.Errorf("GetSessionToken with session credentials: %v", err)
+	}
+	if _, err := e.sts(aws.ToString(c.AccessKeyId), aws.ToString(c.SecretAccessKey), "").GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); apiCode(err) != "InvalidClientTokenId" {
+		t.Errorf("session key without its token: %v", err)
+	}
+	rs, err := e.sts(rootID, rootSecret, "").GetSessionToken(ctx, &sts.GetSessionTokenInput{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := time.Until(aws.ToTime(rs.Credentials.Expiration)); d > time.Hour+time.Minute {
+		t.Errorf("root session lasts %v, want at most 1 h", d)
+	}
+	who, err = e.sts(aws.ToString(rs.Credentials.AccessKeyId), aws.ToString(rs.Credentials.SecretAccessKey), aws.ToString(rs.Credentials.SessionToken)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
+	if err != nil || aws.ToString(who.Arn) != "arn:aws:iam::"+testAccount+":root" {
+		t.Errorf("root session GetCallerIdentity = %+v, %v", who, err)
+	}
+}

@@ -161,3 +161,49 @@ func (s *Service) trustAllows(c *call, role store.IAMRole, roleARN string) (bool
 	cross.ResourceAccount = "trust-policy"
 	return iam.Evaluate(&cross, []*iam.Policy{all}, trust).Allowed, nil
 }
+
+// GetSessionToken bounds (seconds): users may ask for up to 36 hours, the root for 1 hour.
+const (
+	maxUserSessionToken     = 129600
+	maxRootSessionToken     = 3600
+	defaultUserSessionToken = 43200
+)
+
+// getSessionToken gives a user (or the root) temporary credentials that act as itself.
+func (s *Service) getSessionToken(c *call) (*xnode, error) {
+	if c.p.SessionToken != "" || c.p.Type == TypeAssumedRole {
+		return nil, awserr.New(http.StatusForbidden, "AccessDenied", "Cannot call GetSessionToken with session credentials")
+	}
+	if c.params.has("SerialNumber") || c.params.has("TokenCode") {
+		return nil, awserr.New(http.StatusBadRequest, "InvalidParameterValue", "MFA is not supported by furl.")
+	}
+	duration, max := defaultUserSessionToken, maxUserSessionToken
+	if c.p.Type == TypeAccount {
+		duration, max = maxRootSessionToken, maxRootSessionToken
+	}
+	if v := c.params.get("DurationSeconds"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < minSessionDuration || n > maxUserSessionToken {
+			return nil, errValidation("1 validation error detected: Value '%s' at 'durationSeconds' failed to satisfy constraint: Member must have value between %d and %d", v, minSessionDuration, maxUserSessionToken)
+		}
+		duration = min(n, max)
+	}
+	now := s.now().UTC()
+	t := store.STSSession{SessionName: c.p.Username, SourceARN: c.p.ARN, Created: now,
+		Expires: now.Add(time.Duration(duration) * time.Second).Truncate(time.Second)}
+	var err error
+	if t.AccessKeyID, err = newAccessKeyID(s.rand, prefixSessionID); err != nil {
+		return nil, internal(err)
+	}
+	if t.Secret, err = newSecret(s.rand); err != nil {
+		return nil, internal(err)
+	}
+	if t.Token, err = newSessionToken(s.rand); err != nil {
+		return nil, internal(err)
+	}
+	if err := s.db.CreateSTSSession(c.ctx, t); err != nil {
+		return nil, internal(err)
+	}
+	return el("", el("Credentials", tx("AccessKeyId", t.AccessKeyID), tx("SecretAccessKey", t.Secret),
+		tx("SessionToken", t.Token), ttime("Expiration", t.Expires))), nil
+}
