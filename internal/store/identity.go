@@ -90,6 +90,15 @@ CREATE TABLE sts_sessions (
 CREATE INDEX sts_sessions_expires ON sts_sessions(expires_ms);
 `},
 	{Domain: "identity", Version: 2, SQL: awsManagedPoliciesSQL()},
+	{Domain: "identity", Version: 3, SQL: `
+CREATE TABLE iam_tags (
+	owner_kind TEXT NOT NULL,
+	owner_name TEXT NOT NULL COLLATE NOCASE,
+	key        TEXT NOT NULL COLLATE NOCASE,
+	value      TEXT NOT NULL,
+	PRIMARY KEY (owner_kind, owner_name, key)
+);
+`},
 }
 
 // awsManagedPolicies are the AWS-managed policies furl knows (documents simplified where AWS's
@@ -721,4 +730,63 @@ func (s *DB) DeleteExpiredSTSSessions(ctx context.Context, before time.Time) (in
 		return 0, fmt.Errorf("store: delete expired sessions: %w", err)
 	}
 	return res.RowsAffected()
+}
+
+// --- tags ---
+
+// IAMTag is a tag on a user or role.
+type IAMTag struct{ Key, Value string }
+
+// TagOwner sets the owner's tags (replacing values of existing keys).
+func (s *DB) TagOwner(ctx context.Context, kind, owner string, tags []IAMTag) error {
+	tx, err := s.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: tag: %w", err)
+	}
+	defer tx.Rollback()
+	for _, t := range tags {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO iam_tags (owner_kind, owner_name, key, value) VALUES (?, ?, ?, ?)
+			ON CONFLICT (owner_kind, owner_name, key) DO UPDATE SET value = excluded.value`, kind, owner, t.Key, t.Value); err != nil {
+			return fmt.Errorf("store: tag: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("store: tag: %w", err)
+	}
+	return nil
+}
+
+// UntagOwner removes the owner's tags with the keys (missing keys are ignored); with no keys
+// it removes every tag.
+func (s *DB) UntagOwner(ctx context.Context, kind, owner string, keys []string) error {
+	if len(keys) == 0 {
+		if _, err := s.sql.ExecContext(ctx, `DELETE FROM iam_tags WHERE owner_kind = ? AND owner_name = ?`, kind, owner); err != nil {
+			return fmt.Errorf("store: untag: %w", err)
+		}
+		return nil
+	}
+	for _, k := range keys {
+		if _, err := s.sql.ExecContext(ctx, `DELETE FROM iam_tags WHERE owner_kind = ? AND owner_name = ? AND key = ?`, kind, owner, k); err != nil {
+			return fmt.Errorf("store: untag: %w", err)
+		}
+	}
+	return nil
+}
+
+// OwnerTags returns the owner's tags, by key.
+func (s *DB) OwnerTags(ctx context.Context, kind, owner string) ([]IAMTag, error) {
+	rows, err := s.sql.QueryContext(ctx, `SELECT key, value FROM iam_tags WHERE owner_kind = ? AND owner_name = ? ORDER BY key`, kind, owner)
+	if err != nil {
+		return nil, fmt.Errorf("store: tags: %w", err)
+	}
+	defer rows.Close()
+	var out []IAMTag
+	for rows.Next() {
+		var t IAMTag
+		if err := rows.Scan(&t.Key, &t.Value); err != nil {
+			return nil, fmt.Errorf("store: tags: %w", err)
+		}
+		out = append(out, t)
+	}
+	return out, rows.Err()
 }

@@ -164,3 +164,33 @@ func TestIdentitySessions(t *testing.T) {
 		t.Errorf("pruned session: %v", err)
 	}
 }
+
+func TestIdentityTags(t *testing.T) {
+	ctx := context.Background()
+	db := openIdentityDB(t)
+	if err := db.TagOwner(ctx, OwnerUser, "alice", []IAMTag{{"team", "a"}, {"env", "dev"}}); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.TagOwner(ctx, OwnerUser, "Alice", []IAMTag{{"Team", "b"}}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := db.OwnerTags(ctx, OwnerUser, "alice")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]IAMTag{{"env", "dev"}, {"team", "b"}}, got); diff != "" {
+		t.Errorf("tags (-want +got):\n%s", diff)
+	}
+	if err := db.UntagOwner(ctx, OwnerUser, "alice", []string{"ENV", "missing"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.OwnerTags(ctx, OwnerUser, "alice"); len(got) != 1 {
+		t.Errorf("after untag: %v", got)
+	}
+	if err := db.UntagOwner(ctx, OwnerUser, "alice", nil); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := db.OwnerTags(ctx, OwnerUser, "alice"); len(got) != 0 {
+		t.Errorf("after untag all: %v", got)
+	}
+}
