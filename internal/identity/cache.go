@@ -4,7 +4,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/furl/furl/internal/iam"
 	"github.com/furl/furl/internal/sigv4"
 )
 
@@ -32,7 +31,7 @@ type cachedKey struct {
 }
 
 type cachedPolicies struct {
-	pols []*iam.Policy
+	info *principalInfo
 	gen  uint64
 	at   time.Time
 }
@@ -79,17 +78,17 @@ func (c *authCache) putKey(akid string, creds sigv4.Credentials, gen uint64, now
 	c.keys[akid] = cachedKey{creds: creds, gen: gen, at: now}
 }
 
-func (c *authCache) policies(owner string, now time.Time) ([]*iam.Policy, bool) {
+func (c *authCache) policies(owner string, now time.Time) (*principalInfo, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e, ok := c.pols[owner]
 	if !ok || e.gen != c.gen || now.Sub(e.at) > cacheTTL || now.Before(e.at) {
 		return nil, false
 	}
-	return e.pols, true
+	return e.info, true
 }
 
-func (c *authCache) putPolicies(owner string, pols []*iam.Policy, gen uint64, now time.Time) {
+func (c *authCache) putPolicies(owner string, info *principalInfo, gen uint64, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
@@ -98,5 +97,5 @@ func (c *authCache) putPolicies(owner string, pols []*iam.Policy, gen uint64, no
 	if len(c.pols) >= maxCacheEntries {
 		clear(c.pols)
 	}
-	c.pols[owner] = cachedPolicies{pols: pols, gen: gen, at: now}
+	c.pols[owner] = cachedPolicies{info: info, gen: gen, at: now}
 }

@@ -72,6 +72,11 @@ func (s *Service) iamOps() map[string]opFunc {
 		ops["Detach"+o.title+"Policy"] = s.detachOwnerPolicy(o)
 		ops["ListAttached"+o.title+"Policies"] = s.listAttachedOwnerPolicies(o)
 	}
+	for _, o := range []owner{ownerUser, ownerRole} {
+		ops["Tag"+o.title] = s.tagOwner(o)
+		ops["Untag"+o.title] = s.untagOwner(o)
+		ops["List"+o.title+"Tags"] = s.listOwnerTags(o)
+	}
 	return ops
 }
 
@@ -210,17 +215,18 @@ func (s *Service) authorizeOwner(c *call, o owner, name, action string) (string,
 
 // --- XML shapes ---
 
-func userXML(u store.IAMUser) *xnode {
-	return el("User", tx("Path", u.Path), tx("UserName", u.Name), tx("UserId", u.ID), tx("Arn", u.ARN), ttime("CreateDate", u.Created))
+func userXML(u store.IAMUser, tags ...store.IAMTag) *xnode {
+	return el("User", tx("Path", u.Path), tx("UserName", u.Name), tx("UserId", u.ID), tx("Arn", u.ARN), ttime("CreateDate", u.Created), tagsXML(tags))
 }
 
 func groupXML(g store.IAMGroup) *xnode {
 	return el("Group", tx("Path", g.Path), tx("GroupName", g.Name), tx("GroupId", g.ID), tx("Arn", g.ARN), ttime("CreateDate", g.Created))
 }
 
-func roleXML(r store.IAMRole) *xnode {
+func roleXML(r store.IAMRole, tags ...store.IAMTag) *xnode {
 	return el("Role", tx("Path", r.Path), tx("RoleName", r.Name), tx("RoleId", r.ID), tx("Arn", r.ARN), ttime("CreateDate", r.Created),
-		tx("AssumeRolePolicyDocument", policyEscape(r.TrustPolicy)), opt("Description", r.Description), tint("MaxSessionDuration", r.MaxSessionDuration))
+		tx("AssumeRolePolicyDocument", policyEscape(r.TrustPolicy)), opt("Description", r.Description), tint("MaxSessionDuration", r.MaxSessionDuration),
+		tagsXML(tags))
 }
 
 func policyXML(p store.IAMPolicy) *xnode {
@@ -248,9 +254,18 @@ func (s *Service) createUser(c *call) (*xnode, error) {
 	if err != nil {
 		return nil, err
 	}
+	tags, err := c.params.tags()
+	if err != nil {
+		return nil, err
+	}
 	u := store.IAMUser{Name: name, Path: path, ARN: s.arn("user", path, name), Created: s.now().UTC()}
 	if err := s.authorize(c, "iam:CreateUser", u.ARN); err != nil {
 		return nil, err
+	}
+	if len(tags) > 0 {
+		if err := s.authorize(c, "iam:TagUser", u.ARN); err != nil {
+			return nil, err
+		}
 	}
 	if u.ID, err = newUniqueID(s.rand, prefixUser); err != nil {
 		return nil, internal(err)
@@ -261,7 +276,10 @@ func (s *Service) createUser(c *call) (*xnode, error) {
 		}
 		return nil, internal(err)
 	}
-	return el("", userXML(u)), nil
+	if err := s.setTags(c, ownerUser, u.Name, tags); err != nil {
+		return nil, err
+	}
+	return el("", userXML(u, tags...)), nil
 }
 
 // callerUserName is the UserName parameter, or the calling user's name when it is omitted.
@@ -291,7 +309,11 @@ func (s *Service) getUser(c *call) (*xnode, error) {
 	if err != nil {
 		return nil, internal(err)
 	}
-	return el("", userXML(u)), nil
+	tags, err := s.db.OwnerTags(c.ctx, store.OwnerUser, u.Name)
+	if err != nil {
+		return nil, internal(err)
+	}
+	return el("", userXML(u, tags...)), nil
 }
 
 func (s *Service) listUsers(c *call) (*xnode, error) {
@@ -341,6 +363,9 @@ func (s *Service) deleteUser(c *call) (*xnode, error) {
 	}
 	if len(groups) > 0 {
 		return nil, errDeleteConflict("Cannot delete entity, must remove users from group first.")
+	}
+	if err := s.db.UntagOwner(c.ctx, store.OwnerUser, name, nil); err != nil {
+		return nil, internal(err)
 	}
 	if err := s.db.DeleteIAMUser(c.ctx, name); err != nil {
 		if errors.Is(err, store.ErrNoSuchEntity) {
@@ -1073,8 +1098,17 @@ func (s *Service) createRole(c *call) (*xnode, error) {
 	}
 	r := store.IAMRole{Name: name, Path: path, ARN: s.arn("role", path, name), TrustPolicy: doc,
 		Description: c.params.get("Description"), MaxSessionDuration: maxDur, Created: s.now().UTC()}
+	tags, err := c.params.tags()
+	if err != nil {
+		return nil, err
+	}
 	if err := s.authorize(c, "iam:CreateRole", r.ARN); err != nil {
 		return nil, err
+	}
+	if len(tags) > 0 {
+		if err := s.authorize(c, "iam:TagRole", r.ARN); err != nil {
+			return nil, err
+		}
 	}
 	if err := checkPolicyDocument(doc, true); err != nil {
 		return nil, err
@@ -1088,7 +1122,10 @@ func (s *Service) createRole(c *call) (*xnode, error) {
 		}
 		return nil, internal(err)
 	}
-	return el("", roleXML(r)), nil
+	if err := s.setTags(c, ownerRole, r.Name, tags); err != nil {
+		return nil, err
+	}
+	return el("", roleXML(r, tags...)), nil
 }
 
 func (s *Service) getRole(c *call) (*xnode, error) {
@@ -1103,7 +1140,11 @@ func (s *Service) getRole(c *call) (*xnode, error) {
 	if err != nil {
 		return nil, internal(err)
 	}
-	return el("", roleXML(r)), nil
+	tags, err := s.db.OwnerTags(c.ctx, store.OwnerRole, r.Name)
+	if err != nil {
+		return nil, internal(err)
+	}
+	return el("", roleXML(r, tags...)), nil
 }
 
 func (s *Service) listRoles(c *call) (*xnode, error) {
@@ -1139,6 +1180,9 @@ func (s *Service) deleteRole(c *call) (*xnode, error) {
 	}
 	if err := s.checkNoPolicies(c, ownerRole, name); err != nil {
 		return nil, err
+	}
+	if err := s.db.UntagOwner(c.ctx, store.OwnerRole, name, nil); err != nil {
+		return nil, internal(err)
 	}
 	if err := s.db.DeleteIAMRole(c.ctx, name); err != nil {
 		return nil, internal(err)

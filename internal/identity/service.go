@@ -271,41 +271,71 @@ func (s *Service) Authorize(ctx context.Context, p *iam.Principal, req *iam.Requ
 			return iam.Decision{}, fmt.Errorf("identity: authorize: resource policy: %w", err)
 		}
 	}
-	ids, err := s.identityPolicies(ctx, p)
+	info, err := s.principalInfo(ctx, p)
 	if err != nil {
 		return iam.Decision{}, fmt.Errorf("identity: authorize: %w", err)
 	}
-	return iam.Evaluate(req, ids, res), nil
+	info.addTags(req)
+	return iam.Evaluate(req, info.policies, res), nil
 }
 
-// identityPolicies returns the parsed identity policies of p.
-func (s *Service) identityPolicies(ctx context.Context, p *iam.Principal) ([]*iam.Policy, error) {
+// principalInfo is what authorization needs to know about a principal beyond its ARN.
+type principalInfo struct {
+	policies []*iam.Policy
+	// tags are the user's or role's tags (aws:PrincipalTag/<key>).
+	tags []store.IAMTag
+}
+
+// addTags sets aws:PrincipalTag/<key> for each of the principal's tags not already set.
+func (i *principalInfo) addTags(req *iam.Request) {
+	if len(i.tags) == 0 {
+		return
+	}
+	if req.Context == nil {
+		req.Context = map[string][]string{}
+	}
+	for _, t := range i.tags {
+		k := "aws:PrincipalTag/" + t.Key
+		if _, ok := req.Context[k]; !ok {
+			req.Context[k] = []string{t.Value}
+		}
+	}
+}
+
+// principalInfo returns the parsed identity policies and tags of p (cached).
+func (s *Service) principalInfo(ctx context.Context, p *iam.Principal) (*principalInfo, error) {
 	if p == nil {
-		return nil, nil
+		return &principalInfo{}, nil
 	}
 	var docs []string
+	var tags []store.IAMTag
 	var err error
 	owner := p.Type + "\x1f" + p.PrincipalARN
 	now := s.now()
-	if pols, ok := s.cache.policies(owner, now); ok {
-		return pols, nil
+	if info, ok := s.cache.policies(owner, now); ok {
+		return info, nil
 	}
 	gen := s.cache.generation()
 	switch p.Type {
 	case TypeAccount:
 		if p.AccountID != s.account {
-			return nil, nil
+			return &principalInfo{}, nil
 		}
 		docs = []string{allowAll}
 	case TypeUser:
-		docs, err = s.db.PolicyDocuments(ctx, store.OwnerUser, p.Username)
+		if docs, err = s.db.PolicyDocuments(ctx, store.OwnerUser, p.Username); err == nil {
+			tags, err = s.db.OwnerTags(ctx, store.OwnerUser, p.Username)
+		}
 	case TypeAssumedRole:
-		docs, err = s.db.PolicyDocuments(ctx, store.OwnerRole, lastSegment(p.PrincipalARN))
+		role := lastSegment(p.PrincipalARN)
+		if docs, err = s.db.PolicyDocuments(ctx, store.OwnerRole, role); err == nil {
+			tags, err = s.db.OwnerTags(ctx, store.OwnerRole, role)
+		}
 	}
 	if err != nil {
 		return nil, err
 	}
-	out := make([]*iam.Policy, 0, len(docs))
+	info := &principalInfo{policies: make([]*iam.Policy, 0, len(docs)), tags: tags}
 	for _, d := range docs {
 		pol, err := s.parse(d)
 		if err != nil {
@@ -314,10 +344,10 @@ func (s *Service) identityPolicies(ctx context.Context, p *iam.Principal) ([]*ia
 			s.log.Warn("identity: stored policy does not parse", "principal", p.ARN, "err", err)
 			continue
 		}
-		out = append(out, pol)
+		info.policies = append(info.policies, pol)
 	}
-	s.cache.putPolicies(owner, out, gen, now)
-	return out, nil
+	s.cache.putPolicies(owner, info, gen, now)
+	return info, nil
 }
 
 func lastSegment(arn string) string {

@@ -18,6 +18,7 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	iamtypes "github.com/aws/aws-sdk-go-v2/service/iam/types"
 	"github.com/aws/aws-sdk-go-v2/service/sts"
 	"github.com/aws/smithy-go"
 	"github.com/google/go-cmp/cmp"
@@ -708,5 +709,60 @@ func TestGetSessionToken(t *testing.T) {
 	who, err = e.sts(aws.ToString(rs.Credentials.AccessKeyId), aws.ToString(rs.Credentials.SecretAccessKey), aws.ToString(rs.Credentials.SessionToken)).GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{})
 	if err != nil || aws.ToString(who.Arn) != "arn:aws:iam::"+testAccount+":root" {
 		t.Errorf("root session GetCallerIdentity = %+v, %v", who, err)
+	}
+}
+
+func TestTagsAndPrincipalTags(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	root := e.iam(rootID, rootSecret, "")
+	cu, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice"), Tags: []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String("red")}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cu.User.Tags) != 1 || aws.ToString(cu.User.Tags[0].Value) != "red" {
+		t.Errorf("CreateUser tags = %+v", cu.User.Tags)
+	}
+	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("p"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*","Condition":{"StringEquals":{"aws:PrincipalTag/team":"red"}}}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := e.iam(aws.ToString(ck.AccessKey.AccessKeyId), aws.ToString(ck.AccessKey.SecretAccessKey), "")
+	if _, err := alice.ListRoles(ctx, &iam.ListRolesInput{}); err != nil {
+		t.Errorf("ListRoles with matching principal tag: %v", err)
+	}
+	if _, err := root.TagUser(ctx, &iam.TagUserInput{UserName: aws.String("alice"), Tags: []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String("blue")}, {Key: aws.String("env"), Value: aws.String("dev")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := alice.ListRoles(ctx, &iam.ListRolesInput{}); apiCode(err) != "AccessDenied" {
+		t.Errorf("ListRoles after the tag changed: %v", err)
+	}
+	lt, err := root.ListUserTags(ctx, &iam.ListUserTagsInput{UserName: aws.String("alice")})
+	if err != nil || len(lt.Tags) != 2 || aws.ToString(lt.Tags[0].Key) != "env" {
+		t.Errorf("ListUserTags = %+v, %v", lt, err)
+	}
+	if _, err := root.UntagUser(ctx, &iam.UntagUserInput{UserName: aws.String("alice"), TagKeys: []string{"env"}}); err != nil {
+		t.Fatal(err)
+	}
+	gu, err := root.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("alice")})
+	if err != nil || len(gu.User.Tags) != 1 || aws.ToString(gu.User.Tags[0].Value) != "blue" {
+		t.Errorf("GetUser tags = %+v, %v", gu, err)
+	}
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	if _, err := root.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("R"), AssumeRolePolicyDocument: aws.String(trust),
+		Tags: []iamtypes.Tag{{Key: aws.String("owner"), Value: aws.String("alice")}}}); err != nil {
+		t.Fatal(err)
+	}
+	gr, err := root.GetRole(ctx, &iam.GetRoleInput{RoleName: aws.String("R")})
+	if err != nil || len(gr.Role.Tags) != 1 {
+		t.Errorf("GetRole tags = %+v, %v", gr, err)
+	}
+	lrt, err := root.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String("R")})
+	if err != nil || len(lrt.Tags) != 1 || aws.ToString(lrt.Tags[0].Key) != "owner" {
+		t.Errorf("ListRoleTags = %+v, %v", lrt, err)
 	}
 }

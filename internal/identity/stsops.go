@@ -143,11 +143,12 @@ func (s *Service) trustAllows(c *call, role store.IAMRole, roleARN string) (bool
 	ctx["sts:RoleSessionName"] = []string{c.params.get("RoleSessionName")}
 	req := &iam.Request{Principal: c.p, Action: "sts:AssumeRole", Resource: roleARN, ResourceAccount: s.account, Context: ctx}
 	s.AddContext(c.p, req)
-	ids, err := s.identityPolicies(c.ctx, c.p)
+	info, err := s.principalInfo(c.ctx, c.p)
 	if err != nil {
 		return false, err
 	}
-	full := iam.Evaluate(req, ids, trust)
+	info.addTags(req)
+	full := iam.Evaluate(req, info.policies, trust)
 	if !full.Allowed {
 		return false, nil
 	}

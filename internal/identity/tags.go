@@ -1,0 +1,173 @@
+package identity
+
+import (
+	"strconv"
+
+	"github.com/furl/furl/internal/store"
+)
+
+// maxTags is IAM's quota of tags per user or role.
+const maxTags = 50
+
+// tags reads Tags.member.N.Key / Tags.member.N.Value.
+func (p params) tags() ([]store.IAMTag, error) {
+	var out []store.IAMTag
+	for i := 1; ; i++ {
+		prefix := "Tags.member." + strconv.Itoa(i) + "."
+		k, hasK := p[prefix+"Key"]
+		if !hasK {
+			if p.has(prefix + "Value") {
+				return nil, errMissing("tags." + strconv.Itoa(i) + ".member.key")
+			}
+			break
+		}
+		t := store.IAMTag{Key: k[0], Value: p.get(prefix + "Value")}
+		if len(t.Key) < 1 || len(t.Key) > 128 || len(t.Value) > 256 {
+			return nil, errValidation("1 validation error detected: Value at 'tags.%d.member' failed to satisfy constraint: key must be 1 to 128 characters and value at most 256", i)
+		}
+		out = append(out, t)
+		if len(out) > maxTags {
+			return nil, errLimit("The number of tags has reached the maximum limit.")
+		}
+	}
+	return out, nil
+}
+
+// tagKeys reads TagKeys.member.N.
+func (p params) tagKeys() []string {
+	var out []string
+	for i := 1; ; i++ {
+		v, ok := p["TagKeys.member."+strconv.Itoa(i)]
+		if !ok {
+			return out
+		}
+		out = append(out, v[0])
+	}
+}
+
+func tagsXML(tags []store.IAMTag) *xnode {
+	if len(tags) == 0 {
+		return nil
+	}
+	items := make([]*xnode, 0, len(tags))
+	for _, t := range tags {
+		items = append(items, el("", tx("Key", t.Key), tx("Value", t.Value)))
+	}
+	return members("Tags", items)
+}
+
+// setTags stores the owner's tags after checking the total stays within the quota.
+func (s *Service) setTags(c *call, o owner, name string, tags []store.IAMTag) error {
+	if len(tags) == 0 {
+		return nil
+	}
+	have, err := s.db.OwnerTags(c.ctx, o.kind, name)
+	if err != nil {
+		return internal(err)
+	}
+	keys := map[string]bool{}
+	for _, t := range have {
+		keys[lowerASCII(t.Key)] = true
+	}
+	for _, t := range tags {
+		keys[lowerASCII(t.Key)] = true
+	}
+	if len(keys) > maxTags {
+		return errLimit("The number of tags has reached the maximum limit.")
+	}
+	if err := s.db.TagOwner(c.ctx, o.kind, name, tags); err != nil {
+		return internal(err)
+	}
+	return nil
+}
+
+func lowerASCII(s string) string {
+	b := []byte(s)
+	for i, c := range b {
+		if 'A' <= c && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return string(b)
+}
+
+func (s *Service) tagOwner(o owner) opFunc {
+	return func(c *call) (*xnode, error) {
+		name, err := c.params.name(o.param, 128)
+		if err != nil {
+			return nil, err
+		}
+		tags, err := c.params.tags()
+		if err != nil {
+			return nil, err
+		}
+		if len(tags) == 0 {
+			return nil, errMissing("tags")
+		}
+		if _, err := s.authorizeOwner(c, o, name, "iam:Tag"+o.title); err != nil {
+			return nil, err
+		}
+		canon, err := s.canonicalOwnerName(c, o, name)
+		if err != nil {
+			return nil, err
+		}
+		return nil, s.setTags(c, o, canon, tags)
+	}
+}
+
+func (s *Service) untagOwner(o owner) opFunc {
+	return func(c *call) (*xnode, error) {
+		name, err := c.params.name(o.param, 128)
+		if err != nil {
+			return nil, err
+		}
+		keys := c.params.tagKeys()
+		if len(keys) == 0 {
+			return nil, errMissing("tagKeys")
+		}
+		if _, err := s.authorizeOwner(c, o, name, "iam:Untag"+o.title); err != nil {
+			return nil, err
+		}
+		canon, err := s.canonicalOwnerName(c, o, name)
+		if err != nil {
+			return nil, err
+		}
+		if err := s.db.UntagOwner(c.ctx, o.kind, canon, keys); err != nil {
+			return nil, internal(err)
+		}
+		return nil, nil
+	}
+}
+
+func (s *Service) listOwnerTags(o owner) opFunc {
+	return func(c *call) (*xnode, error) {
+		name, err := c.params.name(o.param, 128)
+		if err != nil {
+			return nil, err
+		}
+		if _, err := s.authorizeOwner(c, o, name, "iam:List"+o.title+"Tags"); err != nil {
+			return nil, err
+		}
+		canon, err := s.canonicalOwnerName(c, o, name)
+		if err != nil {
+			return nil, err
+		}
+		tags, err := s.db.OwnerTags(c.ctx, o.kind, canon)
+		if err != nil {
+			return nil, internal(err)
+		}
+		marker, max, err := c.params.pageArgs()
+		if err != nil {
+			return nil, err
+		}
+		tags, next, err := paginate(tags, marker, max)
+		if err != nil {
+			return nil, err
+		}
+		t := tagsXML(tags)
+		if t == nil {
+			t = members("Tags", nil)
+		}
+		return page(el("", t), next), nil
+	}
+}
