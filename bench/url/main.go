@@ -328,7 +328,7 @@ func runWrk(ctx context.Context, url string, conns int, d time.Duration) (*wrkRe
 		secs = 1
 	}
 	cmd := exec.CommandContext(ctx, "wrk", "-t", strconv.Itoa(threads), "-c", strconv.Itoa(conns),
-		"-d", strconv.Itoa(secs)+"s", "--latency", url)
+		"-d", strconv.Itoa(secs)+"s", "--timeout", "30s", "--latency", url)
 	b, err := cmd.CombinedOutput()
 	if err != nil {
 		return nil, fmt.Errorf("wrk: %w\n%s", err, b)
