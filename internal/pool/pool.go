@@ -72,6 +72,9 @@ type fnState struct {
 	configKey string
 	idle      []*env // most recently used last
 	envs      map[*env]struct{}
+	// retired are superseded ConfigKeys: a late request still carrying one runs on a one-off
+	// environment instead of draining the current ones again.
+	retired map[string]bool
 }
 
 type counters struct {
@@ -227,7 +230,8 @@ func (p *Pool) acquire(t *Target) (*env, bool, error) {
 	p.inflight++
 	p.fnInflight[t.FunctionName]++
 	c.invocations++
-	for n := len(fs.idle); n > 0; n = len(fs.idle) {
+	stale := t.ConfigKey != fs.configKey
+	for n := len(fs.idle); n > 0 && !stale; n = len(fs.idle) {
 		e := fs.idle[n-1]
 		fs.idle = fs.idle[:n-1]
 		if e.dead || e.killed {
@@ -239,7 +243,7 @@ func (p *Pool) acquire(t *Target) (*env, bool, error) {
 	e := &env{
 		p: p, fs: fs, target: *t, configKey: t.ConfigKey, id: newEnvID(),
 		ready: make(chan struct{}), initFailed: make(chan struct{}),
-		busy: true, fresh: true,
+		busy: true, fresh: true, draining: stale,
 	}
 	e.stream = time.Now().UTC().Format("2006/01/02") + "/[" + t.Version + "]" + e.id
 	fs.envs[e] = struct{}{}
@@ -269,7 +273,14 @@ func (p *Pool) fnLocked(t *Target) *fnState {
 		p.fns[k] = fs
 		return fs
 	}
-	if fs.configKey != t.ConfigKey {
+	if fs.configKey != t.ConfigKey && !fs.retired[t.ConfigKey] {
+		if fs.retired == nil {
+			fs.retired = map[string]bool{}
+		}
+		if len(fs.retired) > 64 {
+			clear(fs.retired)
+		}
+		fs.retired[fs.configKey] = true
 		fs.configKey = t.ConfigKey
 		p.drainLocked(fs)
 	}

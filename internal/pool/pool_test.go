@@ -504,6 +504,14 @@ func TestConfigChangeDrains(t *testing.T) {
 	if res := invoke(t, h, &tg2, `{"op":"count"}`); !strings.Contains(string(res.Payload), `"count":2`) {
 		t.Errorf("new environment not reused: %s", res.Payload)
 	}
+	// A late request still carrying the old key runs on a one-off environment and does not
+	// drain the new ones.
+	if res := invoke(t, h, tg, `{"op":"count"}`); !res.ColdStart || !strings.Contains(string(res.Payload), `"count":1`) {
+		t.Errorf("late old-config request: %s", res.Payload)
+	}
+	if res := invoke(t, h, &tg2, `{"op":"count"}`); !strings.Contains(string(res.Payload), `"count":3`) {
+		t.Errorf("new environment drained by a late old-config request: %s", res.Payload)
+	}
 }
 
 func TestThrottle(t *testing.T) {
