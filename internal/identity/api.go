@@ -24,7 +24,6 @@ type call struct {
 	p         *iam.Principal
 	params    params
 	requestID string
-	r         *http.Request
 }
 
 type opFunc func(c *call) (*xnode, error)
@@ -110,7 +109,7 @@ func (q *QueryAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(awserr.Newf(http.StatusBadRequest, "InvalidAction", "Could not find operation %s for version %s", action, ps.get("Version")))
 		return
 	}
-	c := &call{ctx: r.Context(), p: p, params: ps, requestID: requestID, r: r}
+	c := &call{ctx: r.Context(), p: p, params: ps, requestID: requestID}
 	res, err := op(c)
 	if !strings.HasPrefix(action, "Get") && !strings.HasPrefix(action, "List") {
 		// Any write (even a failed one may have half-applied) invalidates cached keys and

@@ -3,7 +3,6 @@ package identity
 import (
 	"encoding/json"
 	"errors"
-	"fmt"
 	"regexp"
 	"strconv"
 	"strings"
@@ -402,11 +401,9 @@ func (s *Service) createAccessKey(c *call) (*xnode, error) {
 	if err != nil {
 		return nil, err
 	}
-	arn, err := s.authorizeOwner(c, ownerUser, name, "iam:CreateAccessKey")
-	if err != nil {
+	if _, err := s.authorizeOwner(c, ownerUser, name, "iam:CreateAccessKey"); err != nil {
 		return nil, err
 	}
-	_ = arn
 	keys, err := s.db.ListAccessKeys(c.ctx, name)
 	if err != nil {
 		return nil, internal(err)
@@ -1210,5 +1207,3 @@ func (s *Service) updateAssumeRolePolicy(c *call) (*xnode, error) {
 	}
 	return nil, nil
 }
-
-var _ = fmt.Sprintf
