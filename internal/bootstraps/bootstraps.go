@@ -15,6 +15,7 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,7 +26,8 @@ import (
 	"github.com/furl/furl/internal/pool"
 )
 
-//go:embed python/bootstrap.py node/bootstrap.cjs
+//go:embed python/bootstrap.py python/furl_lambda_runtime/__init__.py python/furl_lambda_runtime/bootstrap.py
+//go:embed node/bootstrap.cjs
 var scripts embed.FS
 
 // Paths of the scripts, relative to the Set's directory.
@@ -98,14 +100,18 @@ func NewWithOptions(dir string, opts Options) (*Set, error) {
 	if err != nil {
 		return nil, fmt.Errorf("bootstraps: %w", err)
 	}
-	for _, name := range []string{PythonScript, NodeScript} {
+	err = fs.WalkDir(scripts, ".", func(name string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
 		data, err := scripts.ReadFile(name)
 		if err != nil {
-			return nil, fmt.Errorf("bootstraps: read embedded %s: %w", name, err)
+			return fmt.Errorf("read embedded %s: %w", name, err)
 		}
-		if err := writeFile(filepath.Join(abs, filepath.FromSlash(name)), data); err != nil {
-			return nil, fmt.Errorf("bootstraps: %w", err)
-		}
+		return writeFile(filepath.Join(abs, filepath.FromSlash(name)), data)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("bootstraps: %w", err)
 	}
 	return &Set{dir: abs, opts: opts}, nil
 }
@@ -157,7 +163,9 @@ func (s *Set) Command(runtime, handler, taskRoot string) ([]string, []string, er
 		if err != nil {
 			return nil, nil, &pool.EntrypointError{Runtime: runtime, Reason: err.Error()}
 		}
-		argv := []string{py, "-S", "-B", filepath.Join(s.dir, filepath.FromSlash(PythonScript)), handler}
+		// -S: no site module (site-packages are added by the bootstrap without running .pth
+		// import lines, which can cost more than the rest of the start-up).
+		argv := []string{py, "-S", filepath.Join(s.dir, filepath.FromSlash(PythonScript)), handler}
 		env := []string{
 			"AWS_EXECUTION_ENV=AWS_Lambda_" + runtime,
 			"LAMBDA_RUNTIME_DIR=" + filepath.Join(s.dir, "python"),

@@ -434,7 +434,7 @@ def unserializable(event, context):
 func TestPythonTransport(t *testing.T) {
 	t.Parallel()
 	api, p := startPython(t, "python3.12", "app.handler", map[string]string{"app.py": "def handler(e, c):\n    return {'n': len(e['big'])}\n"}, nil)
-	big := strings.Repeat("x", 3<<20)
+	big := strings.Repeat("x", 1<<20)
 	for i, inv := range []invocation{
 		{Payload: `{"big":"abc"}`, Chunked: true},
 		{Payload: `{"big":"` + big + `"}`},

@@ -5,7 +5,7 @@ behaves like awslambdaric (aws/aws-lambda-python-runtime-interface-client): the 
 object, handler-string resolution, error types and bodies, and log formats. Standard library
 only; it imports as little as it can so that a cold start stays short.
 
-Usage: python3 -S -B bootstrap.py <handler>   (cwd = LAMBDA_TASK_ROOT)
+It is started by ../bootstrap.py (python3 -S bootstrap.py <handler>, cwd = LAMBDA_TASK_ROOT).
 """
 
 import os
@@ -41,7 +41,7 @@ def _add_site_dir(d, seen):
 
 def _setup_path():
     task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
-    # sys.path[0] is this script's directory; the task root takes its place, as on Lambda.
+    # sys.path[0] is the launcher's directory; the task root takes its place, as on Lambda.
     sys.path[0] = task_root
     if not sys.flags.no_site:
         return
@@ -979,6 +979,3 @@ def main(argv):
     client = LambdaRuntimeClient(os.environ["AWS_LAMBDA_RUNTIME_API"])
     run(handler, client)
 
-
-if __name__ == "__main__":
-    main(sys.argv)
