@@ -53,6 +53,7 @@ func (p *Pool) run(ctx context.Context, e *env, req *Request, deadline time.Time
 		inv.TraceID = newTraceID(now)
 	}
 	e.begin(req.RequestID, cold)
+	e.proc.Active()
 	if err := e.srv.Dispatch(ctx, inv); err != nil {
 		if errors.Is(err, runtimeapi.ErrClosed) || errors.Is(err, runtimeapi.ErrNotReady) {
 			// Never dispatched: the environment died or hangs after its last response.

@@ -52,6 +52,7 @@ type Process struct {
 	rbuf      []byte
 
 	maxRSS    atomic.Int64
+	active    atomic.Int64 // unix nanos of the last Active call
 	oomKilled atomic.Bool
 	killed    atomic.Bool
 	stopPoll  chan struct{}
@@ -159,6 +160,10 @@ func (p *Process) MaxRSS() int64 {
 	}
 	return p.maxRSS.Load()
 }
+
+// Active tells the memory watchdog the process is working (an invocation began), so it polls at
+// full rate. It is one atomic store.
+func (p *Process) Active() { p.active.Store(time.Now().UnixNano()) }
 
 // Kill sends SIGKILL to the whole process group. It does not wait.
 func (p *Process) Kill() {
@@ -304,12 +309,17 @@ func (p *Process) flushPartial() {
 	}
 }
 
-// poll samples the group's memory, records the peak and kills on overrun.
+// poll samples the group's memory, records the peak and kills on overrun. It polls every
+// interval while memory moves, is above half the limit or the process was marked Active in the
+// last second, and backs off to 250 ms while it sits idle, so warm environments cost little.
 func (p *Process) poll(interval time.Duration) {
-	t := time.NewTicker(interval)
+	const maxInterval = 250 * time.Millisecond
+	t := time.NewTimer(interval)
 	defer t.Stop()
 	var pids []int
 	buf := make([]byte, 512)
+	var last int64
+	wait := interval
 	for {
 		var rss int64
 		if p.cg != nil {
@@ -328,6 +338,14 @@ func (p *Process) poll(interval time.Duration) {
 			p.oomKilled.Store(true)
 			p.Kill()
 		}
+		recent := time.Now().UnixNano()-p.active.Load() < int64(time.Second)
+		if d := rss - last; !recent && d > -1<<20 && d < 1<<20 && (p.limit == 0 || rss < p.limit/2) {
+			wait = min(wait*2, maxInterval)
+		} else {
+			wait = interval
+		}
+		last = rss
+		t.Reset(wait)
 		select {
 		case <-p.stopPoll:
 			return
