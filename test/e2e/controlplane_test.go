@@ -591,3 +591,121 @@ func TestControlPlaneSIGKILLMidDeploy(t *testing.T) {
 		t.Fatalf("invoke after kills: %v", readJSON(t, out))
 	}
 }
+
+// furl runs the furl CLI against s.
+func (s *cpServer) furl(args ...string) (string, string, error) {
+	s.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, cpBinary(s.t), args...)
+	cmd.Env = append(os.Environ(), "FURL_ENDPOINT="+s.endpoint(), "FURL_ROOT_ACCESS_KEY_ID="+cpKey, "FURL_ROOT_SECRET_ACCESS_KEY="+cpSecret)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+// TestControlPlaneFurlCLI runs furl deploy / invoke / ls / logs against a real server.
+func TestControlPlaneFurlCLI(t *testing.T) {
+	if _, err := exec.LookPath("python3"); err != nil {
+		t.Skip("python3 not installed")
+	}
+	s := cpStart(t, t.TempDir(), cpFreeAddr(t))
+	src := t.TempDir()
+	for name, body := range cpApp("cli1") {
+		os.WriteFile(filepath.Join(src, name), []byte(body), 0o644)
+	}
+	out, errs, err := s.furl("deploy", src, "--name", "clifn", "--runtime", "python3.12", "--handler", "app.handler", "--url", "none", "--env", "GREETING=hi")
+	if err != nil {
+		t.Fatalf("furl deploy: %v\n%s", err, errs)
+	}
+	url := strings.TrimSpace(out)
+	if !strings.HasPrefix(url, "http://") || !strings.Contains(url, ".lambda-url.us-east-1.localhost:") || !strings.Contains(errs, "created clifn") {
+		t.Fatalf("deploy printed %q / %q", out, errs)
+	}
+	id := strings.TrimPrefix(strings.SplitN(url, ".", 2)[0], "http://")
+	resp, err := http.Get(s.endpoint() + "/lambda-url/" + id + "/hello")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(b), "cli1") {
+		t.Fatalf("public URL answered %d %s", resp.StatusCode, b)
+	}
+	// Redeploy with new code: same URL, new code.
+	os.WriteFile(filepath.Join(src, "app.py"), []byte(cpApp("cli2")["app.py"]), 0o644)
+	out2, errs, err := s.furl("deploy", src, "--name", "clifn", "--url", "none")
+	if err != nil || strings.TrimSpace(out2) != url || !strings.Contains(errs, "updated code") {
+		t.Fatalf("redeploy: %v %q %q", err, out2, errs)
+	}
+	out, errs, err = s.furl("invoke", "clifn", "--payload", `{"k":"v"}`)
+	if err != nil || !strings.Contains(out, `"cli2"`) || !strings.Contains(out, `"k": "v"`) {
+		t.Fatalf("furl invoke: %v %q %q", err, out, errs)
+	}
+	if _, errs, err := s.furl("invoke", "clifn", "--payload", `{"fail":true}`); err == nil || !strings.Contains(errs, "function error (Unhandled)") {
+		t.Fatalf("furl invoke of a failing call: %v %q", err, errs)
+	}
+	if _, errs, err := s.furl("invoke", "nope"); err == nil || !strings.Contains(errs, "ResourceNotFoundException") {
+		t.Fatalf("furl invoke nope: %v %q", err, errs)
+	}
+	out, _, err = s.furl("ls")
+	if err != nil || !strings.Contains(out, "clifn") || !strings.Contains(out, url) || !strings.Contains(out, "python3.12") {
+		t.Fatalf("furl ls: %v %q", err, out)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, errs, err = s.furl("logs", "clifn", "--since", "10m")
+		if err == nil && strings.Contains(out, "START RequestId:") && strings.Contains(out, "invoked with") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("furl logs: %v %q %q", err, out, errs)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	// Follow: a new invocation shows up while following.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, cpBinary(t), "logs", "clifn", "-f", "--since", "1s")
+	cmd.Env = append(os.Environ(), "FURL_ENDPOINT="+s.endpoint(), "FURL_ROOT_ACCESS_KEY_ID="+cpKey, "FURL_ROOT_SECRET_ACCESS_KEY="+cpSecret)
+	pr, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	found := make(chan bool, 1)
+	go func() {
+		var buf []byte
+		tmp := make([]byte, 1024)
+		sent := false
+		for {
+			n, err := pr.Read(tmp)
+			buf = append(buf, tmp[:n]...)
+			if !sent && strings.Contains(string(buf), "followme") {
+				found <- true
+				sent = true
+			}
+			if err != nil { // keep draining until the process ends
+				if !sent {
+					found <- false
+				}
+				return
+			}
+		}
+	}()
+	time.Sleep(500 * time.Millisecond)
+	s.furl("invoke", "clifn", "--payload", `{"marker":"followme"}`)
+	select {
+	case ok := <-found:
+		if !ok {
+			t.Fatal("furl logs -f ended without the new line")
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("furl logs -f did not show the new invocation")
+	}
+	cancel()
+	cmd.Wait()
+}
