@@ -56,7 +56,8 @@ type dayFile struct {
 }
 
 type subscriber struct {
-	ch chan struct{} // notified (non-blocking) when new events arrive
+	ch    chan struct{} // notified (non-blocking) when new events arrive
+	queue []Event       // guarded by Store.mu
 }
 
 // Open opens (creating) a store in dir. retention <= 0 keeps logs forever. Close stops it.
@@ -95,6 +96,10 @@ func (s *Store) Append(evs ...Event) {
 		}
 		s.pending[ev.Function] = append(s.pending[ev.Function], ev)
 		for sub := range s.subs[ev.Function] {
+			if len(sub.queue) >= maxFollowBacklog {
+				sub.queue = sub.queue[1:]
+			}
+			sub.queue = append(sub.queue, ev)
 			select {
 			case sub.ch <- struct{}{}:
 			default:
@@ -258,13 +263,32 @@ func (s *Store) Since(function string, since time.Time, limit int) ([]Event, err
 	if err := s.Flush(); err != nil {
 		s.log.Warn("invocationlog: flush", "err", err)
 	}
+	var out []Event
+	err := s.scan(function, since, nil, func(ev Event) error {
+		out = append(out, ev)
+		if limit > 0 && len(out) >= limit {
+			return errStop
+		}
+		return nil
+	})
+	if err != nil && err != errStop {
+		return nil, err
+	}
+	return out, nil
+}
+
+var errStop = errors.New("stop")
+
+// scan reads the function's day files from since's day on, calling fn for each event with
+// Time >= since. sizes, when set, bounds how much of each file is read (by day).
+func (s *Store) scan(function string, since time.Time, sizes map[string]int64, fn func(Event) error) error {
 	d := filepath.Join(s.dir, function)
 	ents, err := os.ReadDir(d)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+		return nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("invocationlog: since: %w", err)
+		return fmt.Errorf("invocationlog: read: %w", err)
 	}
 	var days []string
 	sinceDay := since.UTC().Format(time.DateOnly)
@@ -273,39 +297,68 @@ func (s *Store) Since(function string, since time.Time, limit int) ([]Event, err
 		if !ok || name < sinceDay {
 			continue
 		}
+		if sizes != nil {
+			if _, ok := sizes[name]; !ok {
+				continue
+			}
+		}
 		days = append(days, name)
 	}
 	sort.Strings(days)
-	var out []Event
 	for _, day := range days {
 		f, err := os.Open(filepath.Join(d, day+".log"))
 		if err != nil {
 			continue
 		}
-		sc := bufio.NewScanner(f)
+		var r io.Reader = f
+		if sizes != nil {
+			r = io.LimitReader(f, sizes[day])
+		}
+		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
 			ev, ok := parseRecord(function, sc.Text())
 			if !ok || ev.Time.Before(since) {
 				continue
 			}
-			out = append(out, ev)
-			if limit > 0 && len(out) >= limit {
+			if err := fn(ev); err != nil {
 				f.Close()
-				return out, nil
+				return err
 			}
 		}
 		f.Close()
 	}
-	return out, nil
+	return nil
 }
+
+// maxFollowBacklog bounds the events queued for a slow follower; older ones are dropped.
+const maxFollowBacklog = 10000
 
 // Follow calls fn for every event of the function with Time >= since, first the stored ones and
 // then new ones as they are appended, until ctx ends (it then returns nil) or fn returns an
-// error (returned as is).
+// error (returned as is). A follower that falls more than 10 000 events behind loses the oldest.
 func (s *Store) Follow(ctx context.Context, function string, since time.Time, fn func(Event) error) error {
+	if !validFunction(function) {
+		<-ctx.Done()
+		return nil
+	}
 	sub := &subscriber{ch: make(chan struct{}, 1)}
+	// Flush and register atomically, and note how far each file goes: events up to there are
+	// read from disk, later ones arrive through the subscription, none twice.
 	s.mu.Lock()
+	if err := s.flushLocked(); err != nil {
+		s.log.Warn("invocationlog: flush", "err", err)
+	}
+	sizes := map[string]int64{}
+	if ents, err := os.ReadDir(filepath.Join(s.dir, function)); err == nil {
+		for _, e := range ents {
+			if day, ok := strings.CutSuffix(e.Name(), ".log"); ok {
+				if fi, err := e.Info(); err == nil {
+					sizes[day] = fi.Size()
+				}
+			}
+		}
+	}
 	if s.subs[function] == nil {
 		s.subs[function] = map[*subscriber]struct{}{}
 	}
@@ -319,35 +372,21 @@ func (s *Store) Follow(ctx context.Context, function string, since time.Time, fn
 		}
 		s.mu.Unlock()
 	}()
-	// seen de-duplicates events with the same timestamp across polls.
-	var lastTime time.Time
-	seenAtLast := 0
-	cursor := since
+	if err := s.scan(function, since, sizes, fn); err != nil {
+		return err
+	}
 	for {
-		evs, err := s.Since(function, cursor, 0)
-		if err != nil {
-			return err
-		}
-		skip := 0
-		if !lastTime.IsZero() {
-			skip = seenAtLast
-		}
+		s.mu.Lock()
+		evs := sub.queue
+		sub.queue = nil
+		s.mu.Unlock()
 		for _, ev := range evs {
-			if skip > 0 && ev.Time.Equal(lastTime) {
-				skip--
+			if ev.Time.Before(since) {
 				continue
 			}
 			if err := fn(ev); err != nil {
 				return err
 			}
-			if ev.Time.Equal(lastTime) {
-				seenAtLast++
-			} else {
-				lastTime, seenAtLast = ev.Time, 1
-			}
-		}
-		if !lastTime.IsZero() {
-			cursor = lastTime
 		}
 		select {
 		case <-ctx.Done():
