@@ -98,6 +98,16 @@ func Start(spec Spec, log *slog.Logger) (*Process, error) {
 		}
 	}
 	err = cmd.Start()
+	if err != nil && p.cg != nil && !errors.Is(err, syscall.ETXTBSY) {
+		// clone3 into a cgroup needs Linux 5.7+: fall back to the watchdog.
+		log.Debug("supervisor: start in cgroup failed, using RSS watchdog", "err", err)
+		p.cg.remove()
+		p.cg = nil
+		cmd = rebuild(cmd)
+		cmd.SysProcAttr.UseCgroupFD = false
+		cmd.SysProcAttr.CgroupFD = 0
+		err = cmd.Start()
+	}
 	// A freshly copied executable can be briefly "busy" while another goroutine's fork still
 	// holds the write descriptor (until that child execs): retry.
 	for i := 0; err != nil && errors.Is(err, syscall.ETXTBSY) && i < 50; i++ {
