@@ -195,13 +195,40 @@ func (h *Handler) listFunctions(c *call) error {
 	return writeJSON(c, http.StatusOK, out)
 }
 
+// drainer is implemented by the pool: it stops a function version's environments.
+type drainer interface {
+	Drain(functionName, version string)
+}
+
 func (h *Handler) deleteFunction(c *call) error {
 	ref, err := h.ref(c)
 	if err != nil {
 		return err
 	}
+	versions := []string{ref.Qualifier}
+	if ref.Qualifier == "" {
+		versions = nil
+		for marker := ""; ; {
+			list, next, err := h.svc.ListVersions(c.r.Context(), ref, marker, 50)
+			if err != nil {
+				break
+			}
+			for _, v := range list {
+				versions = append(versions, v.Version)
+			}
+			if next == "" {
+				break
+			}
+			marker = next
+		}
+	}
 	if err := h.svc.DeleteFunction(c.r.Context(), ref); err != nil {
 		return err
+	}
+	if d, ok := h.invoker.(drainer); ok {
+		for _, v := range versions {
+			d.Drain(ref.Name, v)
+		}
 	}
 	return writeEmpty(c, http.StatusNoContent)
 }
