@@ -26,8 +26,13 @@ type recorded struct {
 	URLID     string          `json:"UrlId"`
 	Time      time.Time       `json:"Time"`
 	Status    int             `json:"Status"`
+	EventSize int             `json:"EventSize"`
 	Event     json.RawMessage `json:"Event"`
 }
+
+// maxRecordedEvent bounds the memory of the history: larger events are recorded by size only
+// (Event is null).
+const maxRecordedEvent = 256 << 10
 
 func newHistory(n int) *history {
 	return &history{n: n, fn: map[string]*ring{}}
@@ -37,7 +42,12 @@ func (h *history) add(function, urlID, reqID string, t time.Time, event []byte) 
 	if h == nil {
 		return nil
 	}
-	rec := &recorded{RequestID: reqID, URLID: urlID, Time: t.UTC(), Event: append(json.RawMessage(nil), event...)}
+	rec := &recorded{RequestID: reqID, URLID: urlID, Time: t.UTC(), EventSize: len(event)}
+	if len(event) <= maxRecordedEvent {
+		rec.Event = append(json.RawMessage(nil), event...)
+	} else {
+		rec.Event = json.RawMessage("null")
+	}
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	r := h.fn[function]
@@ -93,12 +103,14 @@ func (g *Gateway) RecentEvents(function string) []RecordedEvent {
 	return out
 }
 
-// RecordedEvent is one kept event.
+// RecordedEvent is one kept event. Event is the exact JSON delivered to the function, or null
+// when it was larger than 256 KiB (EventSize still tells its size).
 type RecordedEvent struct {
 	RequestID string          `json:"RequestId"`
 	URLID     string          `json:"UrlId"`
 	Time      time.Time       `json:"Time"`
 	Status    int             `json:"Status"`
+	EventSize int             `json:"EventSize"`
 	Event     json.RawMessage `json:"Event"`
 }
 
