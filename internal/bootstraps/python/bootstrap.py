@@ -10,6 +10,7 @@ turned off for the function's own modules, as on Lambda's read-only /var/task.
 import sys
 
 sys.path[0] = __file__.rpartition("/")[0] or "."
+sys.dont_write_bytecode = False  # cache the runtime's own bytecode even under PYTHONDONTWRITEBYTECODE
 from furl_lambda_runtime import bootstrap  # noqa: E402
 
 sys.dont_write_bytecode = True
