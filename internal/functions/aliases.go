@@ -9,6 +9,7 @@ import (
 	"strconv"
 
 	"github.com/furl/furl/internal/awserr"
+	"github.com/furl/furl/internal/iam"
 	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/store"
 )
@@ -430,63 +431,21 @@ var (
 	accountRE = regexp.MustCompile(`^\d{12}$`)
 )
 
-type statement struct {
-	Sid       string                       `json:"Sid"`
-	Effect    string                       `json:"Effect"`
-	Principal any                          `json:"Principal"`
-	Action    string                       `json:"Action"`
-	Resource  string                       `json:"Resource"`
-	Condition map[string]map[string]string `json:"Condition,omitempty"`
-}
-
 type policyDoc struct {
 	Version   string            `json:"Version"`
 	ID        string            `json:"Id"`
 	Statement []json.RawMessage `json:"Statement"`
 }
 
-// BuildStatement renders an AddPermission request as the statement AWS stores.
+// BuildStatement renders an AddPermission request as the statement AWS stores (through the
+// iam package's shared builder, which also validates it).
 func BuildStatement(in *PermissionInput, resource string) ([]byte, error) {
-	st := statement{Sid: in.StatementId, Effect: "Allow", Action: in.Action, Resource: resource}
-	switch p := in.Principal; {
-	case p == "*":
-		st.Principal = "*"
-	case accountRE.MatchString(p):
-		st.Principal = map[string]string{"AWS": "arn:aws:iam::" + p + ":root"}
-	case len(p) > 4 && p[:4] == "arn:":
-		st.Principal = map[string]string{"AWS": p}
-	default:
-		st.Principal = map[string]string{"Service": p}
-	}
-	cond := map[string]map[string]string{}
-	add := func(op, k, v string) {
-		if cond[op] == nil {
-			cond[op] = map[string]string{}
-		}
-		cond[op][k] = v
-	}
-	if in.FunctionUrlAuthType != "" {
-		add("StringEquals", "lambda:FunctionUrlAuthType", in.FunctionUrlAuthType)
-	}
-	if in.PrincipalOrgID != "" {
-		add("StringEquals", "aws:PrincipalOrgID", in.PrincipalOrgID)
-	}
-	if in.SourceAccount != "" {
-		add("StringEquals", "AWS:SourceAccount", in.SourceAccount)
-	}
-	if in.EventSourceToken != "" {
-		add("StringEquals", "lambda:EventSourceToken", in.EventSourceToken)
-	}
-	if in.SourceArn != "" {
-		add("ArnLike", "AWS:SourceArn", in.SourceArn)
-	}
-	if in.InvokedViaFunctionUrl != nil && *in.InvokedViaFunctionUrl {
-		add("Bool", "lambda:InvokedViaFunctionUrl", "true")
-	}
-	if len(cond) > 0 {
-		st.Condition = cond
-	}
-	return json.Marshal(st)
+	return iam.LambdaPermissionStatement(iam.PermissionInput{
+		StatementID: in.StatementId, Action: in.Action, Principal: in.Principal, Resource: resource,
+		SourceArn: in.SourceArn, SourceAccount: in.SourceAccount, EventSourceToken: in.EventSourceToken,
+		PrincipalOrgID: in.PrincipalOrgID, FunctionUrlAuthType: in.FunctionUrlAuthType,
+		InvokedViaFunctionUrl: in.InvokedViaFunctionUrl != nil && *in.InvokedViaFunctionUrl,
+	})
 }
 
 func (s *Service) policyQualifier(tx *store.FuncTx, name, q string) error {

@@ -115,13 +115,20 @@ func TestBuildStatement(t *testing.T) {
 		{"account", PermissionInput{StatementId: "s", Action: "lambda:*", Principal: "111122223333"},
 			`{"Sid":"s","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:root"},"Action":"lambda:*","Resource":"R"}`},
 		{"service with source", PermissionInput{StatementId: "s", Action: "lambda:InvokeFunction", Principal: "s3.amazonaws.com", SourceArn: "arn:aws:s3:::b", SourceAccount: "111122223333"},
-			`{"Sid":"s","Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"lambda:InvokeFunction","Resource":"R","Condition":{"ArnLike":{"AWS:SourceArn":"arn:aws:s3:::b"},"StringEquals":{"AWS:SourceAccount":"111122223333"}}}`},
+			`{"Sid":"s","Effect":"Allow","Principal":{"Service":"s3.amazonaws.com"},"Action":"lambda:InvokeFunction","Resource":"R","Condition":{"StringEquals":{"AWS:SourceAccount":"111122223333"},"ArnLike":{"AWS:SourceArn":"arn:aws:s3:::b"}}}`},
 		{"role", PermissionInput{StatementId: "s", Action: "lambda:InvokeFunctionUrl", Principal: "arn:aws:iam::111122223333:role/R", FunctionUrlAuthType: "AWS_IAM"},
 			`{"Sid":"s","Effect":"Allow","Principal":{"AWS":"arn:aws:iam::111122223333:role/R"},"Action":"lambda:InvokeFunctionUrl","Resource":"R","Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"AWS_IAM"}}}`},
+		{"url auth type on InvokeFunction", PermissionInput{StatementId: "s", Action: "lambda:InvokeFunction", Principal: "*", FunctionUrlAuthType: "NONE"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			got, err := BuildStatement(&tt.in, "R")
+			if tt.want == "" {
+				if err == nil {
+					t.Fatalf("BuildStatement accepted %+v", tt.in)
+				}
+				return
+			}
 			if err != nil || string(got) != tt.want {
 				t.Fatalf("BuildStatement =\n%s\nwant\n%s (%v)", got, tt.want, err)
 			}
