@@ -409,6 +409,9 @@ func accessDenied(p *iam.Principal, action, resource string, d iam.Decision) *aw
 	why := "because no identity-based policy allows the " + action + " action"
 	if d.ExplicitDeny {
 		why = "with an explicit deny in an identity-based policy"
+		if d.Policy == iam.PolicyResource {
+			why = "with an explicit deny in a resource-based policy"
+		}
 	}
 	e := awserr.Newf(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: %s on resource: %s %s", who, action, resource, why)
 	e.Cause = fmt.Errorf("identity: %s", d.Reason)
