@@ -43,7 +43,7 @@ const (
 )
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	db     *store.DB
 	svc    *functions.Service
@@ -59,7 +59,7 @@ var pythonOnce struct {
 	path string
 }
 
-func needPython(t *testing.T) string {
+func needPython(t testing.TB) string {
 	t.Helper()
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 not installed")
@@ -75,7 +75,7 @@ func needPython(t *testing.T) string {
 
 // newEnv starts the control plane over a real SQLite store, code store and pool in dir
 // (t.TempDir() when empty), served on loopback.
-func newEnv(t *testing.T, dir string) *env {
+func newEnv(t testing.TB, dir string) *env {
 	t.Helper()
 	py := needPython(t)
 	if dir == "" {
@@ -833,4 +833,11 @@ func TestRestartKeepsState(t *testing.T) {
 	if _, err := os.Stat(filepath.Join(dir, "code", "zips", "abc.zip.tmp-1")); !os.IsNotExist(err) {
 		t.Fatalf("temporary file not swept: %v", err)
 	}
+}
+
+// newEnvB is newEnv for benchmarks, with one function "bench" created.
+func newEnvB(b *testing.B) *env {
+	e := newEnv(b, "")
+	e.create("bench", pyApp("0"))
+	return e
 }
