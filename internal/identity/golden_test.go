@@ -1,0 +1,95 @@
+package identity
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/furl/furl/internal/awserr"
+	"github.com/furl/furl/internal/iam"
+	"github.com/furl/furl/internal/store"
+)
+
+var update = flag.Bool("update", false, "rewrite testdata/*.xml golden files")
+
+// zeroReader makes ids and secrets deterministic.
+type zeroReader struct{ b byte }
+
+func (z *zeroReader) Read(p []byte) (int, error) {
+	for i := range p {
+		p[i] = z.b
+		z.b++
+	}
+	return len(p), nil
+}
+
+// TestGoldenXML pins the exact XML of the main IAM and STS answers (ids, secrets and times
+// made deterministic). Run with -update to rewrite testdata after an intended change.
+func TestGoldenXML(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "furl.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	at := time.Date(2026, 11, 24, 21, 41, 28, 0, time.UTC)
+	s, err := New(Options{Store: db, AccountID: testAccount, RootAccessKeyID: rootID, RootSecretAccessKey: rootSecret,
+		Now: func() time.Time { return at }, Rand: &zeroReader{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rootP := &iam.Principal{Type: TypeAccount, AccountID: testAccount, ARN: s.RootARN(), PrincipalARN: s.RootARN(), UserID: testAccount, AccessKeyID: rootID}
+	alice := &iam.Principal{Type: TypeUser, AccountID: testAccount, ARN: "arn:aws:iam::" + testAccount + ":user/alice",
+		PrincipalARN: "arn:aws:iam::" + testAccount + ":user/alice", UserID: "AIDAAAAAAAAAAAAAAAAAA", Username: "alice", AccessKeyID: "AKIA"}
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + testAccount + `:user/alice"},"Action":"sts:AssumeRole"}]}`
+	steps := []struct {
+		name, ns, action string
+		p                *iam.Principal
+		op               opFunc
+		params           params
+	}{
+		{"CreateUser", nsIAM, "CreateUser", rootP, s.createUser, params{"UserName": {"alice"}, "Tags.member.1.Key": {"team"}, "Tags.member.1.Value": {"red"}}},
+		{"CreateAccessKey", nsIAM, "CreateAccessKey", rootP, s.createAccessKey, params{"UserName": {"alice"}}},
+		{"PutUserPolicy", nsIAM, "PutUserPolicy", rootP, s.putOwnerPolicy(ownerUser), params{"UserName": {"alice"}, "PolicyName": {"p"},
+			"PolicyDocument": {`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole","Resource":"*"}]}`}}},
+		{"GetUserPolicy", nsIAM, "GetUserPolicy", rootP, s.getOwnerPolicy(ownerUser), params{"UserName": {"alice"}, "PolicyName": {"p"}}},
+		{"ListUsers", nsIAM, "ListUsers", rootP, s.listUsers, params{}},
+		{"CreateRole", nsIAM, "CreateRole", rootP, s.createRole, params{"RoleName": {"R"}, "AssumeRolePolicyDocument": {trust}}},
+		{"AssumeRole", nsSTS, "AssumeRole", alice, s.assumeRole, params{"RoleArn": {"arn:aws:iam::" + testAccount + ":role/R"}, "RoleSessionName": {"web"}}},
+		{"GetCallerIdentity", nsSTS, "GetCallerIdentity", alice, s.getCallerIdentity, params{}},
+		{"NoSuchEntity", nsIAM, "GetUser", rootP, s.getUser, params{"UserName": {"nobody"}}},
+		{"AccessDenied", nsIAM, "CreateUser", alice, s.createUser, params{"UserName": {"bob"}}},
+	}
+	for _, st := range steps {
+		t.Run(st.name, func(t *testing.T) {
+			res, err := st.op(&call{ctx: ctx, p: st.p, params: st.params, requestID: "00000000-0000-4000-8000-000000000000"})
+			var got []byte
+			if err != nil {
+				got = renderError(st.ns, awserr.As(err), "00000000-0000-4000-8000-000000000000")
+			} else {
+				got = renderResponse(st.ns, st.action, res, "00000000-0000-4000-8000-000000000000")
+			}
+			path := filepath.Join("testdata", st.name+".xml")
+			if *update {
+				if err := os.MkdirAll("testdata", 0o755); err != nil {
+					t.Fatal(err)
+				}
+				if err := os.WriteFile(path, got, 0o644); err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			want, err := os.ReadFile(path)
+			if err != nil {
+				t.Fatalf("%v (run with -update)", err)
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s differs from %s:\n%s", st.name, path, got)
+			}
+		})
+	}
+}
