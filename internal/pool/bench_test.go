@@ -3,6 +3,7 @@ package pool_test
 import (
 	"context"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -39,4 +40,28 @@ func BenchmarkInvokeWarmGo(b *testing.B) {
 	if st := h.p.Stats().Functions["bench"]; st.ColdStarts != 1 {
 		b.Errorf("cold starts %d, want 1", st.ColdStarts)
 	}
+}
+
+// BenchmarkColdStartGo measures an invoke that needs a new environment (code copy, process
+// start, aws-lambda-go init, first event): each iteration changes the ConfigKey.
+func BenchmarkColdStartGo(b *testing.B) {
+	h := newPool(b, pool.Config{})
+	tg := goTarget("coldbench")
+	ctx := context.Background()
+	req := &pool.Request{Payload: []byte(`{"op":"echo"}`)}
+	lat := make([]time.Duration, 0, b.N)
+	var initDur time.Duration
+	for i := 0; i < b.N; i++ {
+		tg.ConfigKey = "k" + strconv.Itoa(i)
+		start := time.Now()
+		res, err := h.p.Invoke(ctx, tg, req)
+		lat = append(lat, time.Since(start))
+		if err != nil || !res.ColdStart {
+			b.Fatalf("invoke: %v", err)
+		}
+		initDur += res.InitDuration
+	}
+	slices.Sort(lat)
+	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
+	b.ReportMetric(float64(initDur.Microseconds())/1000/float64(b.N), "init-ms")
 }

@@ -45,6 +45,7 @@ type env struct {
 
 	startedAt    time.Time
 	initDuration time.Duration
+	copyDuration time.Duration
 	timer        *time.Timer
 
 	outMu sync.Mutex
@@ -123,9 +124,11 @@ func (e *env) start() error {
 	if err := os.MkdirAll(tmp, 0o755); err != nil {
 		return fmt.Errorf("pool: env dir: %w", err)
 	}
+	copyStart := time.Now()
 	if err := copyTree(t.CodeDir, e.taskRoot); err != nil {
 		return fmt.Errorf("pool: copy code: %w", err)
 	}
+	e.copyDuration = time.Since(copyStart)
 	argv, lenv, err := e.p.launcher.Command(t.Runtime, t.Handler, e.taskRoot)
 	if err != nil {
 		return err

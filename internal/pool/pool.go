@@ -519,6 +519,8 @@ func (p *Pool) initEnv(ctx context.Context, e *env, deadline time.Time) (initSta
 	defer timer.Stop()
 	select {
 	case <-e.ready:
+		p.log.Debug("pool: environment ready", "function", e.target.FunctionName, "env", e.id,
+			"copy", e.copyDuration, "init", e.initDuration)
 		return initOK, ""
 	case <-e.initFailed:
 		typ, _ := e.initError()
