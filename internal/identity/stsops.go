@@ -71,6 +71,9 @@ func (s *Service) assumeRole(c *call) (*xnode, error) {
 		// safer than granting more than asked.
 		return nil, awserr.New(http.StatusBadRequest, "InvalidParameterValue", "Session policies are not supported by furl.")
 	}
+	if c.params.has("Tags.member.1.Key") || c.params.has("TransitiveTagKeys.member.1") {
+		return nil, awserr.New(http.StatusBadRequest, "InvalidParameterValue", "Session tags are not supported by furl.")
+	}
 	denied := func() error {
 		return awserr.Newf(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", c.p.ARN, roleARN)
 	}
