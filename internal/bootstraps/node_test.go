@@ -3,6 +3,7 @@ package bootstraps
 import (
 	"bytes"
 	"encoding/base64"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -449,6 +450,38 @@ exports.rejection = async () => {
 			}
 			if code := p.wait(t); code != tc.code {
 				t.Errorf("exit code %d, want %d", code, tc.code)
+			}
+		})
+	}
+}
+
+// TestRefusedPost: when the Runtime API refuses a post (413 for an oversized response), the
+// runtime process ends, as the RICs' do, instead of serving more invocations.
+func TestRefusedPost(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		start func(t *testing.T) (*fakeAPI, *runtimeProc)
+	}{
+		{"node", func(t *testing.T) (*fakeAPI, *runtimeProc) {
+			return startNode(t, "index.async", map[string]string{"index.js": nodeHandlers}, nil)
+		}},
+		{"node error path", func(t *testing.T) (*fakeAPI, *runtimeProc) {
+			return startNode(t, "index.throws", map[string]string{"index.js": nodeHandlers}, nil)
+		}},
+		{"python", func(t *testing.T) (*fakeAPI, *runtimeProc) {
+			return startPython(t, "python3.12", "app.handler", map[string]string{"app.py": "def handler(e, c):\n    return 1\n"}, nil)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			api, p := tc.start(t)
+			api.mu.Lock()
+			api.refuse = http.StatusRequestEntityTooLarge
+			api.mu.Unlock()
+			api.invoke(t, invocation{})
+			if code := p.wait(t); code != 1 {
+				t.Errorf("exit code %d, want 1\n%s", code, p.out)
 			}
 		})
 	}

@@ -54,6 +54,8 @@ type fakeAPI struct {
 
 	mu         sync.Mutex
 	dispatched time.Time
+	// refuse, when set, is the status every post gets instead of 202 (e.g. 413).
+	refuse int
 }
 
 func newFakeAPI(t *testing.T) *fakeAPI {
@@ -136,8 +138,16 @@ func (f *fakeAPI) post(kind string) http.HandlerFunc {
 		o.Dispatched = f.dispatched
 		f.mu.Unlock()
 		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusAccepted)
-		_, _ = io.WriteString(w, `{"status":"OK"}`)
+		f.mu.Lock()
+		refuse := f.refuse
+		f.mu.Unlock()
+		if refuse != 0 {
+			w.WriteHeader(refuse)
+			_, _ = io.WriteString(w, `{"errorMessage":"Exceeded maximum allowed payload size (6291556 bytes).","errorType":"RequestEntityTooLarge"}`)
+		} else {
+			w.WriteHeader(http.StatusAccepted)
+			_, _ = io.WriteString(w, `{"status":"OK"}`)
+		}
 		f.outcomes <- o
 	}
 }

@@ -269,6 +269,15 @@ const ERROR_TYPE_HEADER = 'Lambda-Runtime-Function-Error-Type';
 const XRAY_ERROR_HEADER = 'Lambda-Runtime-Function-XRay-Error-Cause';
 const USER_AGENT = `aws-lambda-nodejs/${process.version}-furl`;
 
+// fatal ends the runtime when the Runtime API is gone or refuses a post.
+function fatal(err) {
+  try {
+    process.stderr.write(`${new Date().toISOString()}\t${global[REQUEST_ID_SYMBOL]}\tFATAL\t${err && err.stack ? err.stack : err}\n`.replace(/\n(?!$)/g, '\r'));
+  } finally {
+    process.exit(1);
+  }
+}
+
 function _trySerializeResponse(body) {
   try {
     return JSON.stringify(body === undefined ? null : body);
@@ -294,21 +303,16 @@ class RAPIDClient {
         res.on('end', () => {
           const data = Buffer.concat(chunks);
           if (expect && res.statusCode !== expect) {
-            // As with the native client: a refused post is fatal for the runtime.
-            process.nextTick(() => {
-              throw new Error(
-                `Failed to post to ${p}. Http response code: ${res.statusCode}. ${data.toString()}`,
-              );
-            });
+            // As with the native client, a refused post is fatal for the runtime. Exit at once
+            // rather than throw: the uncaught-exception path would post again.
+            fatal(new Error(`Failed to post to ${p}. Http response code: ${res.statusCode}. ${data.toString()}`));
             return;
           }
           callback(res, data);
         });
       },
     );
-    req.on('error', (e) => {
-      throw e;
-    });
+    req.on('error', fatal);
     req.end(body);
   }
 
