@@ -385,17 +385,6 @@ func (p *Pool) release(e *env, reuse bool) {
 	e.fs.idle = append(e.fs.idle, e)
 }
 
-// forget drops a never-started environment's slot.
-func (p *Pool) forget(e *env) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	p.inflight--
-	p.fnInflight[e.target.FunctionName]--
-	delete(e.fs.envs, e)
-	p.envCount--
-	e.dead = true
-}
-
 // watch waits for the runtime process to end and cleans the environment up.
 func (p *Pool) watch(e *env) {
 	defer p.wg.Done()
