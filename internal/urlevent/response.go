@@ -155,7 +155,7 @@ func (f *fields) structured() (*Response, error) {
 	return r, nil
 }
 
-// parseStatus accepts an integral JSON number or a numeric string, 100..599.
+// parseStatus accepts an integral JSON number or a numeric string, 200..599.
 func parseStatus(raw json.RawMessage) (int, error) {
 	raw = bytes.TrimSpace(raw)
 	s := string(raw)
@@ -173,7 +173,7 @@ func parseStatus(raw json.RawMessage) (int, error) {
 		}
 		n = int(f)
 	}
-	if n < 100 || n > 599 {
+	if n < 200 || n > 599 { // 1xx cannot end an HTTP exchange
 		return 0, malformed("statusCode %d out of range", n)
 	}
 	return n, nil
