@@ -621,18 +621,28 @@ func BenchmarkAuthenticateAuthorize(b *testing.B) {
 	if err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: "AKIAEXAMPLEEXAMPLE01", SecretAccessKey: rootSecret}, r, sigv4.EmptyPayloadHash, "lambda", "us-east-1", now); err != nil {
 		b.Fatal(err)
 	}
-	b.ReportAllocs()
-	b.ResetTimer()
-	for b.Loop() {
-		p, err := svc.Authenticate(ctx, r, "", "lambda")
-		if err != nil {
-			b.Fatal(err)
+	for _, cached := range []bool{true, false} {
+		name := "cached"
+		if !cached {
+			name = "uncached"
 		}
-		d, err := svc.Authorize(ctx, p, &fiam.Request{Action: "lambda:InvokeFunctionUrl", Resource: fn,
-			Context: map[string][]string{"lambda:FunctionUrlAuthType": {"AWS_IAM"}}}, res)
-		if err != nil || !d.Allowed {
-			b.Fatal(d, err)
-		}
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if !cached {
+					svc.cache.invalidate()
+				}
+				p, err := svc.Authenticate(ctx, r, "", "lambda")
+				if err != nil {
+					b.Fatal(err)
+				}
+				d, err := svc.Authorize(ctx, p, &fiam.Request{Action: "lambda:InvokeFunctionUrl", Resource: fn,
+					Context: map[string][]string{"lambda:FunctionUrlAuthType": {"AWS_IAM"}}}, res)
+				if err != nil || !d.Allowed {
+					b.Fatal(d, err)
+				}
+			}
+		})
 	}
 }
 
