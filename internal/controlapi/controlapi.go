@@ -131,7 +131,11 @@ func (h *Handler) serve(c *call) error {
 			if rt.op == "Invoke" || rt.op == "InvokeWithResponseStream" {
 				return awserr.New(http.StatusRequestEntityTooLarge, "RequestTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", MaxInvokeBytes))
 			}
-			return awserr.New(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for the %s operation", limit, rt.op))
+			shown := limit
+			if limit == MaxCodeRequestBytes {
+				shown = 69905067 // AWS's figure: a 50 MB zip in base64
+			}
+			return awserr.New(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for the %s operation", shown, rt.op))
 		}
 		return awserr.InvalidParameter("Could not read the request body.")
 	}

@@ -720,6 +720,18 @@ func TestErrors(t *testing.T) {
 			}
 		})
 	}
+	t.Run("oversize create", func(t *testing.T) {
+		body := io.LimitReader(zeroReader{}, controlapi.MaxCodeRequestBytes+1)
+		resp, err := http.Post(e.srv.URL+"/2015-03-31/functions", "application/json", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 413 || !strings.Contains(string(b), "Request must be smaller than 69905067 bytes for the CreateFunction operation") {
+			t.Fatalf("oversize: %d %s", resp.StatusCode, b)
+		}
+	})
 	t.Run("unsigned", func(t *testing.T) {
 		resp, err := http.Get(e.srv.URL + "/2015-03-31/functions/")
 		if err != nil {
@@ -840,4 +852,11 @@ func newEnvB(b *testing.B) *env {
 	e := newEnv(b, "")
 	e.create("bench", pyApp("0"))
 	return e
+}
+
+type zeroReader struct{}
+
+func (zeroReader) Read(p []byte) (int, error) {
+	clear(p)
+	return len(p), nil
 }
