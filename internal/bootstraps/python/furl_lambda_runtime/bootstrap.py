@@ -126,8 +126,8 @@ class _RawNumber(float):
 
 
 def _fast_default(obj):
-    if isinstance(obj, (bytes, bytearray)):
-        return bytes(obj).decode("utf-8")  # simplejson decodes bytes with its encoding
+    if isinstance(obj, bytes):
+        return obj.decode("utf-8")  # simplejson decodes bytes with its encoding
     if type(obj).__name__ == "Decimal" and type(obj).__module__ in ("decimal", "_decimal", "_pydecimal"):
         raise _NeedsSlowPath()
     raise TypeError("Object of type %s is not JSON serializable" % obj.__class__.__name__)
