@@ -9,6 +9,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -774,5 +775,45 @@ func TestTagsAndPrincipalTags(t *testing.T) {
 	lrt, err := root.ListRoleTags(ctx, &iam.ListRoleTagsInput{RoleName: aws.String("R")})
 	if err != nil || len(lrt.Tags) != 1 || aws.ToString(lrt.Tags[0].Key) != "owner" {
 		t.Errorf("ListRoleTags = %+v, %v", lrt, err)
+	}
+}
+
+// TestConcurrentWrites creates users and keys from many clients at once: SQLite must serialise
+// them without "database is locked" failures, and every key must then authenticate.
+func TestConcurrentWrites(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	root := e.iam(rootID, rootSecret, "")
+	const n = 16
+	errs := make(chan error, n)
+	keys := make(chan [2]string, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			name := "u" + strconv.Itoa(i)
+			if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
+				errs <- err
+				return
+			}
+			k, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
+			if err != nil {
+				errs <- err
+				return
+			}
+			keys <- [2]string{aws.ToString(k.AccessKey.AccessKeyId), aws.ToString(k.AccessKey.SecretAccessKey)}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	close(keys)
+	for err := range errs {
+		t.Error(err)
+	}
+	for k := range keys {
+		if _, err := e.sts(k[0], k[1], "").GetCallerIdentity(ctx, &sts.GetCallerIdentityInput{}); err != nil {
+			t.Errorf("key %s: %v", k[0], err)
+		}
 	}
 }
