@@ -146,6 +146,14 @@ func checkPolicyDocument(doc string, trust bool) error {
 		if trust && !hasP && !hasNP {
 			return errMalformed("Missing required field Principal")
 		}
+		_, hasR := st["Resource"]
+		_, hasNR := st["NotResource"]
+		if trust && (hasR || hasNR) {
+			return errMalformed("Has prohibited field Resource")
+		}
+		if !trust && !hasR && !hasNR {
+			return errMalformed("Policy statement must contain resources.")
+		}
 	}
 	return nil
 }

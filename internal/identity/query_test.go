@@ -264,3 +264,30 @@ func FuzzCheckPolicyDocument(f *testing.F) {
 		}
 	})
 }
+
+func TestCheckPolicyDocument(t *testing.T) {
+	tests := []struct {
+		doc     string
+		trust   bool
+		wantMsg string // "" = valid
+	}{
+		{`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`, false, ""},
+		{`{"Version":"2012-10-17","Statement":{"Effect":"Allow","Action":"*","NotResource":"arn:aws:iam::*:user/x"}}`, false, ""},
+		{`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*"}]}`, false, "Policy statement must contain resources."},
+		{`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"*","Resource":"*"}]}`, false, "Policy document should not specify a principal."},
+		{`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`, true, ""},
+		{`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"sts:AssumeRole"}]}`, true, "Missing required field Principal"},
+		{`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"123456789012"},"Action":"sts:AssumeRole","Resource":"*"}]}`, true, "Has prohibited field Resource"},
+		{`{"Statement":[{"Effect":"Maybe","Action":"*","Resource":"*"}]}`, false, "Invalid effect"},
+		{`not json`, false, "Syntax errors"},
+	}
+	for _, tt := range tests {
+		err := checkPolicyDocument(tt.doc, tt.trust)
+		switch {
+		case tt.wantMsg == "" && err != nil:
+			t.Errorf("%s: %v", tt.doc, err)
+		case tt.wantMsg != "" && (err == nil || awserr.As(err).Code != "MalformedPolicyDocument" || !strings.Contains(err.Error(), tt.wantMsg)):
+			t.Errorf("%s: got %v, want MalformedPolicyDocument containing %q", tt.doc, err, tt.wantMsg)
+		}
+	}
+}
