@@ -860,3 +860,48 @@ func (zeroReader) Read(p []byte) (int, error) {
 	clear(p)
 	return len(p), nil
 }
+
+// TestAsyncSurvivesRestart queues Event invocations while no worker runs, one of them leased
+// as by a process that died mid-run, and checks both run after a restart.
+func TestAsyncSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	e := newEnv(t, dir)
+	ctx := context.Background()
+	marks := t.TempDir()
+	e.create("ev", map[string]string{"app.py": `
+import os
+def handler(event, context):
+    open(os.path.join(event["dir"], event["name"]), "w").close()
+`})
+	e.cancel() // stop the async worker; the API keeps serving
+	<-e.done
+	for _, name := range []string{"queued", "leased"} {
+		p, _ := json.Marshal(map[string]string{"dir": marks, "name": name})
+		if _, err := e.client.Invoke(ctx, &lambda.InvokeInput{FunctionName: aws.String("ev"), InvocationType: types.InvocationTypeEvent, Payload: p}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Lease one far in the future, as claimDue does before running it.
+	err := e.db.FunctionsTx(ctx, func(tx *store.FuncTx) error {
+		due, err := tx.DueAsync(time.Now().Add(time.Hour), 10)
+		if err != nil || len(due) != 2 {
+			return fmt.Errorf("due = %d, %v", len(due), err)
+		}
+		return tx.RescheduleAsync(due[1].ID, 0, time.Now().Add(16*time.Minute))
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.close()
+	e2 := newEnv(t, dir)
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		m, _ := filepath.Glob(filepath.Join(marks, "*"))
+		if n, _ := e2.svc.PendingEvents(ctx); n == 0 && len(m) == 2 {
+			return
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	m, _ := filepath.Glob(filepath.Join(marks, "*"))
+	t.Fatalf("after restart ran %v", m)
+}

@@ -100,12 +100,23 @@ func (s *Service) AccountID() string { return s.opt.AccountID }
 // referenced package whose tree is missing. Call it before serving.
 func (s *Service) Recover(ctx context.Context) error {
 	var refs map[string]bool
+	var released int
 	if err := s.db.FunctionsTx(ctx, func(tx *store.FuncTx) error {
 		var err error
 		refs, err = tx.CodeHashes()
+		if err != nil {
+			return err
+		}
+		// Nothing runs yet: any Event invocation due later than the longest retry wait is the
+		// lease of a run that a crash interrupted. Run it again now.
+		now := s.now()
+		released, err = tx.ReleaseAsyncLeases(now.Add(2*s.opt.AsyncRetryDelay+time.Second), now)
 		return err
 	}); err != nil {
 		return fmt.Errorf("functions: recover: %w", err)
+	}
+	if released > 0 {
+		s.log.Info("functions: re-queued Event invocations interrupted by a crash", "count", released)
 	}
 	n, err := s.code.Sweep(func(h string) bool { return refs[h] })
 	if err != nil {

@@ -518,6 +518,17 @@ func (t *FuncTx) RescheduleAsync(id string, attempts int, next time.Time) error 
 	return nil
 }
 
+// ReleaseAsyncLeases moves every queued invocation due after threshold to now: at start, such
+// rows can only be leases of a process that died mid-invocation. It returns how many moved.
+func (t *FuncTx) ReleaseAsyncLeases(threshold, now time.Time) (int, error) {
+	res, err := t.tx.ExecContext(t.ctx, `UPDATE async_invocations SET next_ms = ? WHERE next_ms > ?`, ms(now), ms(threshold))
+	if err != nil {
+		return 0, fmt.Errorf("store: release leases: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return int(n), nil
+}
+
 // DeleteAsync removes a finished invocation.
 func (t *FuncTx) DeleteAsync(id string) error {
 	if _, err := t.tx.ExecContext(t.ctx, `DELETE FROM async_invocations WHERE id = ?`, id); err != nil {
