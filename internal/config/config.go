@@ -44,6 +44,9 @@ type Config struct {
 	StreamMaxBytes       int64
 	StreamBandwidthAfter int64
 	StreamBandwidth      int64
+	// FunctionPath is the PATH given to function processes (default: furl's own PATH, so a
+	// bootstrap script finds the machine's interpreters by name).
+	FunctionPath string
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed for aws:SourceIp.
 	TrustedProxies []*net.IPNet
 	LogLevel       string
@@ -100,6 +103,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	}
 	if v := getenv("FURL_ROOT_SECRET_ACCESS_KEY"); v != "" {
 		c.RootSecretAccessKey = v
+	}
+	if v := getenv("PATH"); v != "" && c.FunctionPath == "" {
+		c.FunctionPath = v
 	}
 	if v := getenv("FURL_DATA_DIR"); v != "" {
 		c.DataDir = v

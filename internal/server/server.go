@@ -103,6 +103,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 		InitTimeout:    cfg.InitTimeout,
 		WorkDir:        filepath.Join(cfg.DataDir, "envs"),
 		MaxStreamBytes: cfg.StreamMaxBytes,
+		Path:           cfg.FunctionPath,
 	}, log, pool.DefaultLauncher{Managed: boots}, logs)
 	s.closers = append(s.closers, s.pool.Close)
 
