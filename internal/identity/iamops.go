@@ -3,6 +3,7 @@ package identity
 import (
 	"encoding/json"
 	"errors"
+	"net/http"
 	"regexp"
 	"strconv"
 	"strings"
@@ -47,6 +48,8 @@ func (s *Service) iamOps() map[string]opFunc {
 		"CreatePolicy":           s.createPolicy,
 		"GetPolicy":              s.getPolicy,
 		"GetPolicyVersion":       s.getPolicyVersion,
+		"ListPolicyVersions":     s.listPolicyVersions,
+		"GetAccessKeyLastUsed":   s.getAccessKeyLastUsed,
 		"DeletePolicy":           s.deletePolicy,
 		"ListPolicies":           s.listPolicies,
 		"CreateGroup":            s.createGroup,
@@ -855,6 +858,39 @@ func (s *Service) getPolicyVersion(c *call) (*xnode, error) {
 	}
 	return el("", el("PolicyVersion", tx("Document", policyEscape(p.Document)), tx("VersionId", "v1"),
 		tbool("IsDefaultVersion", true), ttime("CreateDate", p.Created))), nil
+}
+
+// listPolicyVersions lists the one version furl keeps (v1, the default).
+func (s *Service) listPolicyVersions(c *call) (*xnode, error) {
+	p, err := s.lookupPolicy(c, "iam:ListPolicyVersions")
+	if err != nil {
+		return nil, err
+	}
+	v := el("", tx("Document", policyEscape(p.Document)), tx("VersionId", "v1"), tbool("IsDefaultVersion", true), ttime("CreateDate", p.Created))
+	return page(el("", members("Versions", []*xnode{v})), ""), nil
+}
+
+// getAccessKeyLastUsed answers for any existing key; furl does not track last use.
+func (s *Service) getAccessKeyLastUsed(c *call) (*xnode, error) {
+	akid, err := c.params.required("AccessKeyId")
+	if err != nil {
+		return nil, err
+	}
+	k, err := s.db.GetAccessKey(c.ctx, akid)
+	if errors.Is(err, store.ErrNoSuchEntity) {
+		return nil, awserr.Newf(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: iam:GetAccessKeyLastUsed on resource: access key %s", c.p.ARN, akid)
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	u, err := s.db.GetIAMUser(c.ctx, k.UserName)
+	if err != nil {
+		return nil, internal(err)
+	}
+	if err := s.authorize(c, "iam:GetAccessKeyLastUsed", u.ARN); err != nil {
+		return nil, err
+	}
+	return el("", tx("UserName", u.Name), el("AccessKeyLastUsed", tx("Region", "N/A"), tx("ServiceName", "N/A"))), nil
 }
 
 func (s *Service) deletePolicy(c *call) (*xnode, error) {

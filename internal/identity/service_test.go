@@ -817,3 +817,29 @@ func TestConcurrentWrites(t *testing.T) {
 		}
 	}
 }
+
+func TestPolicyVersionsAndKeyLastUsed(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	root := e.iam(rootID, rootSecret, "")
+	basic := aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")
+	lv, err := root.ListPolicyVersions(ctx, &iam.ListPolicyVersionsInput{PolicyArn: basic})
+	if err != nil || len(lv.Versions) != 1 || aws.ToString(lv.Versions[0].VersionId) != "v1" || !lv.Versions[0].IsDefaultVersion {
+		t.Errorf("ListPolicyVersions = %+v, %v", lv, err)
+	}
+	gv, err := root.GetPolicyVersion(ctx, &iam.GetPolicyVersionInput{PolicyArn: basic, VersionId: aws.String("v1")})
+	if doc, _ := url.PathUnescape(aws.ToString(gv.PolicyVersion.Document)); err != nil || !strings.Contains(doc, "logs:CreateLogGroup") {
+		t.Errorf("GetPolicyVersion = %v, %v", doc, err)
+	}
+	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
+		t.Fatal(err)
+	}
+	k, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lu, err := root.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: k.AccessKey.AccessKeyId})
+	if err != nil || aws.ToString(lu.UserName) != "alice" || aws.ToString(lu.AccessKeyLastUsed.ServiceName) != "N/A" {
+		t.Errorf("GetAccessKeyLastUsed = %+v, %v", lu, err)
+	}
+}
