@@ -174,6 +174,14 @@ func (h *Handler) authorize(c *call, rt *route) error {
 		}
 	} else if rt.op == "TagResource" || rt.op == "UntagResource" || rt.op == "ListTags" {
 		resource = c.params[0]
+	} else if rt.op == "CreateFunction" {
+		// Authorized against the ARN of the function being created, as AWS does.
+		var in struct{ FunctionName string }
+		if json.Unmarshal(c.body, &in) == nil && in.FunctionName != "" {
+			if ref, err := h.svc.ParseRef(in.FunctionName, ""); err == nil {
+				resource = h.svc.ARN(ref.Name, "")
+			}
+		}
 	}
 	req := &iam.Request{
 		Principal: c.principal, Action: action, Resource: resource, ResourceAccount: h.svc.AccountID(),

@@ -31,6 +31,7 @@ import (
 	"github.com/furl/furl/internal/codestore"
 	"github.com/furl/furl/internal/controlapi"
 	"github.com/furl/furl/internal/functions"
+	"github.com/furl/furl/internal/identity"
 	"github.com/furl/furl/internal/pool"
 	"github.com/furl/furl/internal/store"
 )
@@ -77,6 +78,13 @@ func needPython(t testing.TB) string {
 // (t.TempDir() when empty), served on loopback.
 func newEnv(t testing.TB, dir string) *env {
 	t.Helper()
+	return newEnvWith(t, dir, false)
+}
+
+// newEnvWith is newEnv; withIdentity authenticates and authorizes through the real identity
+// service (IAM users, policies) and serves its IAM/STS Query API on POST /.
+func newEnvWith(t testing.TB, dir string, withIdentity bool) *env {
+	t.Helper()
 	py := needPython(t)
 	if dir == "" {
 		dir = t.TempDir()
@@ -103,8 +111,23 @@ func newEnv(t testing.TB, dir string) *env {
 		t.Fatal(err)
 	}
 	p := pool.New(pool.Config{WorkDir: filepath.Join(dir, "envs"), Path: os.Getenv("PATH"), MaxConcurrency: 50}, log, pool.DefaultLauncher{Managed: set}, nil)
-	h := controlapi.New(svc, controlapi.NewRootAuthenticator(testKey, testSecret, testRegion, testAcct), controlapi.RootOnly{AccountID: testAcct}, p, nil, log)
-	srv := httptest.NewServer(h)
+	var handler http.Handler = controlapi.New(svc, controlapi.NewRootAuthenticator(testKey, testSecret, testRegion, testAcct), controlapi.RootOnly{AccountID: testAcct}, p, nil, log)
+	if withIdentity {
+		ids, err := identity.New(identity.Options{Store: db, AccountID: testAcct, Region: testRegion, RootAccessKeyID: testKey, RootSecretAccessKey: testSecret, Log: log})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cp := controlapi.New(svc, ids, ids, p, nil, log)
+		q := identity.NewQueryAPI(ids)
+		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if r.URL.Path == "/" && r.Method == http.MethodPost {
+				q.ServeHTTP(w, r)
+				return
+			}
+			cp.ServeHTTP(w, r)
+		})
+	}
+	srv := httptest.NewServer(handler)
 	e := &env{t: t, dir: dir, db: db, svc: svc, pool: p, srv: srv, cancel: cancel, done: make(chan struct{})}
 	go func() { defer close(e.done); svc.RunAsync(ctx, p) }()
 	e.client = newClient(srv.URL, testKey, testSecret)
