@@ -99,6 +99,19 @@ CREATE TABLE iam_tags (
 	PRIMARY KEY (owner_kind, owner_name, key)
 );
 `},
+	{Domain: "identity", Version: 4, SQL: `
+CREATE TABLE iam_policy_versions (
+	policy_arn TEXT NOT NULL REFERENCES iam_policies(arn) ON DELETE CASCADE,
+	version    INTEGER NOT NULL,
+	document   TEXT NOT NULL,
+	created_ms INTEGER NOT NULL,
+	PRIMARY KEY (policy_arn, version)
+);
+ALTER TABLE iam_policies ADD COLUMN default_version INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE iam_policies ADD COLUMN next_version INTEGER NOT NULL DEFAULT 2;
+INSERT INTO iam_policy_versions (policy_arn, version, document, created_ms)
+	SELECT arn, 1, document, created_ms FROM iam_policies;
+`},
 }
 
 // awsManagedPolicies are the AWS-managed policies furl knows (documents simplified where AWS's
@@ -176,13 +189,15 @@ type IAMRole struct {
 	Created             time.Time
 }
 
-// IAMPolicy is a managed policy (one default version, v1).
+// IAMPolicy is a managed policy; Document is its default version's.
 type IAMPolicy struct {
 	ARN, Name, ID, Path string
 	Document            string
-	Description         string
-	AttachmentCount     int
-	Created, Updated    time.Time
+	// DefaultVersion is the number of the default version (v<N>).
+	DefaultVersion   int
+	Description      string
+	AttachmentCount  int
+	Created, Updated time.Time
 }
 
 // IAMInlinePolicy is a policy embedded in a user, group or role.
@@ -517,18 +532,29 @@ func (s *DB) DeleteIAMRole(ctx context.Context, name string) error {
 
 // CreateIAMPolicy inserts p.
 func (s *DB) CreateIAMPolicy(ctx context.Context, p IAMPolicy) error {
-	_, err := s.sql.ExecContext(ctx, `INSERT INTO iam_policies (arn, name, id, path, document, description, created_ms, updated_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.ARN, p.Name, p.ID, p.Path, p.Document, p.Description, idMS(p.Created), idMS(p.Updated))
-	return idWrapInsert("create policy", err)
+	tx, err := s.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: create policy: %w", err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO iam_policies (arn, name, id, path, document, description, created_ms, updated_ms)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.ARN, p.Name, p.ID, p.Path, p.Document, p.Description, idMS(p.Created), idMS(p.Updated)); err != nil {
+		return idWrapInsert("create policy", err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO iam_policy_versions (policy_arn, version, document, created_ms) VALUES (?, 1, ?, ?)`,
+		p.ARN, p.Document, idMS(p.Created)); err != nil {
+		return idWrapInsert("create policy", err)
+	}
+	return idWrapInsert("create policy", tx.Commit())
 }
 
 const policyCols = `arn, name, id, path, document, description, created_ms, updated_ms,
-	(SELECT COUNT(*) FROM iam_attachments a WHERE a.policy_arn = iam_policies.arn)`
+	(SELECT COUNT(*) FROM iam_attachments a WHERE a.policy_arn = iam_policies.arn), default_version`
 
 func idScanPolicy(sc interface{ Scan(...any) error }) (IAMPolicy, error) {
 	var p IAMPolicy
 	var c, u int64
-	err := sc.Scan(&p.ARN, &p.Name, &p.ID, &p.Path, &p.Document, &p.Description, &c, &u, &p.AttachmentCount)
+	err := sc.Scan(&p.ARN, &p.Name, &p.ID, &p.Path, &p.Document, &p.Description, &c, &u, &p.AttachmentCount, &p.DefaultVersion)
 	p.Created, p.Updated = idFromMS(c), idFromMS(u)
 	return p, err
 }
@@ -789,4 +815,105 @@ func (s *DB) OwnerTags(ctx context.Context, kind, owner string) ([]IAMTag, error
 		out = append(out, t)
 	}
 	return out, rows.Err()
+}
+
+// --- managed policy versions ---
+
+// MaxPolicyVersions is IAM's limit of versions per managed policy.
+const MaxPolicyVersions = 5
+
+// ErrLimitExceeded: the policy already has MaxPolicyVersions versions.
+var ErrLimitExceeded = errors.New("store: limit exceeded")
+
+// ErrDefaultVersion: the default version cannot be deleted.
+var ErrDefaultVersion = errors.New("store: cannot delete the default version")
+
+// IAMPolicyVersion is one version of a managed policy.
+type IAMPolicyVersion struct {
+	Version   int
+	Document  string
+	IsDefault bool
+	Created   time.Time
+}
+
+// CreatePolicyVersion adds a version (made the default when setDefault) and returns its number.
+func (s *DB) CreatePolicyVersion(ctx context.Context, arn, doc string, setDefault bool, at time.Time) (int, error) {
+	tx, err := s.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return 0, fmt.Errorf("store: create policy version: %w", err)
+	}
+	defer tx.Rollback()
+	var next, n int
+	if err := tx.QueryRowContext(ctx, `SELECT next_version, (SELECT COUNT(*) FROM iam_policy_versions WHERE policy_arn = ?) FROM iam_policies WHERE arn = ?`,
+		arn, arn).Scan(&next, &n); err != nil {
+		return 0, fmt.Errorf("store: create policy version: %w", idNotFound(err))
+	}
+	if n >= MaxPolicyVersions {
+		return 0, fmt.Errorf("store: create policy version: %w", ErrLimitExceeded)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO iam_policy_versions (policy_arn, version, document, created_ms) VALUES (?, ?, ?, ?)`,
+		arn, next, doc, idMS(at)); err != nil {
+		return 0, fmt.Errorf("store: create policy version: %w", err)
+	}
+	q := `UPDATE iam_policies SET next_version = next_version + 1 WHERE arn = ?`
+	args := []any{arn}
+	if setDefault {
+		q = `UPDATE iam_policies SET next_version = next_version + 1, default_version = ?, document = ?, updated_ms = ? WHERE arn = ?`
+		args = []any{next, doc, idMS(at), arn}
+	}
+	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		return 0, fmt.Errorf("store: create policy version: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return 0, fmt.Errorf("store: create policy version: %w", err)
+	}
+	return next, nil
+}
+
+// PolicyVersions returns the policy's versions, newest first.
+func (s *DB) PolicyVersions(ctx context.Context, arn string) ([]IAMPolicyVersion, error) {
+	rows, err := s.sql.QueryContext(ctx, `SELECT v.version, v.document, v.version = p.default_version, v.created_ms
+		FROM iam_policy_versions v JOIN iam_policies p ON p.arn = v.policy_arn WHERE v.policy_arn = ? ORDER BY v.version DESC`, arn)
+	if err != nil {
+		return nil, fmt.Errorf("store: policy versions: %w", err)
+	}
+	defer rows.Close()
+	var out []IAMPolicyVersion
+	for rows.Next() {
+		var v IAMPolicyVersion
+		var c int64
+		if err := rows.Scan(&v.Version, &v.Document, &v.IsDefault, &c); err != nil {
+			return nil, fmt.Errorf("store: policy versions: %w", err)
+		}
+		v.Created = idFromMS(c)
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// SetDefaultPolicyVersion makes version the default (its document becomes the policy's).
+func (s *DB) SetDefaultPolicyVersion(ctx context.Context, arn string, version int, at time.Time) error {
+	err := idAffected(s.sql.ExecContext(ctx, `UPDATE iam_policies SET default_version = ?, updated_ms = ?,
+		document = (SELECT document FROM iam_policy_versions WHERE policy_arn = ? AND version = ?)
+		WHERE arn = ? AND EXISTS (SELECT 1 FROM iam_policy_versions WHERE policy_arn = ? AND version = ?)`,
+		version, idMS(at), arn, version, arn, arn, version))
+	if err != nil {
+		return fmt.Errorf("store: set default policy version: %w", err)
+	}
+	return nil
+}
+
+// DeletePolicyVersion deletes a non-default version.
+func (s *DB) DeletePolicyVersion(ctx context.Context, arn string, version int) error {
+	var def int
+	if err := s.sql.QueryRowContext(ctx, `SELECT default_version FROM iam_policies WHERE arn = ?`, arn).Scan(&def); err != nil {
+		return fmt.Errorf("store: delete policy version: %w", idNotFound(err))
+	}
+	if def == version {
+		return fmt.Errorf("store: delete policy version: %w", ErrDefaultVersion)
+	}
+	if err := idAffected(s.sql.ExecContext(ctx, `DELETE FROM iam_policy_versions WHERE policy_arn = ? AND version = ?`, arn, version)); err != nil {
+		return fmt.Errorf("store: delete policy version: %w", err)
+	}
+	return nil
 }

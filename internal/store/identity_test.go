@@ -194,3 +194,56 @@ func TestIdentityTags(t *testing.T) {
 		t.Errorf("after untag all: %v", got)
 	}
 }
+
+func TestIdentityPolicyVersions(t *testing.T) {
+	ctx := context.Background()
+	db := openIdentityDB(t)
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	arn := "arn:aws:iam::000000000000:policy/p"
+	if err := db.CreateIAMPolicy(ctx, IAMPolicy{ARN: arn, Name: "p", ID: "ANPA1", Path: "/", Document: "d1", Created: now, Updated: now}); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := db.CreatePolicyVersion(ctx, arn, "d2", false, now); err != nil || v != 2 {
+		t.Fatalf("v2 = %d, %v", v, err)
+	}
+	if p, _ := db.GetIAMPolicy(ctx, arn); p.Document != "d1" || p.DefaultVersion != 1 {
+		t.Errorf("after non-default version: %+v", p)
+	}
+	if v, err := db.CreatePolicyVersion(ctx, arn, "d3", true, now); err != nil || v != 3 {
+		t.Fatalf("v3 = %d, %v", v, err)
+	}
+	if p, _ := db.GetIAMPolicy(ctx, arn); p.Document != "d3" || p.DefaultVersion != 3 {
+		t.Errorf("after default version: %+v", p)
+	}
+	if err := db.DeletePolicyVersion(ctx, arn, 3); !errors.Is(err, ErrDefaultVersion) {
+		t.Errorf("delete default: %v", err)
+	}
+	if err := db.SetDefaultPolicyVersion(ctx, arn, 2, now); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.SetDefaultPolicyVersion(ctx, arn, 9, now); !errors.Is(err, ErrNoSuchEntity) {
+		t.Errorf("set missing default: %v", err)
+	}
+	if p, _ := db.GetIAMPolicy(ctx, arn); p.Document != "d2" {
+		t.Errorf("after set default: %+v", p)
+	}
+	if err := db.DeletePolicyVersion(ctx, arn, 1); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 3; i++ {
+		if _, err := db.CreatePolicyVersion(ctx, arn, "x", false, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := db.CreatePolicyVersion(ctx, arn, "x", false, now); !errors.Is(err, ErrLimitExceeded) {
+		t.Errorf("sixth version: %v", err)
+	}
+	vs, err := db.PolicyVersions(ctx, arn)
+	if err != nil || len(vs) != 5 || vs[0].Version != 6 || !vs[len(vs)-1].IsDefault {
+		t.Errorf("versions = %+v, %v", vs, err)
+	}
+	aws, err := db.PolicyVersions(ctx, "arn:aws:iam::aws:policy/AdministratorAccess")
+	if err != nil || len(aws) != 1 || !aws[0].IsDefault {
+		t.Errorf("AWS-managed versions = %+v, %v", aws, err)
+	}
+}
