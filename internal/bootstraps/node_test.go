@@ -486,3 +486,34 @@ func TestRefusedPost(t *testing.T) {
 		})
 	}
 }
+
+// TestRuntimeAPIGone: when the Runtime API disappears (furl killed), an idle runtime exits
+// instead of lingering or spinning.
+func TestRuntimeAPIGone(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		start func(t *testing.T) (*fakeAPI, *runtimeProc)
+	}{
+		{"node", func(t *testing.T) (*fakeAPI, *runtimeProc) {
+			return startNode(t, "index.async", map[string]string{"index.js": nodeHandlers}, nil)
+		}},
+		{"node callback", func(t *testing.T) (*fakeAPI, *runtimeProc) {
+			return startNode(t, "index.callbackErr", map[string]string{"index.js": nodeHandlers}, nil)
+		}},
+		{"python", func(t *testing.T) (*fakeAPI, *runtimeProc) {
+			return startPython(t, "python3.12", "app.handler", map[string]string{"app.py": "def handler(e, c):\n    return 1\n"}, nil)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			api, p := tc.start(t)
+			api.invoke(t, invocation{})
+			time.Sleep(100 * time.Millisecond) // back in /next
+			_ = api.srv.Close()
+			if code := p.wait(t); code == 0 {
+				t.Errorf("exit code 0\n%s", p.out)
+			}
+		})
+	}
+}
