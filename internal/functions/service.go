@@ -192,6 +192,7 @@ type CreateInput struct {
 	Environment   *struct{ Variables map[string]string }
 	Architectures []string
 	PackageType   string
+	Layers        []string
 	Tags          map[string]string
 	Code          CodeInput
 }
@@ -241,6 +242,9 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateInput) (*lambda.
 	}
 	if ref.Qualifier != "" {
 		return nil, awserr.InvalidParameter("Unsupported function name %s: a qualifier is not allowed here.", in.FunctionName)
+	}
+	if len(in.Layers) > 0 {
+		return nil, awserr.InvalidParameter("Layers are not supported by furl; include the layer's files in the deployment package.")
 	}
 	if in.PackageType == "Image" || in.Code.ImageUri != "" {
 		return nil, awserr.InvalidParameter("furl supports only Zip packages; PackageType Image is not supported.")
@@ -572,6 +576,7 @@ type UpdateConfigInput struct {
 	MemorySize  *int
 	Runtime     *string
 	Environment *struct{ Variables map[string]string }
+	Layers      []string
 	RevisionId  string
 }
 
@@ -579,6 +584,9 @@ type UpdateConfigInput struct {
 func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref Ref, in *UpdateConfigInput) (*lambda.FunctionConfig, error) {
 	if ref.Qualifier != "" && ref.Qualifier != lambda.LatestVersion {
 		return nil, awserr.InvalidParameter("Please do not provide a qualifier when updating function configuration.")
+	}
+	if len(in.Layers) > 0 {
+		return nil, awserr.InvalidParameter("Layers are not supported by furl; include the layer's files in the deployment package.")
 	}
 	if in.Role != nil {
 		if err := validateRole(*in.Role); err != nil {
