@@ -37,33 +37,36 @@ var (
 
 func (s *Service) iamOps() map[string]opFunc {
 	ops := map[string]opFunc{
-		"CreateUser":             s.createUser,
-		"GetUser":                s.getUser,
-		"ListUsers":              s.listUsers,
-		"DeleteUser":             s.deleteUser,
-		"CreateAccessKey":        s.createAccessKey,
-		"ListAccessKeys":         s.listAccessKeys,
-		"UpdateAccessKey":        s.updateAccessKey,
-		"DeleteAccessKey":        s.deleteAccessKey,
-		"CreatePolicy":           s.createPolicy,
-		"GetPolicy":              s.getPolicy,
-		"GetPolicyVersion":       s.getPolicyVersion,
-		"ListPolicyVersions":     s.listPolicyVersions,
-		"GetAccessKeyLastUsed":   s.getAccessKeyLastUsed,
-		"DeletePolicy":           s.deletePolicy,
-		"ListPolicies":           s.listPolicies,
-		"CreateGroup":            s.createGroup,
-		"GetGroup":               s.getGroup,
-		"ListGroups":             s.listGroups,
-		"ListGroupsForUser":      s.listGroupsForUser,
-		"DeleteGroup":            s.deleteGroup,
-		"AddUserToGroup":         s.addUserToGroup,
-		"RemoveUserFromGroup":    s.removeUserFromGroup,
-		"CreateRole":             s.createRole,
-		"GetRole":                s.getRole,
-		"ListRoles":              s.listRoles,
-		"DeleteRole":             s.deleteRole,
-		"UpdateAssumeRolePolicy": s.updateAssumeRolePolicy,
+		"CreateUser":              s.createUser,
+		"GetUser":                 s.getUser,
+		"ListUsers":               s.listUsers,
+		"DeleteUser":              s.deleteUser,
+		"CreateAccessKey":         s.createAccessKey,
+		"ListAccessKeys":          s.listAccessKeys,
+		"UpdateAccessKey":         s.updateAccessKey,
+		"DeleteAccessKey":         s.deleteAccessKey,
+		"CreatePolicy":            s.createPolicy,
+		"GetPolicy":               s.getPolicy,
+		"GetPolicyVersion":        s.getPolicyVersion,
+		"CreatePolicyVersion":     s.createPolicyVersion,
+		"SetDefaultPolicyVersion": s.setDefaultPolicyVersion,
+		"DeletePolicyVersion":     s.deletePolicyVersion,
+		"ListPolicyVersions":      s.listPolicyVersions,
+		"GetAccessKeyLastUsed":    s.getAccessKeyLastUsed,
+		"DeletePolicy":            s.deletePolicy,
+		"ListPolicies":            s.listPolicies,
+		"CreateGroup":             s.createGroup,
+		"GetGroup":                s.getGroup,
+		"ListGroups":              s.listGroups,
+		"ListGroupsForUser":       s.listGroupsForUser,
+		"DeleteGroup":             s.deleteGroup,
+		"AddUserToGroup":          s.addUserToGroup,
+		"RemoveUserFromGroup":     s.removeUserFromGroup,
+		"CreateRole":              s.createRole,
+		"GetRole":                 s.getRole,
+		"ListRoles":               s.listRoles,
+		"DeleteRole":              s.deleteRole,
+		"UpdateAssumeRolePolicy":  s.updateAssumeRolePolicy,
 	}
 	for _, o := range []owner{ownerUser, ownerGroup, ownerRole} {
 		ops["Put"+o.title+"Policy"] = s.putOwnerPolicy(o)
@@ -241,7 +244,7 @@ func roleXML(r store.IAMRole, tags ...store.IAMTag) *xnode {
 
 func policyXML(p store.IAMPolicy) *xnode {
 	return el("Policy", tx("PolicyName", p.Name), tx("PolicyId", p.ID), tx("Arn", p.ARN), tx("Path", p.Path),
-		tx("DefaultVersionId", "v1"), tint("AttachmentCount", p.AttachmentCount), tint("PermissionsBoundaryUsageCount", 0),
+		tx("DefaultVersionId", "v"+strconv.Itoa(max(p.DefaultVersion, 1))), tint("AttachmentCount", p.AttachmentCount), tint("PermissionsBoundaryUsageCount", 0),
 		tbool("IsAttachable", true), opt("Description", p.Description), ttime("CreateDate", p.Created), ttime("UpdateDate", p.Updated))
 }
 
@@ -848,26 +851,139 @@ func (s *Service) getPolicy(c *call) (*xnode, error) {
 	return el("", policyXML(p)), nil
 }
 
+func versionXML(v store.IAMPolicyVersion) *xnode {
+	return el("PolicyVersion", tx("Document", policyEscape(v.Document)), tx("VersionId", "v"+strconv.Itoa(v.Version)),
+		tbool("IsDefaultVersion", v.IsDefault), ttime("CreateDate", v.Created))
+}
+
+// versionParam reads VersionId (v<N>).
+func (p params) versionParam() (int, error) {
+	v, err := p.required("VersionId")
+	if err != nil {
+		return 0, err
+	}
+	n, perr := strconv.Atoi(strings.TrimPrefix(v, "v"))
+	if !strings.HasPrefix(v, "v") || perr != nil || n < 1 {
+		return 0, errValidation("1 validation error detected: Value '%s' at 'versionId' failed to satisfy constraint: Member must satisfy regular expression pattern: v[1-9][0-9]*(\\.[A-Za-z0-9-]*)?", v)
+	}
+	return n, nil
+}
+
 func (s *Service) getPolicyVersion(c *call) (*xnode, error) {
 	p, err := s.lookupPolicy(c, "iam:GetPolicyVersion")
 	if err != nil {
 		return nil, err
 	}
-	if v := c.params.get("VersionId"); v != "v1" {
-		return nil, errNoSuchEntity("Policy %s version %s does not exist or is not attachable.", p.ARN, v)
+	n, err := c.params.versionParam()
+	if err != nil {
+		return nil, err
 	}
-	return el("", el("PolicyVersion", tx("Document", policyEscape(p.Document)), tx("VersionId", "v1"),
-		tbool("IsDefaultVersion", true), ttime("CreateDate", p.Created))), nil
+	vs, err := s.db.PolicyVersions(c.ctx, p.ARN)
+	if err != nil {
+		return nil, internal(err)
+	}
+	for _, v := range vs {
+		if v.Version == n {
+			return el("", versionXML(v)), nil
+		}
+	}
+	return nil, errNoSuchEntity("Policy %s version v%d does not exist or is not attachable.", p.ARN, n)
 }
 
-// listPolicyVersions lists the one version furl keeps (v1, the default).
 func (s *Service) listPolicyVersions(c *call) (*xnode, error) {
 	p, err := s.lookupPolicy(c, "iam:ListPolicyVersions")
 	if err != nil {
 		return nil, err
 	}
-	v := el("", tx("Document", policyEscape(p.Document)), tx("VersionId", "v1"), tbool("IsDefaultVersion", true), ttime("CreateDate", p.Created))
-	return page(el("", members("Versions", []*xnode{v})), ""), nil
+	vs, err := s.db.PolicyVersions(c.ctx, p.ARN)
+	if err != nil {
+		return nil, internal(err)
+	}
+	items := make([]*xnode, 0, len(vs))
+	for _, v := range vs {
+		items = append(items, versionXML(v))
+	}
+	return page(el("", members("Versions", items)), ""), nil
+}
+
+// localPolicy rejects changes to AWS-managed policies.
+func (c *call) localPolicy(p store.IAMPolicy, action string) error {
+	if strings.HasPrefix(p.ARN, "arn:aws:iam::aws:") {
+		return awserr.Newf(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: %s on resource: policy %s", c.p.ARN, action, p.ARN)
+	}
+	return nil
+}
+
+func (s *Service) createPolicyVersion(c *call) (*xnode, error) {
+	p, err := s.lookupPolicy(c, "iam:CreatePolicyVersion")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.localPolicy(p, "iam:CreatePolicyVersion"); err != nil {
+		return nil, err
+	}
+	doc, err := c.params.required("PolicyDocument")
+	if err != nil {
+		return nil, err
+	}
+	if err := checkPolicyDocument(doc, false); err != nil {
+		return nil, err
+	}
+	setDefault, _ := strconv.ParseBool(c.params.get("SetAsDefault"))
+	now := s.now().UTC()
+	n, err := s.db.CreatePolicyVersion(c.ctx, p.ARN, doc, setDefault, now)
+	if errors.Is(err, store.ErrLimitExceeded) {
+		return nil, errLimit("A managed policy can have up to %d versions. Before you create a new version, you must delete an existing version.", store.MaxPolicyVersions)
+	}
+	if err != nil {
+		return nil, internal(err)
+	}
+	return el("", el("PolicyVersion", tx("VersionId", "v"+strconv.Itoa(n)), tbool("IsDefaultVersion", setDefault), ttime("CreateDate", now))), nil
+}
+
+func (s *Service) setDefaultPolicyVersion(c *call) (*xnode, error) {
+	p, err := s.lookupPolicy(c, "iam:SetDefaultPolicyVersion")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.localPolicy(p, "iam:SetDefaultPolicyVersion"); err != nil {
+		return nil, err
+	}
+	n, err := c.params.versionParam()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.db.SetDefaultPolicyVersion(c.ctx, p.ARN, n, s.now().UTC()); err != nil {
+		if errors.Is(err, store.ErrNoSuchEntity) {
+			return nil, errNoSuchEntity("Policy %s version v%d does not exist or is not attachable.", p.ARN, n)
+		}
+		return nil, internal(err)
+	}
+	return nil, nil
+}
+
+func (s *Service) deletePolicyVersion(c *call) (*xnode, error) {
+	p, err := s.lookupPolicy(c, "iam:DeletePolicyVersion")
+	if err != nil {
+		return nil, err
+	}
+	if err := c.localPolicy(p, "iam:DeletePolicyVersion"); err != nil {
+		return nil, err
+	}
+	n, err := c.params.versionParam()
+	if err != nil {
+		return nil, err
+	}
+	if err := s.db.DeletePolicyVersion(c.ctx, p.ARN, n); err != nil {
+		switch {
+		case errors.Is(err, store.ErrDefaultVersion):
+			return nil, errDeleteConflict("Cannot delete the default version of a policy.")
+		case errors.Is(err, store.ErrNoSuchEntity):
+			return nil, errNoSuchEntity("Policy %s version v%d does not exist or is not attachable.", p.ARN, n)
+		}
+		return nil, internal(err)
+	}
+	return nil, nil
 }
 
 // getAccessKeyLastUsed answers for any existing key; furl does not track last use.
@@ -898,11 +1014,18 @@ func (s *Service) deletePolicy(c *call) (*xnode, error) {
 	if err != nil {
 		return nil, err
 	}
-	if strings.HasPrefix(p.ARN, "arn:aws:iam::aws:") {
-		return nil, errInvalidInput("Cannot delete AWS managed policy %s.", p.ARN)
+	if err := c.localPolicy(p, "iam:DeletePolicy"); err != nil {
+		return nil, err
 	}
 	if p.AttachmentCount > 0 {
 		return nil, errDeleteConflict("Cannot delete a policy attached to entities.")
+	}
+	vs, err := s.db.PolicyVersions(c.ctx, p.ARN)
+	if err != nil {
+		return nil, internal(err)
+	}
+	if len(vs) > 1 {
+		return nil, errDeleteConflict("This policy has more than one version. Before you delete a policy, you must delete the policy's versions. The default version is deleted with the policy.")
 	}
 	if err := s.db.DeleteIAMPolicy(c.ctx, p.ARN); err != nil {
 		return nil, internal(err)

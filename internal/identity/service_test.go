@@ -843,3 +843,67 @@ func TestPolicyVersionsAndKeyLastUsed(t *testing.T) {
 		t.Errorf("GetAccessKeyLastUsed = %+v, %v", lu, err)
 	}
 }
+
+func TestManagedPolicyVersions(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	root := e.iam(rootID, rootSecret, "")
+	must := func(_ any, err error) {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	listUsers := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}`
+	listRoles := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListRoles","Resource":"*"}]}`
+	cp, err := root.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("p"), PolicyDocument: aws.String(listUsers)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	parn := cp.Policy.Arn
+	must(root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}))
+	must(root.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("alice"), PolicyArn: parn}))
+	k, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	alice := e.iam(aws.ToString(k.AccessKey.AccessKeyId), aws.ToString(k.AccessKey.SecretAccessKey), "")
+	if _, err := alice.ListUsers(ctx, &iam.ListUsersInput{}); err != nil {
+		t.Fatalf("v1: %v", err)
+	}
+	cv, err := root.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: parn, PolicyDocument: aws.String(listRoles), SetAsDefault: true})
+	if err != nil || aws.ToString(cv.PolicyVersion.VersionId) != "v2" || !cv.PolicyVersion.IsDefaultVersion {
+		t.Fatalf("CreatePolicyVersion = %+v, %v", cv, err)
+	}
+	if _, err := alice.ListUsers(ctx, &iam.ListUsersInput{}); apiCode(err) != "AccessDenied" {
+		t.Errorf("ListUsers under v2: %v", err)
+	}
+	if _, err := alice.ListRoles(ctx, &iam.ListRolesInput{}); err != nil {
+		t.Errorf("ListRoles under v2: %v", err)
+	}
+	gp, err := root.GetPolicy(ctx, &iam.GetPolicyInput{PolicyArn: parn})
+	if err != nil || aws.ToString(gp.Policy.DefaultVersionId) != "v2" {
+		t.Errorf("GetPolicy = %+v, %v", gp, err)
+	}
+	lv, err := root.ListPolicyVersions(ctx, &iam.ListPolicyVersionsInput{PolicyArn: parn})
+	if err != nil || len(lv.Versions) != 2 {
+		t.Errorf("ListPolicyVersions = %+v, %v", lv, err)
+	}
+	must(root.SetDefaultPolicyVersion(ctx, &iam.SetDefaultPolicyVersionInput{PolicyArn: parn, VersionId: aws.String("v1")}))
+	if _, err := alice.ListUsers(ctx, &iam.ListUsersInput{}); err != nil {
+		t.Errorf("ListUsers back on v1: %v", err)
+	}
+	if _, err := root.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: parn, VersionId: aws.String("v1")}); apiCode(err) != "DeleteConflict" {
+		t.Errorf("delete default version: %v", err)
+	}
+	must(root.DetachUserPolicy(ctx, &iam.DetachUserPolicyInput{UserName: aws.String("alice"), PolicyArn: parn}))
+	if _, err := root.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: parn}); apiCode(err) != "DeleteConflict" {
+		t.Errorf("delete policy with versions: %v", err)
+	}
+	must(root.DeletePolicyVersion(ctx, &iam.DeletePolicyVersionInput{PolicyArn: parn, VersionId: aws.String("v2")}))
+	must(root.DeletePolicy(ctx, &iam.DeletePolicyInput{PolicyArn: parn}))
+	if _, err := root.CreatePolicyVersion(ctx, &iam.CreatePolicyVersionInput{PolicyArn: aws.String("arn:aws:iam::aws:policy/AdministratorAccess"),
+		PolicyDocument: aws.String(listUsers)}); apiCode(err) != "AccessDenied" {
+		t.Errorf("version of an AWS-managed policy: %v", err)
+	}
+}
