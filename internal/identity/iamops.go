@@ -49,6 +49,7 @@ func (s *Service) iamOps() map[string]opFunc {
 		"GetPolicy":               s.getPolicy,
 		"GetPolicyVersion":        s.getPolicyVersion,
 		"CreatePolicyVersion":     s.createPolicyVersion,
+		"SimulatePrincipalPolicy": s.simulatePrincipalPolicy,
 		"SetDefaultPolicyVersion": s.setDefaultPolicyVersion,
 		"DeletePolicyVersion":     s.deletePolicyVersion,
 		"ListPolicyVersions":      s.listPolicyVersions,

@@ -907,3 +907,42 @@ func TestManagedPolicyVersions(t *testing.T) {
 		t.Errorf("version of an AWS-managed policy: %v", err)
 	}
 }
+
+func TestSimulatePrincipalPolicy(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	root := e.iam(rootID, rootSecret, "")
+	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("p"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Sid":"Invoke","Effect":"Allow","Action":"lambda:InvokeFunctionUrl","Resource":"*","Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"AWS_IAM"}}},` +
+			`{"Sid":"NoSecret","Effect":"Deny","Action":"lambda:*","Resource":"arn:aws:lambda:*:*:function:secret"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	fn := "arn:aws:lambda:us-east-1:" + testAccount + ":function:"
+	out, err := root.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{
+		PolicySourceArn: aws.String("arn:aws:iam::" + testAccount + ":user/alice"),
+		ActionNames:     []string{"lambda:InvokeFunctionUrl", "lambda:GetFunction"},
+		ResourceArns:    []string{fn + "public", fn + "secret"},
+		ContextEntries:  []iamtypes.ContextEntry{{ContextKeyName: aws.String("lambda:FunctionUrlAuthType"), ContextKeyValues: []string{"AWS_IAM"}, ContextKeyType: iamtypes.ContextKeyTypeEnumString}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]string{}
+	for _, r := range out.EvaluationResults {
+		got[aws.ToString(r.EvalActionName)+" "+strings.TrimPrefix(aws.ToString(r.EvalResourceName), fn)] = string(r.EvalDecision)
+	}
+	want := map[string]string{
+		"lambda:InvokeFunctionUrl public": "allowed", "lambda:InvokeFunctionUrl secret": "explicitDeny",
+		"lambda:GetFunction public": "implicitDeny", "lambda:GetFunction secret": "explicitDeny",
+	}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("decisions (-want +got):\n%s", diff)
+	}
+	if _, err := root.SimulatePrincipalPolicy(ctx, &iam.SimulatePrincipalPolicyInput{PolicySourceArn: aws.String("arn:aws:iam::" + testAccount + ":user/nobody"),
+		ActionNames: []string{"lambda:GetFunction"}}); apiCode(err) != "NoSuchEntity" {
+		t.Errorf("unknown user: %v", err)
+	}
+}
