@@ -390,6 +390,31 @@ func TestRealNodeRIC(t *testing.T) {
 				t.Errorf("keys (-real +own):\n%s", diff)
 			}
 		}},
+		{"index.async", func(t *testing.T, own, real outcome) {
+			if string(own.Body) != string(real.Body) {
+				t.Errorf("own %s, real %s", own.Body, real.Body)
+			}
+		}},
+		{"index.callbackWaits", func(t *testing.T, own, real outcome) {
+			if string(own.Body) != string(real.Body) {
+				t.Errorf("own %s, real %s", own.Body, real.Body)
+			}
+			ownD, realD := own.ReceivedAt.Sub(own.Dispatched), real.ReceivedAt.Sub(real.Dispatched)
+			if ownD < 350*time.Millisecond || realD < 350*time.Millisecond {
+				t.Errorf("callbackWaitsForEmptyEventLoop: own answered after %v, real after %v", ownD, realD)
+			}
+		}},
+		{"nope.handler", func(t *testing.T, own, real outcome) {
+			o, r := jsonObject(t, own.Body), jsonObject(t, real.Body)
+			if o["errorType"] != r["errorType"] || own.Header.Get("Lambda-Runtime-Function-Error-Type") != real.Header.Get("Lambda-Runtime-Function-Error-Type") {
+				t.Errorf("own %s, real %s", own.Body, real.Body)
+			}
+			om, _ := o["errorMessage"].(string)
+			rm, _ := r["errorMessage"].(string)
+			if first(om) != first(rm) {
+				t.Errorf("message: own %q, real %q", om, rm)
+			}
+		}},
 		{"stream.handler", func(t *testing.T, own, real outcome) {
 			if string(own.Body) != string(real.Body) {
 				t.Errorf("own %q, real %q", own.Body, real.Body)
@@ -405,14 +430,33 @@ func TestRealNodeRIC(t *testing.T) {
 			t.Parallel()
 			api := newFakeAPI(t)
 			p := startRuntime(t, api, []string{filepath.Join(root, "bootstrap")}, []string{"_HANDLER=" + tc.handler}, root, nil)
-			real := api.invoke(t, invocation{})
+			inv := invocation{ID: "req-same", ARN: "arn:aws:lambda:us-east-1:000000000000:function:fn", Payload: `{"k":"v"}`,
+				TraceID: "Root=1-abc", Cognito: `{"cognitoIdentityId":"i","cognitoIdentityPoolId":"p"}`, ClientContext: `{"custom":{"a":1}}`}
+			real := api.invoke(t, inv)
 			files := map[string]string{"index.js": nodeHandlers, "stream.js": streamingHandler}
 			ownAPI, ownP := startNode(t, tc.handler, files, nil)
-			own := ownAPI.invoke(t, invocation{})
+			own := ownAPI.invoke(t, inv)
 			if real.Kind != own.Kind {
 				t.Fatalf("kind: real %s, own %s\nreal output:\n%s\nown output:\n%s", real.Kind, own.Kind, p.out, ownP.out)
 			}
 			tc.check(t, own, real)
+			// The invocation's log lines agree too (timestamps aside).
+			ts := regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z`)
+			reqLines := func(out string) []string {
+				var lines []string
+				for _, l := range strings.Split(ts.ReplaceAllString(out, "TIME"), "\n") {
+					if strings.Contains(l, "\treq-same\t") {
+						lines = append(lines, regexp.MustCompile(`\(/[^)]*\)`).ReplaceAllString(l, "(PATH)"))
+					}
+				}
+				return lines
+			}
+			if tc.handler == "index.async" { // (error lines carry the runtimes' own stack frames)
+				const wantLine = "req-same\tWARN"
+				if diff := cmp.Diff(reqLines(p.outputSoon(wantLine)), reqLines(ownP.outputSoon(wantLine))); diff != "" {
+					t.Errorf("log lines (-real +own):\n%s", diff)
+				}
+			}
 		})
 	}
 }
@@ -516,4 +560,10 @@ func TestRuntimeAPIGone(t *testing.T) {
 			}
 		})
 	}
+}
+
+// first returns the first line of s.
+func first(s string) string {
+	line, _, _ := strings.Cut(s, "\n")
+	return line
 }
