@@ -198,11 +198,16 @@ func FuzzExtract(f *testing.F) {
 	f.Add(makeZip(f, []entry{{name: "l", body: "../x", symlink: true}}))
 	f.Add(makeZip(f, []entry{{name: "../x", body: "x"}}))
 	f.Add([]byte("PK\x05\x06" + strings.Repeat("\x00", 18)))
+	base := f.TempDir()
 	f.Fuzz(func(t *testing.T, data []byte) {
-		root := t.TempDir()
-		dir := filepath.Join(root, "out")
-		err := Extract(context.Background(), data, dir, Limits{MaxUnzipped: 1 << 20, MaxEntries: 100})
+		root, err := os.MkdirTemp(base, "x")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer os.RemoveAll(root)
 		defer makeWritable(root)
+		dir := filepath.Join(root, "out")
+		err = Extract(context.Background(), data, dir, Limits{MaxUnzipped: 1 << 20, MaxEntries: 100})
 		if err != nil {
 			return
 		}
