@@ -478,3 +478,27 @@ def handler(e, c):
 		t.Errorf("timestamp %q", ts)
 	}
 }
+
+// TestPythonLazyLogging: the runtime leaves logging unimported until something imports it, and
+// then the Lambda handler is in place before any record can be emitted.
+func TestPythonLazyLogging(t *testing.T) {
+	t.Parallel()
+	api, p := startPython(t, "python3.12", "app.handler", map[string]string{"app.py": `import sys
+def handler(event, context):
+    before = "logging" in sys.modules
+    context.log("via context.log\n")
+    import logging
+    logging.getLogger("x").warning("late import")
+    import logging.handlers
+    return {"imported_before": before, "handlers": len(logging.getLogger().handlers),
+            "loader_ok": type(logging.__loader__).__name__ == "SourceFileLoader"}
+`}, nil)
+	o := api.invoke(t, invocation{ID: "req-lazy"})
+	if diff := cmp.Diff(map[string]any{"imported_before": false, "handlers": 1.0, "loader_ok": true}, jsonObject(t, o.Body)); diff != "" {
+		t.Errorf("result (-want +got):\n%s\n%s", diff, p.out)
+	}
+	out := p.outputSoon("late import")
+	if !strings.Contains(out, "via context.log\n") || !regexp.MustCompile(`(?m)^\[WARNING\]\t\S+\treq-lazy\tlate import$`).MatchString(out) {
+		t.Errorf("output:\n%q", out)
+	}
+}

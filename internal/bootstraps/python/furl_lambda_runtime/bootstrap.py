@@ -62,7 +62,6 @@ def _setup_path():
 _setup_path()
 
 import json  # noqa: E402
-import logging  # noqa: E402
 import time  # noqa: E402
 
 ERROR_LOG_LINE_TERMINATE = "\r"
@@ -458,10 +457,16 @@ class LambdaContext(object):
         return delta_ms if delta_ms > 0 else 0
 
     def log(self, msg):
-        for handler in logging.getLogger().handlers:
-            if hasattr(handler, "log_sink"):
-                handler.log_sink.log(str(msg))
+        logging = sys.modules.get("logging")
+        if logging is None:  # not imported yet, so the Lambda handler is not installed either
+            if _LOG_SINK is not None:
+                _LOG_SINK.log(str(msg))
                 return
+        else:
+            for handler in logging.getLogger().handlers:
+                if hasattr(handler, "log_sink"):
+                    handler.log_sink.log(str(msg))
+                    return
         sys.stdout.write(str(msg))
 
     def __repr__(self):
@@ -838,38 +843,11 @@ def create_log_sink():
 
 _GLOBAL_AWS_REQUEST_ID = None
 _GLOBAL_TENANT_ID = None
+_LOG_SINK = None
 
 
 def _format_log_level(record):
     return min(50, max(0, record.levelno)) // 10 * 10
-
-
-class LambdaLoggerHandler(logging.Handler):
-    def __init__(self, log_sink):
-        logging.Handler.__init__(self)
-        self.log_sink = log_sink
-
-    def emit(self, record):
-        self.log_sink.log(self.format(record))
-
-
-class LambdaLoggerHandlerWithFrameType(logging.Handler):
-    def __init__(self, log_sink):
-        super().__init__()
-        self.log_sink = log_sink
-
-    def emit(self, record):
-        self.log_sink.log(
-            self.format(record),
-            frame_type=(getattr(record, "_frame_type", None) or _TEXT_FRAME_TYPES.get(_format_log_level(record))),
-        )
-
-
-class LambdaLoggerFilter(logging.Filter):
-    def filter(self, record):
-        record.aws_request_id = _GLOBAL_AWS_REQUEST_ID or ""
-        record.tenant_id = _GLOBAL_TENANT_ID
-        return True
 
 
 _RESERVED_FIELDS = {
@@ -880,41 +858,67 @@ _RESERVED_FIELDS = {
 }
 
 
-class JsonFormatter(logging.Formatter):
-    def __init__(self):
-        super().__init__(datefmt=_DATETIME_FORMAT)
-        self._encode = json.JSONEncoder(ensure_ascii=False).encode
+def _setup_logging(logging, log_format, log_level, log_sink):
+    """Installs awslambdaric's root handler on the logging module."""
 
-    def format(self, record):
-        import traceback
+    class LambdaLoggerHandler(logging.Handler):
+        def __init__(self, log_sink):
+            logging.Handler.__init__(self)
+            self.log_sink = log_sink
 
-        record.levelno = _format_log_level(record)
-        record.levelname = logging.getLevelName(record.levelno)
-        record._frame_type = _JSON_FRAME_TYPES.get(record.levelno, _JSON_FRAME_TYPES[0])
-        ei = record.exc_info
-        result = {
-            "timestamp": self.formatTime(record, self.datefmt),
-            "level": record.levelname,
-            "message": record.getMessage(),
-            "logger": record.name,
-            "stackTrace": traceback.format_tb(ei[2]) if ei else None,
-            "errorType": ei[0].__name__ if ei else None,
-            "errorMessage": str(ei[1]) if ei else None,
-            "requestId": getattr(record, "aws_request_id", None),
-            "location": f"{record.pathname}:{record.funcName}:{record.lineno}" if ei else None,
-        }
-        if getattr(record, "tenant_id", None) is not None:
-            result["tenantId"] = record.tenant_id
-        result.update(
-            (key, value)
-            for key, value in record.__dict__.items()
-            if key not in _RESERVED_FIELDS and key not in result
-        )
-        result = {k: v for k, v in result.items() if v is not None}
-        return self._encode(result) + "\n"
+        def emit(self, record):
+            self.log_sink.log(self.format(record))
 
+    class LambdaLoggerHandlerWithFrameType(logging.Handler):
+        def __init__(self, log_sink):
+            super().__init__()
+            self.log_sink = log_sink
 
-def _setup_logging(log_format, log_level, log_sink):
+        def emit(self, record):
+            self.log_sink.log(
+                self.format(record),
+                frame_type=(getattr(record, "_frame_type", None) or _TEXT_FRAME_TYPES.get(_format_log_level(record))),
+            )
+
+    class LambdaLoggerFilter(logging.Filter):
+        def filter(self, record):
+            record.aws_request_id = _GLOBAL_AWS_REQUEST_ID or ""
+            record.tenant_id = _GLOBAL_TENANT_ID
+            return True
+
+    class JsonFormatter(logging.Formatter):
+        def __init__(self):
+            super().__init__(datefmt=_DATETIME_FORMAT)
+            self._encode = json.JSONEncoder(ensure_ascii=False).encode
+
+        def format(self, record):
+            import traceback
+
+            record.levelno = _format_log_level(record)
+            record.levelname = logging.getLevelName(record.levelno)
+            record._frame_type = _JSON_FRAME_TYPES.get(record.levelno, _JSON_FRAME_TYPES[0])
+            ei = record.exc_info
+            result = {
+                "timestamp": self.formatTime(record, self.datefmt),
+                "level": record.levelname,
+                "message": record.getMessage(),
+                "logger": record.name,
+                "stackTrace": traceback.format_tb(ei[2]) if ei else None,
+                "errorType": ei[0].__name__ if ei else None,
+                "errorMessage": str(ei[1]) if ei else None,
+                "requestId": getattr(record, "aws_request_id", None),
+                "location": f"{record.pathname}:{record.funcName}:{record.lineno}" if ei else None,
+            }
+            if getattr(record, "tenant_id", None) is not None:
+                result["tenantId"] = record.tenant_id
+            result.update(
+                (key, value)
+                for key, value in record.__dict__.items()
+                if key not in _RESERVED_FIELDS and key not in result
+            )
+            result = {k: v for k, v in result.items() if v is not None}
+            return self._encode(result) + "\n"
+
     logging.Formatter.converter = time.gmtime
     logger = logging.getLogger()
     if log_format == "JSON" or log_level:
@@ -936,6 +940,68 @@ def _setup_logging(log_format, log_level, log_sink):
     logger.addHandler(logger_handler)
 
 
+class _LoggingImportHook(object):
+    """A sys.meta_path entry that sets up logging the moment anything imports it.
+
+    awslambdaric imports logging and installs its root handler at start-up. Importing logging
+    costs a fifth of this runtime's start-up, and many handlers never log, so the handler is
+    installed when logging is first imported instead; by the time any code can log, it is there.
+    """
+
+    def __init__(self, install):
+        self._install = install
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname != "logging":
+            return None
+        try:
+            sys.meta_path.remove(self)
+        except ValueError:
+            pass
+        spec = None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if find is not None:
+                spec = find(fullname, path, target)
+                if spec is not None:
+                    break
+        if spec is None or spec.loader is None:
+            return spec
+        spec.loader = _InstallingLoader(spec.loader, self._install)
+        return spec
+
+
+class _InstallingLoader(object):
+    def __init__(self, loader, install):
+        self._loader = loader
+        self._install = install
+
+    def create_module(self, spec):
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module):
+        # Put the real loader back first, so the module looks imported the usual way.
+        module.__loader__ = self._loader
+        if module.__spec__ is not None:
+            module.__spec__.loader = self._loader
+        self._loader.exec_module(module)
+        self._install(module)
+
+    def __getattr__(self, name):
+        return getattr(self._loader, name)
+
+
+def _install_logging(log_sink):
+    def install(logging):
+        _setup_logging(logging, _AWS_LAMBDA_LOG_FORMAT, _AWS_LAMBDA_LOG_LEVEL, log_sink)
+
+    mod = sys.modules.get("logging")
+    if mod is not None:
+        install(mod)
+    else:
+        sys.meta_path.insert(0, _LoggingImportHook(install))
+
+
 def update_xray_env_variable(xray_trace_id):
     if xray_trace_id is not None:
         os.environ["_X_AMZN_TRACE_ID"] = xray_trace_id
@@ -948,10 +1014,12 @@ def run(handler, client):
     sys.stdout = Unbuffered(sys.stdout)
     sys.stderr = Unbuffered(sys.stderr)
 
+    global _LOG_SINK
     with create_log_sink() as log_sink:
+        _LOG_SINK = log_sink
         error_result = None
         try:
-            _setup_logging(_AWS_LAMBDA_LOG_FORMAT, _AWS_LAMBDA_LOG_LEVEL, log_sink)
+            _install_logging(log_sink)
             request_handler = _get_handler(handler)
         except FaultException as e:
             error_result = make_error(e.msg, e.exception_type, e.trace)
@@ -959,6 +1027,8 @@ def run(handler, client):
             error_result = build_fault_result(sys.exc_info(), None)
 
         if error_result is not None:
+            import logging
+
             logging.warning(lambda_unhandled_exception_warning_message)
             log_error(error_result, log_sink)
             client.post_init_error(error_result)
