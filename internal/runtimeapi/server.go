@@ -211,6 +211,10 @@ type Server struct {
 	exts           map[string]*extension
 	shutdownReason string
 	shutdownAt     time.Time
+
+	handoff *connListener // connections the lean loop hands to hs
+	connMu  sync.Mutex
+	conns   map[net.Conn]struct{} // served by the lean loop; nil once closed
 }
 
 // New listens on 127.0.0.1 with an ephemeral port and serves until Close.
@@ -234,6 +238,8 @@ func New(cfg Config, hooks Hooks, log *slog.Logger) (*Server, error) {
 		closed:   make(chan struct{}),
 		stopping: make(chan struct{}),
 		exts:     map[string]*extension{},
+		conns:    map[net.Conn]struct{}{},
+		handoff:  &connListener{addr: ln.Addr(), ch: make(chan net.Conn), done: make(chan struct{})},
 	}
 	// No read or idle timeouts: /next is a long poll that must never time out, and the
 	// runtimes keep their connections alive across invocations.
@@ -242,7 +248,8 @@ func New(cfg Config, hooks Hooks, log *slog.Logger) (*Server, error) {
 		ReadHeaderTimeout: 30 * time.Second,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
-	go func() { _ = s.hs.Serve(ln) }()
+	go func() { _ = s.hs.Serve(s.handoff) }()
+	go s.acceptLoop()
 	return s, nil
 }
 
@@ -253,7 +260,12 @@ func (s *Server) Addr() string { return s.addr }
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() { close(s.closed) })
 	s.Shutdown("spindown")
-	return s.hs.Close()
+	err := s.ln.Close()
+	s.closeConns()
+	if herr := s.hs.Close(); err == nil || errors.Is(err, net.ErrClosed) {
+		err = herr
+	}
+	return err
 }
 
 // Shutdown wakes the extensions subscribed to SHUTDOWN with the given reason.
@@ -404,6 +416,14 @@ func (s *Server) next(w http.ResponseWriter, r *http.Request) {
 	}
 	select {
 	case inv := <-s.offer:
+		if lw, ok := w.(*leanWriter); ok && lw.peerClosed() {
+			// The runtime gave up on this /next: the event goes to the next one.
+			select {
+			case s.offer <- inv:
+			case <-s.closed:
+			}
+			return
+		}
 		s.mu.Lock()
 		s.state = stRunning
 		s.cur = inv
