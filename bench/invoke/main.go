@@ -46,18 +46,13 @@ const nodeHandler = `exports.handler = async (event, context) => ({ message: "he
 `
 
 type options struct {
-	warm      time.Duration // per warm cell
-	maxWarm   int           // invokes per warm cell at most
-	coldRuns  int
-	rie       string
-	keepWork  bool
-	runtimes  string
-	nodeWarm  bool
-	verbose   bool
-	goSrc     string
-	workDir   string
-	stdout    io.Writer
-	pythonRun string
+	warm     time.Duration // per warm cell
+	maxWarm  int           // invokes per warm cell at most
+	coldRuns int
+	rie      string
+	nodeWarm bool
+	verbose  bool
+	goSrc    string
 }
 
 func main() {
@@ -84,14 +79,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := fl.Parse(args); err != nil {
 		return err
 	}
-	o.stdout = stdout
 
 	work, err := os.MkdirTemp("", "furl-bench-")
 	if err != nil {
 		return fmt.Errorf("bench: %w", err)
 	}
 	defer os.RemoveAll(work)
-	o.workDir = work
 
 	// The functions.
 	goDir := filepath.Join(work, "fn-go")
