@@ -149,9 +149,9 @@ func (s *Service) tx(ctx context.Context, fn func(*store.FuncTx) error) error {
 	return err
 }
 
-// read runs fn in a transaction without invalidating.
+// read runs fn in a read-only snapshot transaction.
 func (s *Service) read(ctx context.Context, fn func(*store.FuncTx) error) error {
-	return s.db.FunctionsTx(ctx, fn)
+	return s.db.FunctionsReadTx(ctx, fn)
 }
 
 func newRevision() string { return uuid.NewString() }

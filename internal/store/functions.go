@@ -123,6 +123,18 @@ func (s *DB) FunctionsTx(ctx context.Context, fn func(*FuncTx) error) error {
 	return nil
 }
 
+// FunctionsReadTx runs fn in a deferred (read) transaction: a consistent snapshot that does not
+// take the write lock, so reads run concurrently with each other and with a writer (WAL).
+// fn must not write.
+func (s *DB) FunctionsReadTx(ctx context.Context, fn func(*FuncTx) error) error {
+	tx, err := s.sql.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return fmt.Errorf("store: begin read: %w", err)
+	}
+	defer tx.Rollback()
+	return fn(&FuncTx{ctx: ctx, tx: tx})
+}
+
 func ms(t time.Time) int64 { return t.UnixMilli() }
 
 // Function reads the function row.
