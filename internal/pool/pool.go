@@ -38,6 +38,14 @@ type Config struct {
 	MaxStreamBytes int64
 	// MemoryPollInterval is the memory watchdog's period (default 50 ms).
 	MemoryPollInterval time.Duration
+	// ColdStartWait is how long a request that finds every environment of its function busy
+	// waits for one of them to be released before it starts a new one (default 10 ms; negative:
+	// never wait, cold-start at once). Released environments go to waiting requests first, in
+	// arrival order. Waiting requests hold their concurrency slot, so reserved and account
+	// concurrency throttle exactly as without waiting, and an environment still runs one
+	// invocation at a time. Under a burst of short invocations this keeps the pool near the
+	// number of environments the load needs instead of cold-starting one per queued request.
+	ColdStartWait time.Duration
 }
 
 // ErrClosed is returned by Invoke after Close.
@@ -75,6 +83,13 @@ type fnState struct {
 	// retired are superseded ConfigKeys: a late request still carrying one runs on a one-off
 	// environment instead of draining the current ones again.
 	retired map[string]bool
+	// waiters are requests waiting for a busy environment (see Config.ColdStartWait), oldest first.
+	waiters []*waiter
+}
+
+// waiter is a request waiting for an environment; release hands one over on ch.
+type waiter struct {
+	ch chan *env
 }
 
 type counters struct {
@@ -123,6 +138,9 @@ func New(cfg Config, log *slog.Logger, launcher Launcher, logs *invocationlog.St
 	}
 	if cfg.MaxStreamBytes <= 0 {
 		cfg.MaxStreamBytes = runtimeapi.DefaultMaxStreamBytes
+	}
+	if cfg.ColdStartWait == 0 {
+		cfg.ColdStartWait = 10 * time.Millisecond
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
@@ -183,9 +201,14 @@ func (p *Pool) Invoke(ctx context.Context, t *Target, req *Request) (*Result, er
 		r.RequestID = uuid.NewString()
 	}
 	for attempt := 0; ; attempt++ {
-		e, cold, err := p.acquire(&tt)
+		e, cold, w, err := p.acquire(&tt)
 		if err != nil {
 			return nil, err
+		}
+		if w != nil {
+			if e, cold, err = p.awaitEnv(ctx, &tt, w); err != nil {
+				return nil, err
+			}
 		}
 		var deadline time.Time
 		if cold {
@@ -210,21 +233,22 @@ func (p *Pool) Invoke(ctx context.Context, t *Target, req *Request) (*Result, er
 }
 
 // acquire takes an idle environment of t or reserves a slot for a new one (cold is then true and
-// the environment is not started yet).
-func (p *Pool) acquire(t *Target) (*env, bool, error) {
+// the environment is not started yet). When every environment is busy it may instead return a
+// waiter (with the slot reserved) for awaitEnv.
+func (p *Pool) acquire(t *Target) (*env, bool, *waiter, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
-		return nil, false, ErrClosed
+		return nil, false, nil, ErrClosed
 	}
 	c := p.countersLocked(t.FunctionName)
 	if rc := t.ReservedConcurrency; rc != nil && p.fnInflight[t.FunctionName] >= *rc {
 		c.throttles++
-		return nil, false, &ThrottleError{Reason: "ReservedFunctionConcurrentInvocationLimitExceeded"}
+		return nil, false, nil, &ThrottleError{Reason: "ReservedFunctionConcurrentInvocationLimitExceeded"}
 	}
 	if p.inflight >= p.cfg.MaxConcurrency {
 		c.throttles++
-		return nil, false, &ThrottleError{Reason: "ConcurrentInvocationLimitExceeded"}
+		return nil, false, nil, &ThrottleError{Reason: "ConcurrentInvocationLimitExceeded"}
 	}
 	fs := p.fnLocked(t)
 	p.inflight++
@@ -238,8 +262,80 @@ func (p *Pool) acquire(t *Target) (*env, bool, error) {
 			continue
 		}
 		e.busy = true
+		return e, false, nil, nil
+	}
+	if !stale && p.cfg.ColdStartWait > 0 && p.busyEnvsLocked(fs) > 0 {
+		w := &waiter{ch: make(chan *env, 1)}
+		fs.waiters = append(fs.waiters, w)
+		return nil, false, w, nil
+	}
+	return p.newEnvLocked(fs, t, stale), true, nil, nil
+}
+
+// busyEnvsLocked counts fs's live environments that run (or start for) an invocation of the
+// current configuration: the ones a waiting request may get.
+func (p *Pool) busyEnvsLocked(fs *fnState) int {
+	n := 0
+	for e := range fs.envs {
+		if e.busy && !e.killed && !e.dead && !e.draining && e.configKey == fs.configKey {
+			n++
+		}
+	}
+	return n
+}
+
+// awaitEnv waits up to Config.ColdStartWait for a released environment, then reserves a new one.
+// The waiter already holds an invocation slot.
+func (p *Pool) awaitEnv(ctx context.Context, t *Target, w *waiter) (*env, bool, error) {
+	timer := time.NewTimer(p.cfg.ColdStartWait)
+	defer timer.Stop()
+	select {
+	case e := <-w.ch:
+		return e, false, nil
+	case <-timer.C:
+	case <-ctx.Done():
+	}
+	p.mu.Lock()
+	fs := p.fnLocked(t)
+	if !removeWaiter(fs, w) {
+		// release handed an environment over meanwhile.
+		p.mu.Unlock()
+		e := <-w.ch
+		if ctx.Err() != nil {
+			p.release(e, true)
+			return nil, false, fmt.Errorf("pool: invoke: %w", ctx.Err())
+		}
 		return e, false, nil
 	}
+	if ctx.Err() != nil || p.closed {
+		p.inflight--
+		p.fnInflight[t.FunctionName]--
+		closed := p.closed
+		p.mu.Unlock()
+		if closed && ctx.Err() == nil {
+			return nil, false, ErrClosed
+		}
+		return nil, false, fmt.Errorf("pool: invoke: %w", ctx.Err())
+	}
+	e := p.newEnvLocked(fs, t, t.ConfigKey != fs.configKey)
+	p.mu.Unlock()
+	return e, true, nil
+}
+
+func removeWaiter(fs *fnState, w *waiter) bool {
+	for i, x := range fs.waiters {
+		if x == w {
+			fs.waiters = append(fs.waiters[:i], fs.waiters[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// newEnvLocked registers a new (not yet started) environment for an invocation whose slot is
+// already reserved.
+func (p *Pool) newEnvLocked(fs *fnState, t *Target, stale bool) *env {
+	c := p.countersLocked(t.FunctionName)
 	e := &env{
 		p: p, fs: fs, target: *t, configKey: t.ConfigKey, id: newEnvID(),
 		ready: make(chan struct{}), initFailed: make(chan struct{}),
@@ -252,7 +348,7 @@ func (p *Pool) acquire(t *Target) (*env, bool, error) {
 	if p.envCount > p.cfg.MaxConcurrency {
 		p.evictIdleLocked()
 	}
-	return e, true, nil
+	return e
 }
 
 func (p *Pool) countersLocked(name string) *counters {
@@ -382,6 +478,14 @@ func (p *Pool) release(e *env, reuse bool) {
 		return
 	}
 	e.lastUsed = time.Now()
+	if fs := e.fs; len(fs.waiters) > 0 {
+		// Straight to the oldest waiting request: its slot is already counted.
+		w := fs.waiters[0]
+		fs.waiters = fs.waiters[1:]
+		e.busy = true
+		w.ch <- e
+		return
+	}
 	e.fs.idle = append(e.fs.idle, e)
 }
 
@@ -528,8 +632,26 @@ func (p *Pool) initEnv(ctx context.Context, e *env, deadline time.Time) (initSta
 	case <-timer.C:
 		return initTimeout, "Sandbox.Timedout"
 	case <-ctx.Done():
-		p.kill(e, "failure")
-		p.releaseSlot(e)
+		// The caller went away, but the environment's init goes on and, if it succeeds, the
+		// environment joins the pool: killing it would throw the work away, and under a burst
+		// of clients that give up (load generators' timeouts) that turns into a cold-start storm.
+		p.wg.Add(1)
+		go func() {
+			defer p.wg.Done()
+			t := time.NewTimer(time.Until(deadline))
+			defer t.Stop()
+			select {
+			case <-e.ready:
+				p.release(e, true)
+				return
+			case <-e.initFailed:
+			case <-e.proc.Exited():
+			case <-t.C:
+			case <-p.abandon:
+			}
+			p.kill(e, "failure")
+			p.releaseSlot(e)
+		}()
 		return initCancelled, ""
 	}
 }
@@ -725,7 +847,9 @@ func (p *Pool) reap() {
 func (p *Pool) Stats() Stats {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	s := Stats{Inflight: p.inflight, Environments: p.envCount, Functions: map[string]FunctionStats{}}
+	// Environments being killed are not counted: they run nothing and are gone once their
+	// process has exited.
+	s := Stats{Inflight: p.inflight, Functions: map[string]FunctionStats{}}
 	for name, c := range p.counters {
 		s.Functions[name] = FunctionStats{
 			Inflight: p.fnInflight[name], ColdStarts: c.coldStarts, Invocations: c.invocations,
@@ -734,7 +858,12 @@ func (p *Pool) Stats() Stats {
 	}
 	for k, fs := range p.fns {
 		f := s.Functions[k.name]
-		f.Environments += len(fs.envs)
+		for e := range fs.envs {
+			if !e.killed && !e.dead {
+				f.Environments++
+				s.Environments++
+			}
+		}
 		f.Idle += len(fs.idle)
 		s.Functions[k.name] = f
 	}

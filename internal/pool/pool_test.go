@@ -599,3 +599,59 @@ func TestCancelledCaller(t *testing.T) {
 		t.Errorf("got %s", res.Payload)
 	}
 }
+
+// TestColdStartWait: a request that finds the only environment busy waits for it (within
+// ColdStartWait) instead of starting another; without the wait it cold-starts; concurrency never
+// exceeds the environments and reserved concurrency still throttles.
+func TestColdStartWait(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		wait     time.Duration
+		wantEnvs int
+	}{
+		{"waits", 2 * time.Second, 1},
+		{"disabled", -1, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := newPool(t, pool.Config{ColdStartWait: tc.wait})
+			tg := goTarget("csw")
+			invoke(t, h, tg, `{"op":"echo"}`)
+			var wg sync.WaitGroup
+			for i := 0; i < 2; i++ {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					res := invoke(t, h, tg, `{"op":"sleep","sleepMs":200}`)
+					if res.FunctionError != "" {
+						t.Errorf("invoke: %s", res.Payload)
+					}
+				}()
+			}
+			wg.Wait()
+			st := h.p.Stats().Functions["csw"]
+			if st.Environments != tc.wantEnvs || int(st.ColdStarts) != tc.wantEnvs {
+				t.Errorf("stats %+v, want %d environments", st, tc.wantEnvs)
+			}
+		})
+	}
+	t.Run("reserved", func(t *testing.T) {
+		h := newPool(t, pool.Config{ColdStartWait: 2 * time.Second})
+		tg := goTarget("cswr")
+		one := 1
+		tg.ReservedConcurrency = &one
+		invoke(t, h, tg, `{"op":"echo"}`)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			invoke(t, h, tg, `{"op":"sleep","sleepMs":300}`)
+		}()
+		time.Sleep(100 * time.Millisecond)
+		start := time.Now()
+		_, err := h.p.Invoke(context.Background(), tg, &pool.Request{Payload: []byte(`{"op":"echo"}`)})
+		var te *pool.ThrottleError
+		if !errors.As(err, &te) || time.Since(start) > 50*time.Millisecond {
+			t.Errorf("got %v after %v, want an immediate throttle", err, time.Since(start))
+		}
+		<-done
+	})
+}
