@@ -491,10 +491,11 @@ def handler(event, context):
     logging.getLogger("x").warning("late import")
     import logging.handlers
     return {"imported_before": before, "handlers": len(logging.getLogger().handlers),
-            "loader_ok": type(logging.__loader__).__name__ == "SourceFileLoader"}
+            "loader_ok": type(logging.__loader__).__name__ == "SourceFileLoader",
+            "site_builtins": callable(exit) and callable(quit) and callable(help)}
 `}, nil)
 	o := api.invoke(t, invocation{ID: "req-lazy"})
-	if diff := cmp.Diff(map[string]any{"imported_before": false, "handlers": 1.0, "loader_ok": true}, jsonObject(t, o.Body)); diff != "" {
+	if diff := cmp.Diff(map[string]any{"imported_before": false, "handlers": 1.0, "loader_ok": true, "site_builtins": true}, jsonObject(t, o.Body)); diff != "" {
 		t.Errorf("result (-want +got):\n%s\n%s", diff, p.out)
 	}
 	out := p.outputSoon("late import")

@@ -39,12 +39,42 @@ def _add_site_dir(d, seen):
                 sys.path.append(p)
 
 
+def _set_site_builtins():
+    """The builtins the site module adds (exit, quit, help, copyright, credits, license)."""
+    try:
+        import builtins
+        import _sitebuiltins
+    except ImportError:
+        return
+    eof = "Ctrl-D (i.e. EOF)"
+    builtins.quit = _sitebuiltins.Quitter("quit", eof)
+    builtins.exit = _sitebuiltins.Quitter("exit", eof)
+    builtins.copyright = _sitebuiltins._Printer("copyright", sys.copyright)
+    builtins.credits = _sitebuiltins._Printer(
+        "credits",
+        "Thanks to CWI, CNRI, BeOpen.com, Zope Corporation and a cast of thousands\n"
+        "    for supporting Python development.  See www.python.org for more information.",
+    )
+    here = os.path.dirname(os.__file__)
+    builtins.license = _sitebuiltins._Printer(
+        "license",
+        "See https://www.python.org/psf/license/",
+        ["LICENSE.txt", "LICENSE"],
+        [os.path.join(here, os.pardir), here, os.curdir],
+    )
+    builtins.help = _sitebuiltins._Helper()
+
+
 def _setup_path():
     task_root = os.environ.get("LAMBDA_TASK_ROOT") or os.getcwd()
     # sys.path[0] is the launcher's directory; the task root takes its place, as on Lambda.
     sys.path[0] = task_root
     if not sys.flags.no_site:
         return
+    try:
+        _set_site_builtins()
+    except Exception:  # never let a convenience break start-up
+        pass
     ver = "python%d.%d" % sys.version_info[:2]
     seen = set(sys.path)
     libdirs = ["lib"]
