@@ -77,6 +77,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl.BoolVar(&o.verbose, "v", false, "log the pool's debug output")
 	fl.StringVar(&o.goSrc, "gofn", "./bench/invoke/gofn", "package of the Go function")
 	if err := fl.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
 		return err
 	}
 
