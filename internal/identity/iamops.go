@@ -37,37 +37,38 @@ var (
 
 func (s *Service) iamOps() map[string]opFunc {
 	ops := map[string]opFunc{
-		"CreateUser":              s.createUser,
-		"GetUser":                 s.getUser,
-		"ListUsers":               s.listUsers,
-		"DeleteUser":              s.deleteUser,
-		"CreateAccessKey":         s.createAccessKey,
-		"ListAccessKeys":          s.listAccessKeys,
-		"UpdateAccessKey":         s.updateAccessKey,
-		"DeleteAccessKey":         s.deleteAccessKey,
-		"CreatePolicy":            s.createPolicy,
-		"GetPolicy":               s.getPolicy,
-		"GetPolicyVersion":        s.getPolicyVersion,
-		"CreatePolicyVersion":     s.createPolicyVersion,
-		"SimulatePrincipalPolicy": s.simulatePrincipalPolicy,
-		"SetDefaultPolicyVersion": s.setDefaultPolicyVersion,
-		"DeletePolicyVersion":     s.deletePolicyVersion,
-		"ListPolicyVersions":      s.listPolicyVersions,
-		"GetAccessKeyLastUsed":    s.getAccessKeyLastUsed,
-		"DeletePolicy":            s.deletePolicy,
-		"ListPolicies":            s.listPolicies,
-		"CreateGroup":             s.createGroup,
-		"GetGroup":                s.getGroup,
-		"ListGroups":              s.listGroups,
-		"ListGroupsForUser":       s.listGroupsForUser,
-		"DeleteGroup":             s.deleteGroup,
-		"AddUserToGroup":          s.addUserToGroup,
-		"RemoveUserFromGroup":     s.removeUserFromGroup,
-		"CreateRole":              s.createRole,
-		"GetRole":                 s.getRole,
-		"ListRoles":               s.listRoles,
-		"DeleteRole":              s.deleteRole,
-		"UpdateAssumeRolePolicy":  s.updateAssumeRolePolicy,
+		"CreateUser":                  s.createUser,
+		"GetUser":                     s.getUser,
+		"ListUsers":                   s.listUsers,
+		"DeleteUser":                  s.deleteUser,
+		"CreateAccessKey":             s.createAccessKey,
+		"ListAccessKeys":              s.listAccessKeys,
+		"UpdateAccessKey":             s.updateAccessKey,
+		"DeleteAccessKey":             s.deleteAccessKey,
+		"CreatePolicy":                s.createPolicy,
+		"GetPolicy":                   s.getPolicy,
+		"GetPolicyVersion":            s.getPolicyVersion,
+		"CreatePolicyVersion":         s.createPolicyVersion,
+		"SimulatePrincipalPolicy":     s.simulatePrincipalPolicy,
+		"ListInstanceProfilesForRole": s.listInstanceProfilesForRole,
+		"SetDefaultPolicyVersion":     s.setDefaultPolicyVersion,
+		"DeletePolicyVersion":         s.deletePolicyVersion,
+		"ListPolicyVersions":          s.listPolicyVersions,
+		"GetAccessKeyLastUsed":        s.getAccessKeyLastUsed,
+		"DeletePolicy":                s.deletePolicy,
+		"ListPolicies":                s.listPolicies,
+		"CreateGroup":                 s.createGroup,
+		"GetGroup":                    s.getGroup,
+		"ListGroups":                  s.listGroups,
+		"ListGroupsForUser":           s.listGroupsForUser,
+		"DeleteGroup":                 s.deleteGroup,
+		"AddUserToGroup":              s.addUserToGroup,
+		"RemoveUserFromGroup":         s.removeUserFromGroup,
+		"CreateRole":                  s.createRole,
+		"GetRole":                     s.getRole,
+		"ListRoles":                   s.listRoles,
+		"DeleteRole":                  s.deleteRole,
+		"UpdateAssumeRolePolicy":      s.updateAssumeRolePolicy,
 	}
 	for _, o := range []owner{ownerUser, ownerGroup, ownerRole} {
 		ops["Put"+o.title+"Policy"] = s.putOwnerPolicy(o)
@@ -1374,4 +1375,17 @@ func (s *Service) updateAssumeRolePolicy(c *call) (*xnode, error) {
 		return nil, internal(err)
 	}
 	return nil, nil
+}
+
+// listInstanceProfilesForRole answers an empty list: furl has no EC2 instance profiles, but
+// tools (Terraform) ask before deleting a role.
+func (s *Service) listInstanceProfilesForRole(c *call) (*xnode, error) {
+	name, err := c.params.name("RoleName", 64)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := s.authorizeOwner(c, ownerRole, name, "iam:ListInstanceProfilesForRole"); err != nil {
+		return nil, err
+	}
+	return page(el("", members("InstanceProfiles", nil)), ""), nil
 }

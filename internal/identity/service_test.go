@@ -316,6 +316,9 @@ func TestManagedPoliciesAndGroups(t *testing.T) {
 	if err != nil || len(lr.AttachedPolicies) != 1 || aws.ToString(lr.AttachedPolicies[0].PolicyName) != "AWSLambdaBasicExecutionRole" {
 		t.Errorf("ListAttachedRolePolicies = %+v, %v", lr, err)
 	}
+	if ip, err := root.ListInstanceProfilesForRole(ctx, &iam.ListInstanceProfilesForRoleInput{RoleName: aws.String("lambda-role")}); err != nil || len(ip.InstanceProfiles) != 0 {
+		t.Errorf("ListInstanceProfilesForRole = %+v, %v", ip, err)
+	}
 	if _, err := root.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("lambda-role")}); apiCode(err) != "DeleteConflict" {
 		t.Errorf("DeleteRole with attached policy: %v", err)
 	}
