@@ -165,7 +165,7 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 		s.metrics.ServeHTTP(w, r)
 	case strings.HasPrefix(r.URL.Path, "/furl/v1/functions/") && strings.HasSuffix(r.URL.Path, "/events"):
 		s.events.ServeHTTP(w, r)
-	case r.URL.Path == "/" && r.Method == http.MethodPost:
+	case r.URL.Path == "/" && (r.Method == http.MethodPost || r.URL.Query().Has("Action")):
 		s.queryAPI.ServeHTTP(w, r)
 	default:
 		s.controlPlane.ServeHTTP(w, r)
