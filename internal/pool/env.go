@@ -57,6 +57,9 @@ type env struct {
 	dead     bool
 	killed   bool
 	fresh    bool // not yet used for an invocation (its first invoke is a cold start)
+	// permit: the environment holds an init slot (Pool.initSem) until its init ends; owned by
+	// the goroutine running the init.
+	permit   bool
 	lastUsed time.Time
 }
 

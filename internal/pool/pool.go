@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -39,13 +40,21 @@ type Config struct {
 	// MemoryPollInterval is the memory watchdog's period (default 50 ms).
 	MemoryPollInterval time.Duration
 	// ColdStartWait is how long a request that finds every environment of its function busy
-	// waits for one of them to be released before it starts a new one (default 10 ms; negative:
-	// never wait, cold-start at once). Released environments go to waiting requests first, in
+	// waits at least for one of them to be released before it starts a new one (default 10 ms;
+	// negative: never wait, cold-start at once). The wait is the longer of this and the
+	// function's last cold start (code copy + init), capped at 100 ms: a request is then hardly
+	// slower than with the cold start it would otherwise do, and usually much faster. Released environments go to waiting requests first, in
 	// arrival order. Waiting requests hold their concurrency slot, so reserved and account
 	// concurrency throttle exactly as without waiting, and an environment still runs one
 	// invocation at a time. Under a burst of short invocations this keeps the pool near the
 	// number of environments the load needs instead of cold-starting one per queued request.
 	ColdStartWait time.Duration
+	// MaxConcurrentInits caps environments initialising at once (default 2 per CPU, at least
+	// 4). A request that needs a new environment while the cap is reached waits for a slot or
+	// for an environment of its function to be released, whichever comes first: on a small
+	// machine a burst of N requests would otherwise start N runtimes at once, each init slowed
+	// by the others until callers time out and the pool churns.
+	MaxConcurrentInits int
 }
 
 // ErrClosed is returned by Invoke after Close.
@@ -66,6 +75,7 @@ type Pool struct {
 	envCount   int
 	closed     bool
 
+	initSem  chan struct{}  // one token per environment initialising (Config.MaxConcurrentInits)
 	wg       sync.WaitGroup // environment watchers and detached finishers
 	stop     chan struct{}
 	abandon  chan struct{} // closed when Close stops waiting for in-flight invocations
@@ -85,11 +95,18 @@ type fnState struct {
 	retired map[string]bool
 	// waiters are requests waiting for a busy environment (see Config.ColdStartWait), oldest first.
 	waiters []*waiter
+	// lastColdStart is how long the last successful cold start took (copy + init).
+	lastColdStart time.Duration
 }
+
+const maxColdStartWait = 100 * time.Millisecond
 
 // waiter is a request waiting for an environment; release hands one over on ch.
 type waiter struct {
 	ch chan *env
+	// timed: it may start a new environment only after the wait (some environment is busy);
+	// otherwise as soon as an init slot is free.
+	timed bool
 }
 
 type counters struct {
@@ -142,6 +159,9 @@ func New(cfg Config, log *slog.Logger, launcher Launcher, logs *invocationlog.St
 	if cfg.ColdStartWait == 0 {
 		cfg.ColdStartWait = 10 * time.Millisecond
 	}
+	if cfg.MaxConcurrentInits <= 0 {
+		cfg.MaxConcurrentInits = max(4, 2*runtime.NumCPU())
+	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
@@ -156,6 +176,7 @@ func New(cfg Config, log *slog.Logger, launcher Launcher, logs *invocationlog.St
 		stop:       make(chan struct{}),
 		abandon:    make(chan struct{}),
 		reapDone:   make(chan struct{}),
+		initSem:    make(chan struct{}, cfg.MaxConcurrentInits),
 	}
 	p.removeStale()
 	go p.reap()
@@ -264,12 +285,17 @@ func (p *Pool) acquire(t *Target) (*env, bool, *waiter, error) {
 		e.busy = true
 		return e, false, nil, nil
 	}
-	if !stale && p.cfg.ColdStartWait > 0 && p.busyEnvsLocked(fs) > 0 {
-		w := &waiter{ch: make(chan *env, 1)}
-		fs.waiters = append(fs.waiters, w)
-		return nil, false, w, nil
+	timed := !stale && p.cfg.ColdStartWait > 0 && p.busyEnvsLocked(fs) > 0
+	if !timed {
+		select {
+		case p.initSem <- struct{}{}:
+			return p.newEnvLocked(fs, t, stale), true, nil, nil
+		default:
+		}
 	}
-	return p.newEnvLocked(fs, t, stale), true, nil, nil
+	w := &waiter{ch: make(chan *env, 1), timed: timed}
+	fs.waiters = append(fs.waiters, w)
+	return nil, false, w, nil
 }
 
 // busyEnvsLocked counts fs's live environments that run (or start for) an invocation of the
@@ -284,42 +310,63 @@ func (p *Pool) busyEnvsLocked(fs *fnState) int {
 	return n
 }
 
-// awaitEnv waits up to Config.ColdStartWait for a released environment, then reserves a new one.
-// The waiter already holds an invocation slot.
+// awaitEnv waits for a released environment or, after the wait (see Config.ColdStartWait) and
+// once an init slot is free, reserves a new one. The waiter already holds an invocation slot.
 func (p *Pool) awaitEnv(ctx context.Context, t *Target, w *waiter) (*env, bool, error) {
-	timer := time.NewTimer(p.cfg.ColdStartWait)
-	defer timer.Stop()
-	select {
-	case e := <-w.ch:
-		return e, false, nil
-	case <-timer.C:
-	case <-ctx.Done():
+	var timerC <-chan time.Time
+	if w.timed {
+		p.mu.Lock()
+		wait := min(max(p.cfg.ColdStartWait, p.fnLocked(t).lastColdStart), maxColdStartWait)
+		p.mu.Unlock()
+		timer := time.NewTimer(wait)
+		defer timer.Stop()
+		timerC = timer.C
+	}
+	var sem chan struct{}
+	if !w.timed {
+		sem = p.initSem
+	}
+	for {
+		select {
+		case e := <-w.ch:
+			return e, false, nil
+		case <-timerC:
+			timerC, sem = nil, p.initSem
+			continue
+		case sem <- struct{}{}:
+			p.mu.Lock()
+			fs := p.fnLocked(t)
+			if !removeWaiter(fs, w) {
+				p.mu.Unlock()
+				<-p.initSem
+				return <-w.ch, false, nil
+			}
+			if p.closed {
+				p.inflight--
+				p.fnInflight[t.FunctionName]--
+				p.mu.Unlock()
+				<-p.initSem
+				return nil, false, ErrClosed
+			}
+			e := p.newEnvLocked(fs, t, t.ConfigKey != fs.configKey)
+			p.mu.Unlock()
+			return e, true, nil
+		case <-ctx.Done():
+		}
+		break
 	}
 	p.mu.Lock()
 	fs := p.fnLocked(t)
 	if !removeWaiter(fs, w) {
 		// release handed an environment over meanwhile.
 		p.mu.Unlock()
-		e := <-w.ch
-		if ctx.Err() != nil {
-			p.release(e, true)
-			return nil, false, fmt.Errorf("pool: invoke: %w", ctx.Err())
-		}
-		return e, false, nil
-	}
-	if ctx.Err() != nil || p.closed {
-		p.inflight--
-		p.fnInflight[t.FunctionName]--
-		closed := p.closed
-		p.mu.Unlock()
-		if closed && ctx.Err() == nil {
-			return nil, false, ErrClosed
-		}
+		p.release(<-w.ch, true)
 		return nil, false, fmt.Errorf("pool: invoke: %w", ctx.Err())
 	}
-	e := p.newEnvLocked(fs, t, t.ConfigKey != fs.configKey)
+	p.inflight--
+	p.fnInflight[t.FunctionName]--
 	p.mu.Unlock()
-	return e, true, nil
+	return nil, false, fmt.Errorf("pool: invoke: %w", ctx.Err())
 }
 
 func removeWaiter(fs *fnState, w *waiter) bool {
@@ -339,7 +386,7 @@ func (p *Pool) newEnvLocked(fs *fnState, t *Target, stale bool) *env {
 	e := &env{
 		p: p, fs: fs, target: *t, configKey: t.ConfigKey, id: newEnvID(),
 		ready: make(chan struct{}), initFailed: make(chan struct{}),
-		busy: true, fresh: true, draining: stale,
+		busy: true, fresh: true, draining: stale, permit: true,
 	}
 	e.stream = time.Now().UTC().Format("2006/01/02") + "/[" + t.Version + "]" + e.id
 	fs.envs[e] = struct{}{}
@@ -576,6 +623,14 @@ func (p *Pool) releaseSlot(e *env) {
 	p.mu.Unlock()
 }
 
+// initDone gives back e's init slot, if it holds one.
+func (p *Pool) initDone(e *env) {
+	if e.permit {
+		e.permit = false
+		<-p.initSem
+	}
+}
+
 type initStatus int
 
 const (
@@ -589,6 +644,12 @@ const (
 // initEnv starts e and waits until its runtime is in /next, fails, or the deadline passes. It
 // returns the error type of a failure (for an entrypoint failure: the detail).
 func (p *Pool) initEnv(ctx context.Context, e *env, deadline time.Time) (initStatus, string) {
+	background := false
+	defer func() {
+		if !background {
+			p.initDone(e)
+		}
+	}()
 	if err := e.start(); err != nil {
 		var ee *EntrypointError
 		if !errors.As(err, &ee) {
@@ -612,6 +673,9 @@ func (p *Pool) initEnv(ctx context.Context, e *env, deadline time.Time) (initSta
 	defer timer.Stop()
 	select {
 	case <-e.ready:
+		p.mu.Lock()
+		e.fs.lastColdStart = e.copyDuration + e.initDuration
+		p.mu.Unlock()
 		p.log.Debug("pool: environment ready", "function", e.target.FunctionName, "env", e.id,
 			"copy", e.copyDuration, "init", e.initDuration)
 		return initOK, ""
@@ -635,9 +699,11 @@ func (p *Pool) initEnv(ctx context.Context, e *env, deadline time.Time) (initSta
 		// The caller went away, but the environment's init goes on and, if it succeeds, the
 		// environment joins the pool: killing it would throw the work away, and under a burst
 		// of clients that give up (load generators' timeouts) that turns into a cold-start storm.
+		background = true
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
+			defer p.initDone(e)
 			t := time.NewTimer(time.Until(deadline))
 			defer t.Stop()
 			select {
