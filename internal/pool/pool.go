@@ -42,12 +42,13 @@ type Config struct {
 	// ColdStartWait is how long a request that finds every environment of its function busy
 	// waits at least for one of them to be released before it starts a new one (default 10 ms;
 	// negative: never wait, cold-start at once). The wait is the longer of this and the
-	// function's last cold start (code copy + init), capped at 100 ms: a request is then hardly
-	// slower than with the cold start it would otherwise do, and usually much faster. Released environments go to waiting requests first, in
-	// arrival order. Waiting requests hold their concurrency slot, so reserved and account
-	// concurrency throttle exactly as without waiting, and an environment still runs one
-	// invocation at a time. Under a burst of short invocations this keeps the pool near the
-	// number of environments the load needs instead of cold-starting one per queued request.
+	// function's last cold start (code copy + init; counted up to 100 ms): the request is then
+	// hardly slower than with the cold start it would otherwise do, and usually much faster.
+	// Released environments go to waiting requests first, in arrival order. Waiting requests
+	// hold their concurrency slot, so reserved and account concurrency throttle exactly as
+	// without waiting, and an environment still runs one invocation at a time. Under a burst of
+	// short invocations this keeps the pool near the number of environments the load needs
+	// instead of cold-starting one per queued request.
 	ColdStartWait time.Duration
 	// MaxConcurrentInits caps environments initialising at once (default 2 per CPU, at least
 	// 4). A request that needs a new environment while the cap is reached waits for a slot or
@@ -316,7 +317,7 @@ func (p *Pool) awaitEnv(ctx context.Context, t *Target, w *waiter) (*env, bool, 
 	var timerC <-chan time.Time
 	if w.timed {
 		p.mu.Lock()
-		wait := min(max(p.cfg.ColdStartWait, p.fnLocked(t).lastColdStart), maxColdStartWait)
+		wait := max(p.cfg.ColdStartWait, min(p.fnLocked(t).lastColdStart, maxColdStartWait))
 		p.mu.Unlock()
 		timer := time.NewTimer(wait)
 		defer timer.Stop()
