@@ -49,6 +49,8 @@ func runDeploy(ctx context.Context, args []string, stdio Stdio, getenv func(stri
 	timeout := fs.Int("timeout", 0, "timeout in seconds (default 3 on create)")
 	env := envFlag{}
 	fs.Var(env, "env", "environment variable KEY=VALUE (repeatable)")
+	rateLimit := fs.String("rate-limit", "", "function URL rate limit in requests/s (0 = off); kept as the furl:url-rate-limit tag")
+	burst := fs.String("burst", "", "function URL burst size in requests; kept as the furl:url-burst tag")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return err
@@ -148,6 +150,9 @@ func runDeploy(ctx context.Context, args []string, stdio Stdio, getenv func(stri
 			fmt.Fprintf(stdio.Err, "updated configuration of %s\n", *name)
 		}
 	}
+	if err := tagLimits(ctx, cl, *name, *rateLimit, *burst, stdio); err != nil {
+		return err
+	}
 	if auth == "" {
 		fmt.Fprintf(stdio.Err, "%s is active\n", *name)
 		return nil
@@ -158,6 +163,36 @@ func runDeploy(ctx context.Context, args []string, stdio Stdio, getenv func(stri
 	}
 	fmt.Fprintln(stdio.Out, u)
 	return nil
+}
+
+// tagLimits stores the URL rate limit and burst as the function's furl:url-* tags.
+func tagLimits(ctx context.Context, cl *lambda.Client, name, rate, burst string, stdio Stdio) error {
+	tags := map[string]string{}
+	if rate != "" {
+		tags["furl:url-rate-limit"] = rate
+	}
+	if burst != "" {
+		tags["furl:url-burst"] = burst
+	}
+	if len(tags) == 0 {
+		return nil
+	}
+	fn, err := cl.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String(name)})
+	if err != nil {
+		return apiError("get function", err)
+	}
+	if _, err := cl.TagResource(ctx, &lambda.TagResourceInput{Resource: fn.Configuration.FunctionArn, Tags: tags}); err != nil {
+		return apiError("set URL limits", err)
+	}
+	fmt.Fprintf(stdio.Err, "URL limits of %s: rate %s/s, burst %s\n", name, orDefault(rate, "unchanged"), orDefault(burst, "default"))
+	return nil
+}
+
+func orDefault(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
 }
 
 func waitUpdated(ctx context.Context, cl *lambda.Client, name string) error {

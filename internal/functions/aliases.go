@@ -344,7 +344,7 @@ func validateTags(tags map[string]string) error {
 			return awserr.InvalidParameter("Tag keys starting with 'aws:' are reserved.")
 		}
 	}
-	return nil
+	return validateLimitTags(tags)
 }
 
 // TagResource adds tags.

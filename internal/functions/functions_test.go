@@ -2,6 +2,7 @@ package functions
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -172,5 +173,59 @@ func TestResolveURLCacheInvalidation(t *testing.T) {
 	}
 	if tg, err := s.ResolveURL(ctx, u.URLID); tg != nil || err != nil {
 		t.Fatalf("after delete: %v %v", tg, err)
+	}
+}
+
+func TestURLRateLimitTags(t *testing.T) {
+	s := newTestService(t)
+	ctx := context.Background()
+	if _, err := s.CreateFunction(ctx, &CreateInput{FunctionName: "f", Runtime: "python3.12", Handler: "app.handler",
+		Role: "arn:aws:iam::000000000000:role/r", Code: CodeInput{ZipFile: mustZip(t)}}); err != nil {
+		t.Fatal(err)
+	}
+	auth := "NONE"
+	u, err := s.CreateURL(ctx, Ref{Name: "f"}, &URLInput{AuthType: &auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := s.ARN("f", "")
+	limits := func() (float64, int) {
+		t.Helper()
+		tg, err := s.ResolveURL(ctx, u.URLID)
+		if err != nil || tg == nil {
+			t.Fatalf("ResolveURL = %v, %v", tg, err)
+		}
+		return tg.Config.RateLimit, tg.Config.Burst
+	}
+	if r, b := limits(); r != 0 || b != 0 {
+		t.Fatalf("untagged limits = %v, %v; want off", r, b)
+	}
+	for _, tt := range []struct {
+		name  string
+		tags  map[string]string
+		rate  float64
+		burst int
+	}{
+		{"rate only: burst defaults to the rate", map[string]string{TagURLRateLimit: "2.5"}, 2.5, 3},
+		{"rate and burst", map[string]string{TagURLRateLimit: "10", TagURLBurst: "50"}, 10, 50},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if err := s.UntagResource(ctx, arn, []string{TagURLRateLimit, TagURLBurst}); err != nil {
+				t.Fatal(err)
+			}
+			if err := s.TagResource(ctx, arn, tt.tags); err != nil {
+				t.Fatal(err)
+			}
+			if r, b := limits(); r != tt.rate || b != tt.burst {
+				t.Fatalf("limits = %v, %v; want %v, %v", r, b, tt.rate, tt.burst)
+			}
+		})
+	}
+	for _, bad := range []map[string]string{{TagURLRateLimit: "fast"}, {TagURLRateLimit: "-1"}, {TagURLBurst: "0"}, {TagURLBurst: "1.5"}} {
+		err := s.TagResource(ctx, arn, bad)
+		var ae *awserr.Error
+		if !errors.As(err, &ae) || ae.Code != "InvalidParameterValueException" {
+			t.Errorf("TagResource(%v) = %v; want InvalidParameterValueException", bad, err)
+		}
 	}
 }

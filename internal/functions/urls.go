@@ -294,6 +294,7 @@ func (s *Service) ResolveURL(ctx context.Context, urlID string) (*URLTarget, err
 			return err
 		}
 		c.ReservedConcurrency = f.ReservedConcurrency
+		applyLimitTags(&u.URLConfig, f.Tags)
 		t = &URLTarget{
 			Config: u.URLConfig, ResourceARN: s.ARN(u.FunctionName, u.Qualifier), InvokedARN: s.ARN(u.FunctionName, u.Qualifier),
 			AccountID: s.opt.AccountID,
