@@ -1,0 +1,39 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestValidate(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		mutate func(*Config)
+		want   string // substring of the error; "" = valid
+	}{
+		{"defaults", func(*Config) {}, ""},
+		{"bad addr", func(c *Config) { c.Addr = "nope" }, "--addr"},
+		{"bad account", func(c *Config) { c.AccountID = "123" }, "12 digits"},
+		{"no region", func(c *Config) { c.Region = "" }, "--region"},
+		{"zero concurrency", func(c *Config) { c.MaxConcurrency = 0 }, "--max-concurrency"},
+		{"half a root key", func(c *Config) { c.RootAccessKeyID = "AKIA" }, "both"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			c := Default()
+			tt.mutate(&c)
+			err := c.Validate()
+			if tt.want == "" && err != nil || tt.want != "" && (err == nil || !strings.Contains(err.Error(), tt.want)) {
+				t.Fatalf("Validate() = %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestApplyEnv(t *testing.T) {
+	env := map[string]string{"FURL_ROOT_ACCESS_KEY_ID": "AK", "FURL_ROOT_SECRET_ACCESS_KEY": "SK", "FURL_DATA_DIR": "/d", "PATH": "/bin"}
+	c := Default()
+	c.ApplyEnv(func(k string) string { return env[k] })
+	if c.RootAccessKeyID != "AK" || c.RootSecretAccessKey != "SK" || c.DataDir != "/d" || c.FunctionPath != "/bin" {
+		t.Fatalf("ApplyEnv: %+v", c)
+	}
+}
