@@ -97,6 +97,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
+	// Find the interpreters now (a pyenv shim costs ~0.7 s per start; resolved once here it
+	// costs nothing on cold starts).
+	resolveCtx, cancelResolve := context.WithTimeout(ctx, 10*time.Second)
+	boots.Resolve(resolveCtx)
+	cancelResolve()
 	s.pool = pool.New(pool.Config{
 		MaxConcurrency: cfg.MaxConcurrency,
 		IdleTimeout:    cfg.IdleTimeout,
