@@ -28,3 +28,4 @@ fmt:
 
 bench: deps
 	./bench/run.sh
+	./bench/url/run.sh

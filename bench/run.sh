@@ -4,8 +4,7 @@
 # Node.js, through furl's pool with real processes. Prints one table.
 #
 # FURL_BENCH_RIE=/path/to/aws-lambda-rie adds a column for AWS's Runtime Interface Emulator
-# running the same Go function (build it yourself from github.com/aws/aws-lambda-runtime-interface-emulator
-# with `go build ./cmd/aws-lambda-rie`; it is not part of furl).
+# binary running the same Go function (it is not part of furl and not built by this repo).
 #
 # Extra arguments go to the benchmark, e.g. bench/run.sh -warm 5s -cold 20
 set -euo pipefail
