@@ -1,12 +1,9 @@
 package cli
 
 import (
-	"bufio"
 	"errors"
 	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -15,6 +12,7 @@ import (
 	"github.com/aws/smithy-go"
 
 	"github.com/furl/furl/internal/config"
+	"github.com/furl/furl/internal/identity"
 )
 
 // clientFlags are the flags every API-calling subcommand shares.
@@ -43,8 +41,6 @@ func (c *clientFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.dataDir, "data-dir", dataDir, "furl data directory, for the generated root credentials (env FURL_DATA_DIR)")
 }
 
-// rootCredentialsFile matches identity.RootCredentialsFile.
-const rootCredentialsFile = "root-credentials"
 
 // credentials returns FURL_ROOT_* or the pair the server generated in the data directory.
 func (c *clientFlags) credentials(getenv func(string) string) (id, secret string, err error) {
@@ -52,28 +48,9 @@ func (c *clientFlags) credentials(getenv func(string) string) (id, secret string
 	if id != "" && secret != "" {
 		return id, secret, nil
 	}
-	path := filepath.Join(c.dataDir, rootCredentialsFile)
-	f, err := os.Open(path)
+	id, secret, err = identity.ReadRootCredentials(c.dataDir)
 	if err != nil {
 		return "", "", fmt.Errorf("no credentials: set FURL_ROOT_ACCESS_KEY_ID and FURL_ROOT_SECRET_ACCESS_KEY, or point --data-dir at the server's data directory (%w)", err)
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		k, v, ok := strings.Cut(line, "=")
-		if !ok || strings.HasPrefix(line, "#") {
-			continue
-		}
-		switch strings.TrimSpace(k) {
-		case "aws_access_key_id":
-			id = strings.TrimSpace(v)
-		case "aws_secret_access_key":
-			secret = strings.TrimSpace(v)
-		}
-	}
-	if id == "" || secret == "" {
-		return "", "", fmt.Errorf("no credentials in %s", path)
 	}
 	return id, secret, nil
 }

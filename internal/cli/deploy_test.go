@@ -12,6 +12,8 @@ import (
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/furl/furl/internal/identity"
 )
 
 func TestZipDirKeepsModesAndLinks(t *testing.T) {
@@ -92,7 +94,7 @@ func TestParseArgs(t *testing.T) {
 
 func TestCredentialsFromDataDir(t *testing.T) {
 	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, rootCredentialsFile), []byte("# generated\n[default]\naws_access_key_id = AKIAX\naws_secret_access_key = s3cret\n"), 0o600)
+	os.WriteFile(filepath.Join(dir, identity.RootCredentialsFile), []byte("# generated\n[default]\naws_access_key_id = AKIAX\naws_secret_access_key = s3cret\n"), 0o600)
 	cf := clientFlags{dataDir: dir}
 	id, secret, err := cf.credentials(func(string) string { return "" })
 	if err != nil || id != "AKIAX" || secret != "s3cret" {

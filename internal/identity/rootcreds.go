@@ -83,3 +83,17 @@ func parseCredentialsFile(b []byte) (id, secret string, err error) {
 	}
 	return id, secret, nil
 }
+
+// ReadRootCredentials reads the root key pair a server keeps in dataDir, without creating it.
+func ReadRootCredentials(dataDir string) (id, secret string, err error) {
+	path := filepath.Join(dataDir, RootCredentialsFile)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return "", "", fmt.Errorf("identity: root credentials: %w", err)
+	}
+	id, secret, err = parseCredentialsFile(b)
+	if err != nil {
+		return "", "", fmt.Errorf("identity: root credentials %s: %w", path, err)
+	}
+	return id, secret, nil
+}
