@@ -41,7 +41,6 @@ func (c *clientFlags) register(fs *flag.FlagSet, getenv func(string) string) {
 	fs.StringVar(&c.dataDir, "data-dir", dataDir, "furl data directory, for the generated root credentials (env FURL_DATA_DIR)")
 }
 
-
 // credentials returns FURL_ROOT_* or the pair the server generated in the data directory.
 func (c *clientFlags) credentials(getenv func(string) string) (id, secret string, err error) {
 	id, secret = getenv("FURL_ROOT_ACCESS_KEY_ID"), getenv("FURL_ROOT_SECRET_ACCESS_KEY")
