@@ -11,7 +11,6 @@
 package e2e
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/rand"
@@ -19,14 +18,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -37,106 +33,10 @@ const (
 	cpSecret = "furl-e2e-root-secret-000000000000000000"
 )
 
-var cpBuild struct {
-	sync.Once
-	bin string
-	err error
-}
-
-// cpBinary builds cmd/furl once per test run.
-func cpBinary(t *testing.T) string {
-	t.Helper()
-	cpBuild.Do(func() {
-		_, file, _, _ := runtime.Caller(0)
-		root := filepath.Join(filepath.Dir(file), "..", "..")
-		dir, err := os.MkdirTemp("", "furl-e2e-bin-")
-		if err != nil {
-			cpBuild.err = err
-			return
-		}
-		cpBuild.bin = filepath.Join(dir, "furl")
-		cmd := exec.Command("go", "build", "-o", cpBuild.bin, "./cmd/furl")
-		cmd.Dir = root
-		if out, err := cmd.CombinedOutput(); err != nil {
-			cpBuild.err = fmt.Errorf("go build: %v\n%s", err, out)
-		}
-	})
-	if cpBuild.err != nil {
-		t.Fatal(cpBuild.err)
-	}
-	return cpBuild.bin
-}
-
-// cpServer is a running furl serve.
-type cpServer struct {
-	t       *testing.T
-	dataDir string
-	addr    string
-	cmd     *exec.Cmd
-	logs    *bytes.Buffer
-	exited  chan struct{}
-}
-
-func cpFreeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return addr
-}
-
 func cpStart(t *testing.T, dataDir, addr string) *cpServer {
 	t.Helper()
-	s := &cpServer{t: t, dataDir: dataDir, addr: addr, logs: &bytes.Buffer{}, exited: make(chan struct{})}
-	s.cmd = exec.Command(cpBinary(t), "serve", "--addr", addr, "--data-dir", dataDir, "--log-level", "debug")
-	s.cmd.Env = append(os.Environ(), "FURL_ROOT_ACCESS_KEY_ID="+cpKey, "FURL_ROOT_SECRET_ACCESS_KEY="+cpSecret)
-	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { s.cmd.Wait(); close(s.exited) }()
-	t.Cleanup(func() { s.stop(syscall.SIGKILL) })
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + addr + "/2015-03-31/functions"); err == nil {
-			resp.Body.Close()
-			return s
-		}
-		select {
-		case <-s.exited:
-			t.Fatalf("furl serve exited:\n%s", s.logs)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	t.Fatalf("furl serve did not start:\n%s", s.logs)
-	return nil
+	return startFurl(t, dataDir, addr, cpKey, cpSecret)
 }
-
-// stop signals the server (its whole process group for SIGKILL) and waits for it.
-func (s *cpServer) stop(sig syscall.Signal) {
-	select {
-	case <-s.exited:
-		return
-	default:
-	}
-	if sig == syscall.SIGKILL {
-		_ = syscall.Kill(-s.cmd.Process.Pid, sig)
-	} else {
-		_ = s.cmd.Process.Signal(sig)
-	}
-	select {
-	case <-s.exited:
-	case <-time.After(20 * time.Second):
-		_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-		<-s.exited
-	}
-}
-
-func (s *cpServer) endpoint() string { return "http://" + s.addr }
 
 func cpAWSEnv() []string {
 	return append(os.Environ(),
@@ -195,20 +95,7 @@ func tail(s string, n int) string {
 
 func cpZip(t *testing.T, dir string, files map[string]string) string {
 	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, body := range files {
-		fh := &zip.FileHeader{Name: name, Method: zip.Deflate}
-		fh.SetMode(0o644)
-		w, _ := zw.CreateHeader(fh)
-		io.WriteString(w, body)
-	}
-	zw.Close()
-	p := filepath.Join(dir, fmt.Sprintf("fn-%d.zip", time.Now().UnixNano()))
-	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeZip(t, dir, files)
 }
 
 func cpApp(v string) map[string]string {
@@ -249,7 +136,7 @@ func readJSON(t *testing.T, path string) map[string]any {
 func TestControlPlaneCLI(t *testing.T) {
 	cpNeedCLI(t)
 	data, work := t.TempDir(), t.TempDir()
-	addr := cpFreeAddr(t)
+	addr := freeAddr(t)
 	s := cpStart(t, data, addr)
 	role := "arn:aws:iam::000000000000:role/lambda-role"
 
@@ -457,7 +344,7 @@ func TestControlPlaneBoto3(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 not installed")
 	}
-	s := cpStart(t, t.TempDir(), cpFreeAddr(t))
+	s := cpStart(t, t.TempDir(), freeAddr(t))
 	cmd := exec.Command("python3", "-c", cpBotoScript, s.endpoint(), cpKey, cpSecret)
 	cmd.Env = cpAWSEnv()
 	out, err := cmd.Output()
@@ -515,7 +402,7 @@ func TestControlPlaneBoto3(t *testing.T) {
 func TestControlPlaneSIGKILLMidDeploy(t *testing.T) {
 	cpNeedCLI(t)
 	data, work := t.TempDir(), t.TempDir()
-	addr := cpFreeAddr(t)
+	addr := freeAddr(t)
 	// A large, incompressible package makes the deploy take a while.
 	noise := make([]byte, 30<<20)
 	rand.Read(noise)
@@ -597,7 +484,7 @@ func (s *cpServer) furl(args ...string) (string, string, error) {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, cpBinary(s.t), args...)
+	cmd := exec.CommandContext(ctx, furlBinary(s.t), args...)
 	cmd.Env = append(os.Environ(), "FURL_ENDPOINT="+s.endpoint(), "FURL_ROOT_ACCESS_KEY_ID="+cpKey, "FURL_ROOT_SECRET_ACCESS_KEY="+cpSecret)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
@@ -610,7 +497,7 @@ func TestControlPlaneFurlCLI(t *testing.T) {
 	if _, err := exec.LookPath("python3"); err != nil {
 		t.Skip("python3 not installed")
 	}
-	s := cpStart(t, t.TempDir(), cpFreeAddr(t))
+	s := cpStart(t, t.TempDir(), freeAddr(t))
 	src := t.TempDir()
 	for name, body := range cpApp("cli1") {
 		os.WriteFile(filepath.Join(src, name), []byte(body), 0o644)
@@ -667,7 +554,7 @@ func TestControlPlaneFurlCLI(t *testing.T) {
 	// Follow: a new invocation shows up while following.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, cpBinary(t), "logs", "clifn", "-f", "--since", "1s")
+	cmd := exec.CommandContext(ctx, furlBinary(t), "logs", "clifn", "-f", "--since", "1s")
 	cmd.Env = append(os.Environ(), "FURL_ENDPOINT="+s.endpoint(), "FURL_ROOT_ACCESS_KEY_ID="+cpKey, "FURL_ROOT_SECRET_ACCESS_KEY="+cpSecret)
 	pr, err := cmd.StdoutPipe()
 	if err != nil {

@@ -129,7 +129,7 @@ func str(m map[string]any, path ...string) string {
 
 func TestIAMCLI(t *testing.T) {
 	clis := iamCLIs(t)
-	srv := cpStart(t, t.TempDir(), cpFreeAddr(t))
+	srv := cpStart(t, t.TempDir(), freeAddr(t))
 	for name, path := range clis {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
@@ -268,7 +268,7 @@ func TestIAMBoto3(t *testing.T) {
 	if err := exec.Command("python3", "-c", "import boto3").Run(); err != nil {
 		t.Skip("boto3 not installed")
 	}
-	srv := cpStart(t, t.TempDir(), cpFreeAddr(t))
+	srv := cpStart(t, t.TempDir(), freeAddr(t))
 	script := filepath.Join(t.TempDir(), "iam.py")
 	if err := os.WriteFile(script, []byte(iamBotoScript), 0o644); err != nil {
 		t.Fatal(err)

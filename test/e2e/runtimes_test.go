@@ -9,10 +9,8 @@
 package e2e
 
 import (
-	"archive/zip"
 	"bytes"
 	"encoding/json"
-	"fmt"
 	"io"
 	"net/http"
 	"os"
@@ -24,39 +22,12 @@ import (
 	"time"
 )
 
-// rtZip writes a zip with the given files; names ending in "bootstrap" are executable.
-func rtZip(t *testing.T, dir string, files map[string]string) string {
-	t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, body := range files {
-		fh := &zip.FileHeader{Name: name, Method: zip.Deflate}
-		fh.SetMode(0o644)
-		if strings.HasSuffix(name, "bootstrap") {
-			fh.SetMode(0o755)
-		}
-		w, err := zw.CreateHeader(fh)
-		if err != nil {
-			t.Fatal(err)
-		}
-		io.WriteString(w, body)
-	}
-	if err := zw.Close(); err != nil {
-		t.Fatal(err)
-	}
-	p := filepath.Join(dir, fmt.Sprintf("rt-%d.zip", time.Now().UnixNano()))
-	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // rtDeployURL creates a function and a public function URL for it and returns the path-style
 // URL base (http://addr/lambda-url/<id>).
 func rtDeployURL(t *testing.T, s *cpServer, work, name, rt, handler, mode string, files map[string]string) string {
 	t.Helper()
 	s.awsOK("lambda", "create-function", "--function-name", name, "--runtime", rt, "--handler", handler,
-		"--role", "arn:aws:iam::000000000000:role/lambda-role", "--zip-file", "fileb://"+rtZip(t, work, files), "--timeout", "15")
+		"--role", "arn:aws:iam::000000000000:role/lambda-role", "--zip-file", "fileb://"+writeZip(t, work, files), "--timeout", "15")
 	s.awsOK("lambda", "wait", "function-active-v2", "--function-name", name)
 	// AWS CLI v2 2.9 predates InvokeMode: create the URL config with boto3.
 	url := rtBoto3(t, s, `import boto3, json, os, sys
@@ -119,7 +90,7 @@ const rtNodeHello = `exports.handler = async (event, context) => {
 func TestRuntimesThroughFunctionURLs(t *testing.T) {
 	cpNeedCLI(t)
 	data, work := t.TempDir(), t.TempDir()
-	s := cpStart(t, data, cpFreeAddr(t))
+	s := cpStart(t, data, freeAddr(t))
 
 	t.Run("python article example", func(t *testing.T) {
 		base := rtDeployURL(t, s, work, "hello-py", "python3.12", "lambda_function.lambda_handler", "BUFFERED", map[string]string{

@@ -10,7 +10,6 @@
 package e2e
 
 import (
-	"archive/zip"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -23,7 +22,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"syscall"
 	"testing"
@@ -41,17 +39,8 @@ const (
 
 // urlServer is one furl serve for the URL tests.
 type urlServer struct {
-	t      *testing.T
-	addr   string
-	cmd    *exec.Cmd
-	logs   *bytes.Buffer
-	exited chan struct{}
-	work   string
-}
-
-func urlRoot() string {
-	_, file, _, _ := runtime.Caller(0)
-	return filepath.Join(filepath.Dir(file), "..", "..")
+	*cpServer
+	work string
 }
 
 func urlStart(t *testing.T) *urlServer {
@@ -65,53 +54,14 @@ func urlStart(t *testing.T) *urlServer {
 		}
 	}
 	work := t.TempDir()
-	bin := filepath.Join(work, "furl")
-	build := exec.Command("go", "build", "-o", bin, "./cmd/furl")
-	build.Dir = urlRoot()
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	s := &urlServer{t: t, addr: addr, logs: &bytes.Buffer{}, exited: make(chan struct{}), work: work}
-	s.cmd = exec.Command(bin, "serve", "--addr", addr, "--data-dir", filepath.Join(work, "data"), "--log-level", "debug")
-	s.cmd.Env = append(os.Environ(), "FURL_ROOT_ACCESS_KEY_ID="+urlKey, "FURL_ROOT_SECRET_ACCESS_KEY="+urlSecret)
-	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
-	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := s.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = s.cmd.Wait(); close(s.exited) }()
+	s := &urlServer{cpServer: startFurl(t, filepath.Join(work, "data"), freeAddr(t), urlKey, urlSecret), work: work}
 	t.Cleanup(func() {
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-s.exited:
-		case <-time.After(20 * time.Second):
-			_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
-			<-s.exited
-		}
+		s.stop(syscall.SIGTERM)
 		if t.Failed() {
 			t.Logf("server log tail:\n%s", urlTail(s.logs.String(), 4000))
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
-	for time.Now().Before(deadline) {
-		if resp, err := http.Get("http://" + addr + "/2015-03-31/functions"); err == nil {
-			resp.Body.Close()
-			return s
-		}
-		select {
-		case <-s.exited:
-			t.Fatalf("furl serve exited:\n%s", s.logs)
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	t.Fatalf("furl serve did not start:\n%s", s.logs)
-	return nil
+	return s
 }
 
 func urlTail(s string, n int) string {
@@ -120,8 +70,6 @@ func urlTail(s string, n int) string {
 	}
 	return s
 }
-
-func (s *urlServer) endpoint() string { return "http://" + s.addr }
 
 func (s *urlServer) env() []string {
 	return append(os.Environ(),
@@ -178,29 +126,7 @@ func (s *urlServer) curl(args ...string) string {
 // zip writes a deployment package; files named "bootstrap" are executable.
 func (s *urlServer) zip(files map[string][]byte) string {
 	s.t.Helper()
-	var buf bytes.Buffer
-	zw := zip.NewWriter(&buf)
-	for name, body := range files {
-		fh := &zip.FileHeader{Name: name, Method: zip.Deflate}
-		mode := os.FileMode(0o644)
-		if name == "bootstrap" {
-			mode = 0o755
-		}
-		fh.SetMode(mode)
-		w, err := zw.CreateHeader(fh)
-		if err != nil {
-			s.t.Fatal(err)
-		}
-		_, _ = w.Write(body)
-	}
-	if err := zw.Close(); err != nil {
-		s.t.Fatal(err)
-	}
-	p := filepath.Join(s.work, fmt.Sprintf("pkg-%d.zip", time.Now().UnixNano()))
-	if err := os.WriteFile(p, buf.Bytes(), 0o600); err != nil {
-		s.t.Fatal(err)
-	}
-	return p
+	return writeZip(s.t, s.work, files)
 }
 
 // deploy creates a function and its URL with the AWS CLI and returns the URL id. authType NONE
@@ -382,7 +308,7 @@ func urlNormalize(ev map[string]any) map[string]any {
 
 func urlSeed(t *testing.T, n int) map[string]any {
 	t.Helper()
-	b, err := os.ReadFile(filepath.Join(urlRoot(), "internal", "urlevent", "testdata", "seed", fmt.Sprintf("example%d.event.json", n)))
+	b, err := os.ReadFile(filepath.Join(repoRoot(), "internal", "urlevent", "testdata", "seed", fmt.Sprintf("example%d.event.json", n)))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -531,7 +457,7 @@ func TestURLsStreaming(t *testing.T) {
 	s := urlStart(t)
 	bin := filepath.Join(s.work, "bootstrap")
 	build := exec.Command("go", "build", "-o", bin, "./bench/url/streamfn")
-	build.Dir = urlRoot()
+	build.Dir = repoRoot()
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
