@@ -169,8 +169,14 @@ func (s *Store) flushLocked() error {
 		}
 		buf = buf[:0]
 		var cur *dayFile
+		var day string
+		var dy, dd int
+		var dm time.Month
 		for _, ev := range evs {
-			day := ev.Time.UTC().Format(time.DateOnly)
+			// The day's name is formatted once per day, not once per event.
+			if y, m, d := ev.Time.UTC().Date(); day == "" || y != dy || m != dm || d != dd {
+				day, dy, dm, dd = ev.Time.UTC().Format(time.DateOnly), y, m, d
+			}
 			if cur == nil || cur.day != day {
 				if len(buf) > 0 && cur != nil {
 					if _, err := cur.f.Write(buf); err != nil {

@@ -127,6 +127,9 @@ type leanWriter struct {
 	dateBuf []byte
 	date    int64
 	peekBuf [1]byte
+	rc      syscall.RawConn // nil until peerClosed first needs it
+	peek    func(fd uintptr) bool
+	closed  bool // result of the last peek
 }
 
 func (w *leanWriter) Header() http.Header { return w.h }
@@ -206,22 +209,41 @@ func (w *leanWriter) reset() {
 // peerClosed reports whether the runtime has closed its end of the connection (checked before an
 // event is written to a /next that has been waiting: net/http learns this from a background read).
 func (w *leanWriter) peerClosed() bool {
-	sc, ok := w.conn.(syscall.Conn)
-	if !ok {
-		return false
+	if w.rc == nil {
+		sc, ok := w.conn.(syscall.Conn)
+		if !ok {
+			return false
+		}
+		rc, err := sc.SyscallConn()
+		if err != nil {
+			return false
+		}
+		w.rc = rc
+		w.peek = func(fd uintptr) bool {
+			n, _, err := syscall.Recvfrom(int(fd), w.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
+			w.closed = n == 0 && err == nil || err != nil && err != syscall.EAGAIN && err != syscall.EINTR
+			return true
+		}
 	}
-	rc, err := sc.SyscallConn()
-	if err != nil {
-		return false
-	}
-	closed := false
-	_ = rc.Read(func(fd uintptr) bool {
-		n, _, err := syscall.Recvfrom(int(fd), w.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-		closed = n == 0 && err == nil || err != nil && err != syscall.EAGAIN && err != syscall.EINTR
-		return true
-	})
-	return closed
+	w.closed = false
+	_ = w.rc.Read(w.peek)
+	return w.closed
 }
+
+// leanBody is a request body of the lean loop, reused across the connection's requests.
+type leanBody struct {
+	limited io.LimitedReader
+	chunked *chunkedBody
+}
+
+func (b *leanBody) Read(p []byte) (int, error) {
+	if b.chunked != nil {
+		return b.chunked.Read(p)
+	}
+	return b.limited.Read(p)
+}
+
+func (b *leanBody) Close() error { return nil }
 
 // serveLean serves one runtime connection until it closes or is handed to net/http.
 func (s *Server) serveLean(c net.Conn) {
@@ -231,6 +253,7 @@ func (s *Server) serveLean(c net.Conn) {
 	hdr := http.Header{}
 	trailer := http.Header{}
 	var traw []byte
+	body := &leanBody{}
 	req := &http.Request{Method: http.MethodGet, Header: hdr, ProtoMajor: 1, ProtoMinor: 1, Proto: "HTTP/1.1"}
 	for {
 		raw = raw[:0]
@@ -259,20 +282,20 @@ func (s *Server) serveLean(c net.Conn) {
 			hdr[HeaderErrorType] = []string{lr.errorType}
 		}
 		req.ContentLength = lr.contentLength
-		var body io.Reader
 		var lbody *io.LimitedReader
 		var cbody *chunkedBody
 		req.Trailer = nil
+		body.chunked = nil
 		if lr.chunked {
 			clear(trailer)
 			req.Trailer = trailer
 			cbody = &chunkedBody{cr: httputilChunked(br), br: br, trailer: trailer, raw: &traw}
-			body = cbody
+			body.chunked = cbody
 		} else {
-			lbody = &io.LimitedReader{R: br, N: lr.contentLength}
-			body = lbody
+			body.limited = io.LimitedReader{R: br, N: lr.contentLength}
+			lbody = &body.limited
 		}
-		req.Body = io.NopCloser(body)
+		req.Body = body
 		switch lr.route {
 		case RouteNext:
 			req.Method = http.MethodGet
@@ -360,7 +383,11 @@ func readLeanHead(br *bufio.Reader, raw *[]byte) (leanReq, bool, error) {
 			}
 			lr.contentLength = n
 		case eqFold(k, "Content-Type"):
-			lr.contentType = string(v)
+			if string(v) == "application/json" {
+				lr.contentType = "application/json"
+			} else {
+				lr.contentType = string(v)
+			}
 		case eqFold(k, HeaderErrorType):
 			lr.errorType = string(v)
 		case eqFold(k, "Transfer-Encoding"):
