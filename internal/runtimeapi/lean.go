@@ -307,6 +307,8 @@ func (s *Server) serveLean(c net.Conn) {
 		// Consume what the handler left of the body, so the next request starts at its head.
 		var berr error
 		switch {
+		case lbody != nil && lbody.N > maxDrainBytes:
+			berr = errors.New("runtimeapi: body too large") // close rather than drain
 		case lbody != nil && lbody.N > 0:
 			_, berr = io.Copy(io.Discard, lbody)
 		case cbody != nil && cbody.err != io.EOF:
