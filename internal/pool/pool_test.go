@@ -655,3 +655,57 @@ func TestColdStartWait(t *testing.T) {
 		<-done
 	})
 }
+
+// TestCancelledColdStartKeepsEnvironment: a caller that gives up during a slow init (as a load
+// generator's timeout does) does not throw the init away: the environment joins the pool, and
+// the next request is warm instead of starting the same slow init again.
+func TestCancelledColdStartKeepsEnvironment(t *testing.T) {
+	h := newPool(t, pool.Config{})
+	tg := goTarget("slowinit")
+	tg.Environment = map[string]string{"INIT_SLEEP_MS": "600"}
+	ctx, cancel := context.WithTimeout(context.Background(), 150*time.Millisecond)
+	defer cancel()
+	if _, err := h.p.Invoke(ctx, tg, &pool.Request{Payload: []byte(`{"op":"echo"}`)}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("want the caller's deadline, got %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for h.p.Stats().Functions["slowinit"].Idle != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("environment never became idle: %+v", h.p.Stats().Functions["slowinit"])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	res := invoke(t, h, tg, `{"op":"echo"}`)
+	if res.ColdStart || res.FunctionError != "" {
+		t.Errorf("second invoke: cold=%v %s", res.ColdStart, res.Payload)
+	}
+	if st := h.p.Stats().Functions["slowinit"]; st.ColdStarts != 1 || st.Environments != 1 || st.Inflight != 0 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// TestMaxConcurrentInits: with one init slot, a second function's cold start waits until the
+// first environment has finished its init; both invocations succeed.
+func TestMaxConcurrentInits(t *testing.T) {
+	h := newPool(t, pool.Config{MaxConcurrentInits: 1})
+	var wg sync.WaitGroup
+	for _, name := range []string{"inita", "initb"} {
+		tg := goTarget(name)
+		tg.Environment = map[string]string{"INIT_SLEEP_MS": "500"}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if res := invoke(t, h, tg, `{"op":"echo"}`); !res.ColdStart || res.FunctionError != "" {
+				t.Errorf("%s: cold=%v %s", name, res.ColdStart, res.Payload)
+			}
+		}()
+	}
+	time.Sleep(250 * time.Millisecond)
+	if st := h.p.Stats(); st.Environments != 1 || st.Inflight != 2 {
+		t.Errorf("during the first init: %d environments, %d in flight; want 1 and 2", st.Environments, st.Inflight)
+	}
+	wg.Wait()
+	if st := h.p.Stats(); st.Environments != 2 {
+		t.Errorf("after: %d environments, want 2", st.Environments)
+	}
+}

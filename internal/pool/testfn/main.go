@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 
@@ -107,6 +108,9 @@ func must(s string, _ error) string { return s }
 func main() {
 	if os.Getenv("INIT_PANIC") != "" {
 		panic("init failed")
+	}
+	if ms, err := strconv.Atoi(os.Getenv("INIT_SLEEP_MS")); err == nil {
+		time.Sleep(time.Duration(ms) * time.Millisecond)
 	}
 	lambda.StartWithOptions(handle, lambda.WithEnableSIGTERM(func() { fmt.Println("SIGTERM received") }))
 }
