@@ -33,6 +33,11 @@ type Config struct {
 	IdleTimeout time.Duration
 	// InitTimeout is the Init phase limit.
 	InitTimeout time.Duration
+	// ColdStartWait is how long a request that finds every environment busy waits for one to
+	// free up before starting a new one (0 = the pool's default; negative = never wait).
+	ColdStartWait time.Duration
+	// MaxConcurrentInits caps environments initialising at once (0 = the pool's default).
+	MaxConcurrentInits int
 	// RequireInvokeFunctionForURLs demands lambda:InvokeFunction (with
 	// lambda:InvokedViaFunctionUrl) in addition to lambda:InvokeFunctionUrl, as AWS accounts
 	// created since October 2025 do.
@@ -87,6 +92,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.URLDomain, "url-domain", c.URLDomain, "domain of Host-style function URLs")
 	fs.IntVar(&c.MaxConcurrency, "max-concurrency", c.MaxConcurrency, "account-wide concurrent execution limit")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long idle environments stay warm")
+	fs.DurationVar(&c.ColdStartWait, "cold-start-wait", c.ColdStartWait, "how long a request waits for a busy environment before a cold start (0 = default 10ms, negative = never)")
+	fs.IntVar(&c.MaxConcurrentInits, "max-concurrent-inits", c.MaxConcurrentInits, "environments initialising at once (0 = 2 per CPU, at least 4)")
 	fs.BoolVar(&c.RequireInvokeFunctionForURLs, "require-invoke-function", c.RequireInvokeFunctionForURLs,
 		"function URLs also need lambda:InvokeFunction (AWS's rule for accounts created since Oct 2025)")
 	fs.DurationVar(&c.LogRetention, "log-retention", c.LogRetention, "how long invocation logs are kept")

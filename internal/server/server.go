@@ -103,12 +103,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	boots.Resolve(resolveCtx)
 	cancelResolve()
 	s.pool = pool.New(pool.Config{
-		MaxConcurrency: cfg.MaxConcurrency,
-		IdleTimeout:    cfg.IdleTimeout,
-		InitTimeout:    cfg.InitTimeout,
-		WorkDir:        filepath.Join(cfg.DataDir, "envs"),
-		MaxStreamBytes: cfg.StreamMaxBytes,
-		Path:           cfg.FunctionPath,
+		MaxConcurrency:     cfg.MaxConcurrency,
+		IdleTimeout:        cfg.IdleTimeout,
+		InitTimeout:        cfg.InitTimeout,
+		WorkDir:            filepath.Join(cfg.DataDir, "envs"),
+		MaxStreamBytes:     cfg.StreamMaxBytes,
+		Path:               cfg.FunctionPath,
+		ColdStartWait:      cfg.ColdStartWait,
+		MaxConcurrentInits: cfg.MaxConcurrentInits,
 	}, log, pool.DefaultLauncher{Managed: boots}, logs)
 	s.closers = append(s.closers, s.pool.Close)
 
