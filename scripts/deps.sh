@@ -7,7 +7,7 @@ cd "$(dirname "$0")/.."
 need_apt=()
 command -v /usr/bin/aws >/dev/null 2>&1 || need_apt+=(awscli)
 command -v wrk >/dev/null 2>&1 || need_apt+=(wrk)
-for p in cmake autoconf automake libtool make g++; do
+for p in cmake autoconf automake make g++; do
   command -v "$p" >/dev/null 2>&1 || need_apt+=("$p")
 done
 command -v libtoolize >/dev/null 2>&1 || need_apt+=(libtool)
