@@ -27,7 +27,6 @@ if ! ls "$ric"/build/Release/*.node >/dev/null 2>&1 && ! ls "$ric"/dist/*.node >
   printf '%s\n' '{"private":true,"dependencies":{"aws-lambda-ric":"3.3.0"},"allowScripts":{"aws-lambda-ric":true}}' > .deps/node/package.json
   ( cd .deps/node && npm_config_nodedir=/usr npm install --no-audit --no-fund >/dev/null )
   # Older npm versions ignore allowScripts and skip the build: run it then.
-  if ! ls "$ric"/dist/*.node "$ric"/build/Release/*.node >/dev/null 2>&1; then
+  ls "$ric"/dist/*.node >/dev/null 2>&1 || ls "$ric"/build/Release/*.node >/dev/null 2>&1 ||
     ( cd .deps/node && npm_config_nodedir=/usr npm rebuild aws-lambda-ric >/dev/null )
-  fi
 fi
