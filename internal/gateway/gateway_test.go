@@ -648,6 +648,19 @@ func TestStreaming(t *testing.T) {
 	})
 }
 
+// TestStreamPastBufferedLimit streams 30 MB, five times the 6 MB cap of a buffered response,
+// through a RESPONSE_STREAM URL with the default limits.
+func TestStreamPastBufferedLimit(t *testing.T) {
+	e := newEnv(t, gateway.Options{})
+	e.addURL("s30", "sfn30", lambda.URLConfig{InvokeMode: lambda.InvokeStream}, publicPolicy("sfn30"), nil)
+	resp := e.do("GET", "s30", "/bigstream?n=30", nil, nil)
+	defer resp.Body.Close()
+	n, err := io.Copy(io.Discard, resp.Body)
+	if resp.StatusCode != 201 || err != nil || n != 30<<20 {
+		t.Fatalf("status %d, read %d bytes (want %d), err %v", resp.StatusCode, n, 30<<20, err)
+	}
+}
+
 func TestStreamShaping(t *testing.T) {
 	e := newEnv(t, gateway.Options{StreamBandwidthAfter: 1 << 20, StreamBandwidth: 4 << 20})
 	e.addURL("s1", "sfn", lambda.URLConfig{InvokeMode: lambda.InvokeStream}, publicPolicy("sfn"), nil)
