@@ -18,15 +18,23 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-# npm packages live in .deps/node (git-ignored): the real aws-lambda-ric runtime client, whose
-# install scripts build a native addon. npm 11 runs install scripts only for approved packages.
-ric=.deps/node/node_modules/aws-lambda-ric
-if ! ls "$ric"/build/Release/*.node >/dev/null 2>&1 && ! ls "$ric"/dist/*.node >/dev/null 2>&1; then
-  echo "deps: npm install aws-lambda-ric@3.3.0 (native build, takes a few minutes once)"
-  mkdir -p .deps/node
-  printf '%s\n' '{"private":true,"dependencies":{"aws-lambda-ric":"3.3.0"},"allowScripts":{"aws-lambda-ric":true}}' > .deps/node/package.json
-  ( cd .deps/node && npm_config_nodedir=/usr npm install --no-audit --no-fund >/dev/null )
-  # Older npm versions ignore allowScripts and skip the build: run it then.
-  ls "$ric"/dist/*.node >/dev/null 2>&1 || ls "$ric"/build/Release/*.node >/dev/null 2>&1 ||
-    ( cd .deps/node && npm_config_nodedir=/usr npm rebuild aws-lambda-ric >/dev/null )
+# npm packages: the real aws-lambda-ric runtime client, whose install scripts build a native
+# addon (minutes). It is built once per machine into a cache outside the checkout and linked
+# as .deps/node (git-ignored), so fresh clones on the same machine reuse it. npm 11 runs
+# install scripts only for approved packages, hence allowScripts.
+cache=${FURL_DEPS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/furl-deps}
+mkdir -p "$cache" .deps
+if [ -d .deps/node ] && [ ! -L .deps/node ]; then
+  if [ -e "$cache/node" ]; then rm -rf .deps/node; else mv .deps/node "$cache/node"; fi
+fi
+[ -L .deps/node ] || ln -s "$cache/node" .deps/node
+ric=$cache/node/node_modules/aws-lambda-ric
+built() { ls "$ric"/dist/*.node >/dev/null 2>&1 || ls "$ric"/build/Release/*.node >/dev/null 2>&1; }
+if ! built; then
+  echo "deps: npm install aws-lambda-ric@3.3.0 into $cache/node (native build, takes a few minutes once)"
+  mkdir -p "$cache/node"
+  printf '%s\n' '{"private":true,"dependencies":{"aws-lambda-ric":"3.3.0"},"allowScripts":{"aws-lambda-ric":true}}' > "$cache/node/package.json"
+  ( cd "$cache/node" && npm_config_nodedir=/usr npm install --no-audit --no-fund >/dev/null )
+  # npm versions without allowScripts skip the build: run it then.
+  built || ( cd "$cache/node" && npm_config_nodedir=/usr npm rebuild aws-lambda-ric >/dev/null )
 fi
