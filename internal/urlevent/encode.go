@@ -139,14 +139,16 @@ func appendMap(dst []byte, m map[string]string, buf []string) []byte {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString appends s as a JSON string with encoding/json's escaping rules (HTML-safe).
+// appendString appends s as a JSON string with encoding/json's escaping rules minus HTML
+// escaping: "<", ">" and "&" stay as they are, as in the events AWS's (Java) front end sends,
+// e.g. a rawQueryString "a=1&b=2".
 func appendString(dst []byte, s string) []byte {
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
 		b := s[i]
 		if b < utf8.RuneSelf {
-			if b >= 0x20 && b != '"' && b != '\\' && b != '<' && b != '>' && b != '&' {
+			if b >= 0x20 && b != '"' && b != '\\' {
 				i++
 				continue
 			}
