@@ -602,6 +602,11 @@ func (g *Gateway) authorize(r *http.Request, t *functions.URLTarget, body []byte
 		}
 		return m
 	}
+	// decide answers one authorization question for the URL's auth type: NONE evaluates the
+	// resource policy for the anonymous caller, AWS_IAM the principal's identity policies and
+	// the resource policy through the identity service.
+	var decide func(req *iam.Request) (iam.Decision, error)
+	var p *iam.Principal
 	switch t.Config.AuthType {
 	case lambda.AuthNone:
 		pol, err := g.policy(t)
@@ -609,53 +614,46 @@ func (g *Gateway) authorize(r *http.Request, t *functions.URLTarget, body []byte
 			g.log.Warn("gateway: resource policy does not parse", "function", t.Config.FunctionName, "err", err)
 			return nil, false
 		}
-		req := &iam.Request{Action: "lambda:InvokeFunctionUrl", Resource: t.ResourceARN, ResourceAccount: t.AccountID, Context: ctxKeys()}
-		d := iam.Evaluate(req, nil, pol)
-		if !d.Allowed {
-			g.log.Debug("gateway: denied", "request_id", reqID, "reason", d.Reason)
-			return nil, false
-		}
-		if g.opt.RequireInvokeFunction {
-			ctx := ctxKeys()
-			delete(ctx, "lambda:FunctionUrlAuthType")
-			ctx["lambda:InvokedViaFunctionUrl"] = []string{"true"}
-			req := &iam.Request{Action: "lambda:InvokeFunction", Resource: t.ResourceARN, ResourceAccount: t.AccountID, Context: ctx}
-			if d := iam.Evaluate(req, nil, pol); !d.Allowed {
-				g.log.Debug("gateway: denied", "request_id", reqID, "reason", d.Reason)
-				return nil, false
-			}
-		}
-		return nil, true
+		decide = func(req *iam.Request) (iam.Decision, error) { return iam.Evaluate(req, nil, pol), nil }
 	case lambda.AuthIAM:
 		if g.opt.Auth == nil {
 			return nil, false
 		}
 		sum := sha256.Sum256(body)
-		p, err := g.opt.Auth.Authenticate(r.Context(), r, hex.EncodeToString(sum[:]), "lambda")
+		var err error
+		p, err = g.opt.Auth.Authenticate(r.Context(), r, hex.EncodeToString(sum[:]), "lambda")
 		if err != nil {
 			g.log.Debug("gateway: authentication failed", "request_id", reqID, "err", err)
 			return nil, false
 		}
-		req := &iam.Request{Principal: p, Action: "lambda:InvokeFunctionUrl", Resource: t.ResourceARN, ResourceAccount: t.AccountID, Context: ctxKeys()}
-		d, err := g.opt.Auth.Authorize(r.Context(), p, req, t.Policy)
+		decide = func(req *iam.Request) (iam.Decision, error) {
+			return g.opt.Auth.Authorize(r.Context(), p, req, t.Policy)
+		}
+	default:
+		return nil, false
+	}
+	allowed := func(action string, ctx map[string][]string) bool {
+		d, err := decide(&iam.Request{Principal: p, Action: action, Resource: t.ResourceARN, ResourceAccount: t.AccountID, Context: ctx})
 		if err != nil || !d.Allowed {
-			g.log.Debug("gateway: denied", "request_id", reqID, "principal", p.ARN, "reason", d.Reason, "err", err)
+			g.log.Debug("gateway: denied", "request_id", reqID, "action", action, "reason", d.Reason, "err", err)
+			return false
+		}
+		return true
+	}
+	if !allowed("lambda:InvokeFunctionUrl", ctxKeys()) {
+		return p, false
+	}
+	if g.opt.RequireInvokeFunction {
+		// AWS's rule for accounts created since October 2025: lambda:InvokeFunction too, with
+		// lambda:InvokedViaFunctionUrl instead of the auth type.
+		ctx := ctxKeys()
+		delete(ctx, "lambda:FunctionUrlAuthType")
+		ctx["lambda:InvokedViaFunctionUrl"] = []string{"true"}
+		if !allowed("lambda:InvokeFunction", ctx) {
 			return p, false
 		}
-		if g.opt.RequireInvokeFunction {
-			ctx := ctxKeys()
-			delete(ctx, "lambda:FunctionUrlAuthType")
-			ctx["lambda:InvokedViaFunctionUrl"] = []string{"true"}
-			req := &iam.Request{Principal: p, Action: "lambda:InvokeFunction", Resource: t.ResourceARN, ResourceAccount: t.AccountID, Context: ctx}
-			d, err := g.opt.Auth.Authorize(r.Context(), p, req, t.Policy)
-			if err != nil || !d.Allowed {
-				g.log.Debug("gateway: denied", "request_id", reqID, "principal", p.ARN, "reason", d.Reason, "err", err)
-				return p, false
-			}
-		}
-		return p, true
 	}
-	return nil, false
+	return p, true
 }
 
 // policy returns the parsed resource policy of t, cached per URL while its text is unchanged.
