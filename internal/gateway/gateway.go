@@ -41,16 +41,12 @@ type Invoker interface {
 	Invoke(ctx context.Context, t *pool.Target, req *pool.Request) (*pool.Result, error)
 }
 
-// Authenticator verifies SigV4 requests and authorizes principals (the identity service).
+// Authenticator verifies SigV4 requests, authorizes principals and describes them as the
+// event's requestContext.authorizer.iam (the identity service).
 type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request, bodySHA256Hex string, service string) (*iam.Principal, error)
 	Authorize(ctx context.Context, p *iam.Principal, req *iam.Request, resourcePolicy []byte) (iam.Decision, error)
-}
-
-// authorizerBuilder is optionally implemented by the Authenticator to fill
-// requestContext.authorizer.iam (identity.Service.AuthorizerIAM).
-type authorizerBuilder interface {
-	AuthorizerIAM(p *iam.Principal) map[string]any
+	AuthorizerIAM(p *iam.Principal) *urlevent.IAMAuthorizer
 }
 
 // Recorder receives per-request measurements (the metrics package implements it).
@@ -315,7 +311,7 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	if cfg.AuthType == lambda.AuthIAM && principal != nil {
 		in.AccountID = principal.AccountID
-		in.IAM = g.authorizerIAM(principal)
+		in.IAM = g.opt.Auth.AuthorizerIAM(principal)
 	}
 	ev := urlevent.Build(in)
 	ev.RequestContext.HTTP.SourceIP = sourceIP
@@ -676,17 +672,4 @@ func (g *Gateway) policy(t *functions.URLTarget) (*iam.Policy, error) {
 	g.policies[id] = cachedPolicy{raw: bytes.Clone(t.Policy), pol: pol, err: err}
 	g.mu.Unlock()
 	return pol, err
-}
-
-func (g *Gateway) authorizerIAM(p *iam.Principal) *urlevent.IAMAuthorizer {
-	a := &urlevent.IAMAuthorizer{AccessKey: p.AccessKeyID, AccountID: p.AccountID, CallerID: p.UserID,
-		UserARN: p.ARN, UserID: p.UserID}
-	if b, ok := g.opt.Auth.(authorizerBuilder); ok {
-		if m := b.AuthorizerIAM(p); m != nil {
-			if org, ok := m["principalOrgId"].(string); ok && org != "" {
-				a.PrincipalOrgID = &org
-			}
-		}
-	}
-	return a
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/furl/furl/internal/iam"
 	"github.com/furl/furl/internal/sigv4"
 	"github.com/furl/furl/internal/store"
+	"github.com/furl/furl/internal/urlevent"
 )
 
 // Principal types (aws:PrincipalType).
@@ -381,23 +382,17 @@ func (s *Service) parse(doc string) (*iam.Policy, error) {
 // AuthorizerIAM returns the requestContext.authorizer.iam object of a function-URL event for
 // an AWS_IAM-authenticated principal: accessKey, accountId, callerId, cognitoIdentity (null),
 // principalOrgId (null unless an organisation id is configured), userArn, userId.
-func (s *Service) AuthorizerIAM(p *iam.Principal) map[string]any {
+func (s *Service) AuthorizerIAM(p *iam.Principal) *urlevent.IAMAuthorizer {
 	if p == nil {
 		return nil
 	}
-	var org any
+	a := &urlevent.IAMAuthorizer{AccessKey: p.AccessKeyID, AccountID: p.AccountID, CallerID: p.UserID,
+		UserARN: p.ARN, UserID: p.UserID}
 	if s.orgID != "" {
-		org = s.orgID
+		org := s.orgID
+		a.PrincipalOrgID = &org
 	}
-	return map[string]any{
-		"accessKey":       p.AccessKeyID,
-		"accountId":       p.AccountID,
-		"callerId":        p.UserID,
-		"cognitoIdentity": nil,
-		"principalOrgId":  org,
-		"userArn":         p.ARN,
-		"userId":          p.UserID,
-	}
+	return a
 }
 
 // accessDenied is the IAM-style message of a denied request.

@@ -3,6 +3,7 @@ package identity
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -560,12 +561,24 @@ func TestAuthorizerIAM(t *testing.T) {
 		PrincipalARN: "arn:aws:iam::" + testAccount + ":user/alice", UserID: "AIDAEXAMPLEEXAMPLEEX", Username: "alice", AccessKeyID: "AKIAEXAMPLE"}
 	want := map[string]any{"accessKey": "AKIAEXAMPLE", "accountId": testAccount, "callerId": "AIDAEXAMPLEEXAMPLEEX",
 		"cognitoIdentity": nil, "principalOrgId": nil, "userArn": "arn:aws:iam::" + testAccount + ":user/alice", "userId": "AIDAEXAMPLEEXAMPLEEX"}
-	if diff := cmp.Diff(want, e.svc.AuthorizerIAM(user)); diff != "" {
+	// asMap is the object as the event carries it.
+	asMap := func(a any) map[string]any {
+		b, err := json.Marshal(a)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	if diff := cmp.Diff(want, asMap(e.svc.AuthorizerIAM(user))); diff != "" {
 		t.Errorf("user (-want +got):\n%s", diff)
 	}
 	role := &fiam.Principal{Type: TypeAssumedRole, AccountID: testAccount, ARN: "arn:aws:sts::" + testAccount + ":assumed-role/R/s",
 		PrincipalARN: "arn:aws:iam::" + testAccount + ":role/R", UserID: "AROAEXAMPLE:s", AccessKeyID: "ASIAEXAMPLE", SessionToken: "t"}
-	got := e.svc.AuthorizerIAM(role)
+	got := asMap(e.svc.AuthorizerIAM(role))
 	if got["callerId"] != "AROAEXAMPLE:s" || got["userId"] != "AROAEXAMPLE:s" || got["userArn"] != role.ARN || got["accessKey"] != "ASIAEXAMPLE" {
 		t.Errorf("assumed role = %v", got)
 	}
