@@ -143,7 +143,7 @@ func (p *Pool) finish(e *env, inv *runtimeapi.Invocation, k awaitKind, res *Resu
 		now := time.Now()
 		res.Duration = now.Sub(dispatched)
 		res.FunctionError, res.ErrorType, res.ContentType = "Unhandled", "Sandbox.Timedout", "application/json"
-		res.Payload = errorJSON("Sandbox.Timedout", fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", res.RequestID, t.Timeout.Seconds()))
+		res.Payload = runtimeapi.ErrorJSON("Sandbox.Timedout", fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", res.RequestID, t.Timeout.Seconds()))
 		rep.Duration, rep.Status = res.Duration, "timeout"
 		rep.MaxMemoryMB = maxMemMB(e)
 		res.Log = e.end(res.RequestID, rep, invocationlog.AppendTimedOut(nil, now, res.RequestID, t.Timeout))
@@ -153,7 +153,7 @@ func (p *Pool) finish(e *env, inv *runtimeapi.Invocation, k awaitKind, res *Resu
 		typ := exitType(e)
 		res.Duration = time.Since(dispatched)
 		res.FunctionError, res.ErrorType, res.ContentType = "Unhandled", typ, "application/json"
-		res.Payload = errorJSON(typ, "RequestId: "+res.RequestID+" Error: "+exitMessage(e))
+		res.Payload = runtimeapi.ErrorJSON(typ, "RequestId: "+res.RequestID+" Error: "+exitMessage(e))
 		rep.Duration, rep.Status, rep.ErrorType = res.Duration, "error", typ
 		rep.MaxMemoryMB = maxMemMB(e)
 		if typ == "Runtime.OutOfMemory" {
@@ -239,7 +239,7 @@ func (sb *streamBody) watch(res *Result, dispatched, deadline time.Time) {
 		default:
 			sb.p.kill(e, "timeout")
 			now := time.Now()
-			inv.Abort(&runtimeapi.StreamError{Type: "Sandbox.Timedout", Body: errorJSON("Sandbox.Timedout",
+			inv.Abort(&runtimeapi.StreamError{Type: "Sandbox.Timedout", Body: runtimeapi.ErrorJSON("Sandbox.Timedout",
 				fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", res.RequestID, t.Timeout.Seconds()))})
 			rep.Status, reuse = "timeout", false
 			extra = append(extra, invocationlog.AppendTimedOut(nil, now, res.RequestID, t.Timeout))
@@ -250,7 +250,7 @@ func (sb *streamBody) watch(res *Result, dispatched, deadline time.Time) {
 		case <-inv.StreamDone():
 		default:
 			typ := exitType(e)
-			inv.Abort(&runtimeapi.StreamError{Type: typ, Body: errorJSON(typ, "RequestId: "+res.RequestID+" Error: "+exitMessage(e))})
+			inv.Abort(&runtimeapi.StreamError{Type: typ, Body: runtimeapi.ErrorJSON(typ, "RequestId: "+res.RequestID+" Error: "+exitMessage(e))})
 			rep.Status, rep.ErrorType, reuse = "error", typ, false
 			sb.p.count(t.FunctionName, true, false)
 		}

@@ -2,7 +2,6 @@ package pool
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -755,7 +754,7 @@ func (p *Pool) initFailure(e *env, req *Request, typ string, body []byte, initDu
 		default:
 			detail, typ = typ, "Runtime.InvalidEntrypoint"
 		}
-		body = errorJSON(typ, "RequestId: "+req.RequestID+" Error: "+detail)
+		body = runtimeapi.ErrorJSON(typ, "RequestId: "+req.RequestID+" Error: "+detail)
 	}
 	now := time.Now()
 	var lines []byte
@@ -824,14 +823,6 @@ func maxMemMB(e *env) int {
 		mb = e.target.MemoryMB
 	}
 	return mb
-}
-
-func errorJSON(typ, msg string) []byte {
-	b, _ := json.Marshal(struct {
-		ErrorMessage string `json:"errorMessage"`
-		ErrorType    string `json:"errorType"`
-	}{msg, typ})
-	return b
 }
 
 // Close stops accepting invocations, lets running ones finish until ctx ends, then kills every

@@ -510,7 +510,7 @@ func (s *Server) answer(w http.ResponseWriter, r *http.Request, route Route, id 
 		inv.finish(Outcome{
 			Kind:      OutcomePlatformError,
 			ErrorType: "Function.ResponseSizeTooLarge",
-			Payload: errorJSON("Function.ResponseSizeTooLarge", fmt.Sprintf(
+			Payload: ErrorJSON("Function.ResponseSizeTooLarge", fmt.Sprintf(
 				"Response payload size (%d bytes) exceeded maximum allowed payload size (%d bytes).", size, s.cfg.MaxResponseBytes)),
 		})
 		writeError(w, http.StatusRequestEntityTooLarge, "RequestEntityTooLarge",
@@ -594,10 +594,10 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, inv *Invocation)
 	switch t, b, ok := trailerError(r.Trailer); {
 	case rerr != nil:
 		pw.CloseWithError(&StreamError{Type: "Runtime.TruncatedResponse",
-			Body: errorJSON("Runtime.TruncatedResponse", "RequestId: "+inv.RequestID+" Error: Runtime response stream was truncated")})
+			Body: ErrorJSON("Runtime.TruncatedResponse", "RequestId: "+inv.RequestID+" Error: Runtime response stream was truncated")})
 		status = http.StatusBadRequest
 	case n > s.cfg.MaxStreamBytes:
-		pw.CloseWithError(&StreamError{Type: "Function.ResponseSizeTooLarge", Body: errorJSON("Function.ResponseSizeTooLarge",
+		pw.CloseWithError(&StreamError{Type: "Function.ResponseSizeTooLarge", Body: ErrorJSON("Function.ResponseSizeTooLarge",
 			fmt.Sprintf("Response payload size exceeded maximum allowed payload streaming size (%d bytes).", s.cfg.MaxStreamBytes))})
 	case ok:
 		pw.CloseWithError(&StreamError{Type: t, Body: b})
@@ -659,12 +659,13 @@ func trailerError(tr http.Header) (string, []byte, bool) {
 	raw := tr.Get(HeaderErrorBody)
 	body, err := base64.StdEncoding.DecodeString(raw)
 	if err != nil || len(body) == 0 {
-		body = errorJSON(typ, raw)
+		body = ErrorJSON(typ, raw)
 	}
 	return typ, body, true
 }
 
-func errorJSON(typ, msg string) []byte {
+// ErrorJSON is the {"errorMessage","errorType"} body of a platform-generated function error.
+func ErrorJSON(typ, msg string) []byte {
 	b, _ := json.Marshal(struct {
 		ErrorMessage string `json:"errorMessage"`
 		ErrorType    string `json:"errorType"`
@@ -676,7 +677,7 @@ func platformError(requestID, typ, detail string) Outcome {
 	return Outcome{
 		Kind:        OutcomePlatformError,
 		ErrorType:   typ,
-		Payload:     errorJSON(typ, "RequestId: "+requestID+" Error: "+detail),
+		Payload:     ErrorJSON(typ, "RequestId: "+requestID+" Error: "+detail),
 		ContentType: "application/json",
 	}
 }
@@ -733,7 +734,7 @@ func (s *Server) initError(w http.ResponseWriter, r *http.Request) {
 		typ = "Runtime.Unknown"
 	}
 	if len(body) == 0 {
-		body = errorJSON(typ, "")
+		body = ErrorJSON(typ, "")
 	}
 	if s.hooks.InitError != nil {
 		s.hooks.InitError(typ, body)
