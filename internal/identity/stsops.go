@@ -107,25 +107,11 @@ func (s *Service) assumeRole(c *call) (*xnode, error) {
 	now := s.now().UTC()
 	t := store.STSSession{RoleName: role.Name, RoleID: role.ID, RoleARN: role.ARN, SessionName: session,
 		SourceARN: c.p.ARN, Created: now, Expires: now.Add(time.Duration(duration) * time.Second).Truncate(time.Second)}
-	if t.AccessKeyID, err = newAccessKeyID(s.rand, prefixSessionID); err != nil {
-		return nil, internal(err)
+	creds, err := s.issueSession(c, &t)
+	if err != nil {
+		return nil, err
 	}
-	if t.Secret, err = newSecret(s.rand); err != nil {
-		return nil, internal(err)
-	}
-	if t.Token, err = newSessionToken(s.rand); err != nil {
-		return nil, internal(err)
-	}
-	if err := s.db.CreateSTSSession(c.ctx, t); err != nil {
-		return nil, internal(err)
-	}
-	// Sessions that expired more than a day ago are dropped (until then they answer
-	// ExpiredToken rather than InvalidClientTokenId).
-	if _, err := s.db.DeleteExpiredSTSSessions(c.ctx, now.Add(-24*time.Hour)); err != nil {
-		s.log.Warn("identity: pruning expired sessions", "err", err)
-	}
-	return el("",
-		el("Credentials", tx("AccessKeyId", t.AccessKeyID), tx("SecretAccessKey", t.Secret), tx("SessionToken", t.Token), ttime("Expiration", t.Expires)),
+	return el("", creds,
 		el("AssumedRoleUser", tx("AssumedRoleId", role.ID+":"+session), tx("Arn", "arn:aws:sts::"+s.account+":assumed-role/"+role.Name+"/"+session)),
 	), nil
 }
@@ -195,6 +181,17 @@ func (s *Service) getSessionToken(c *call) (*xnode, error) {
 	now := s.now().UTC()
 	t := store.STSSession{SessionName: c.p.Username, SourceARN: c.p.ARN, Created: now,
 		Expires: now.Add(time.Duration(duration) * time.Second).Truncate(time.Second)}
+	creds, err := s.issueSession(c, &t)
+	if err != nil {
+		return nil, err
+	}
+	return el("", creds), nil
+}
+
+// issueSession gives t fresh temporary credentials (ASIA… key, secret, token), stores it and
+// returns its Credentials element. Sessions that expired more than a day ago are dropped on
+// the way (until then they answer ExpiredToken rather than InvalidClientTokenId).
+func (s *Service) issueSession(c *call, t *store.STSSession) (*xnode, error) {
 	var err error
 	if t.AccessKeyID, err = newAccessKeyID(s.rand, prefixSessionID); err != nil {
 		return nil, internal(err)
@@ -205,9 +202,12 @@ func (s *Service) getSessionToken(c *call) (*xnode, error) {
 	if t.Token, err = newSessionToken(s.rand); err != nil {
 		return nil, internal(err)
 	}
-	if err := s.db.CreateSTSSession(c.ctx, t); err != nil {
+	if err := s.db.CreateSTSSession(c.ctx, *t); err != nil {
 		return nil, internal(err)
 	}
-	return el("", el("Credentials", tx("AccessKeyId", t.AccessKeyID), tx("SecretAccessKey", t.Secret),
-		tx("SessionToken", t.Token), ttime("Expiration", t.Expires))), nil
+	if _, err := s.db.DeleteExpiredSTSSessions(c.ctx, t.Created.Add(-24*time.Hour)); err != nil {
+		s.log.Warn("identity: pruning expired sessions", "err", err)
+	}
+	return el("Credentials", tx("AccessKeyId", t.AccessKeyID), tx("SecretAccessKey", t.Secret),
+		tx("SessionToken", t.Token), ttime("Expiration", t.Expires)), nil
 }
