@@ -52,6 +52,7 @@ type options struct {
 	rie      string
 	nodeWarm bool
 	verbose  bool
+	affinity bool
 	goSrc    string
 }
 
@@ -74,6 +75,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl.IntVar(&o.coldRuns, "cold", 10, "cold starts measured per runtime")
 	fl.StringVar(&o.rie, "rie", os.Getenv("FURL_BENCH_RIE"), "path of a built aws-lambda-rie binary (adds its column)")
 	fl.BoolVar(&o.nodeWarm, "node-warm", true, "also measure Node.js warm latency")
+	fl.BoolVar(&o.affinity, "cpu-affinity", true, "limit environments to CPUs by memory size, as furl serve does by default")
 	fl.BoolVar(&o.verbose, "v", false, "log the pool's debug output")
 	fl.StringVar(&o.goSrc, "gofn", "./bench/invoke/gofn", "package of the Go function")
 	if err := fl.Parse(args); err != nil {
@@ -124,7 +126,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		level = slog.LevelDebug
 	}
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
-	p := pool.New(pool.Config{WorkDir: filepath.Join(work, "envs"), Path: os.Getenv("PATH"), IdleTimeout: time.Hour},
+	p := pool.New(pool.Config{WorkDir: filepath.Join(work, "envs"), Path: os.Getenv("PATH"), IdleTimeout: time.Hour, CPUAffinity: o.affinity},
 		log, pool.DefaultLauncher{Managed: set}, nil)
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)

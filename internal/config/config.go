@@ -38,6 +38,9 @@ type Config struct {
 	ColdStartWait time.Duration
 	// MaxConcurrentInits caps environments initialising at once (0 = the pool's default).
 	MaxConcurrentInits int
+	// CPUAffinity runs each environment on as many CPUs as Lambda gives vCPUs for its memory
+	// size (one per 1,769 MB), the least occupied ones.
+	CPUAffinity bool
 	// RequireInvokeFunctionForURLs demands lambda:InvokeFunction (with
 	// lambda:InvokedViaFunctionUrl) in addition to lambda:InvokeFunctionUrl, as AWS accounts
 	// created since October 2025 do.
@@ -66,6 +69,7 @@ func Default() Config {
 		AccountID:            "000000000000",
 		URLDomain:            "localhost",
 		MaxConcurrency:       1000,
+		CPUAffinity:          true,
 		IdleTimeout:          5 * time.Minute,
 		InitTimeout:          10 * time.Second,
 		LogRetention:         7 * 24 * time.Hour,
@@ -94,6 +98,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long idle environments stay warm")
 	fs.DurationVar(&c.ColdStartWait, "cold-start-wait", c.ColdStartWait, "how long a request waits for a busy environment before a cold start (0 = default 10ms, negative = never)")
 	fs.IntVar(&c.MaxConcurrentInits, "max-concurrent-inits", c.MaxConcurrentInits, "environments initialising at once (0 = 2 per CPU, at least 4)")
+	fs.BoolVar(&c.CPUAffinity, "cpu-affinity", c.CPUAffinity, "run each environment on as many CPUs as Lambda gives vCPUs for its memory (1 per 1769 MB)")
 	fs.BoolVar(&c.RequireInvokeFunctionForURLs, "require-invoke-function", c.RequireInvokeFunctionForURLs,
 		"function URLs also need lambda:InvokeFunction (AWS's rule for accounts created since Oct 2025)")
 	fs.DurationVar(&c.LogRetention, "log-retention", c.LogRetention, "how long invocation logs are kept")

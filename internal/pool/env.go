@@ -160,6 +160,7 @@ func (e *env) start() error {
 		MemoryLimit:  int64(t.MemoryMB) << 20,
 		Output:       e.output,
 		PollInterval: e.p.cfg.MemoryPollInterval,
+		CPUs:         e.p.cpus(t.MemoryMB),
 	}, e.p.log)
 	if err != nil {
 		srv.Close()
@@ -333,4 +334,15 @@ func appendHex(b []byte, v uint64, width int) []byte {
 		b = append(b, digits[(v>>(uint(i)*4))&0xf])
 	}
 	return b
+}
+
+// mbPerVCPU is the memory size at which Lambda gives a function one full vCPU.
+const mbPerVCPU = 1769
+
+// cpus is the number of CPUs an environment of memoryMB gets (0: no limit).
+func (p *Pool) cpus(memoryMB int) int {
+	if !p.cfg.CPUAffinity || memoryMB <= 0 {
+		return 0
+	}
+	return (memoryMB + mbPerVCPU - 1) / mbPerVCPU
 }

@@ -55,6 +55,10 @@ type Config struct {
 	// machine a burst of N requests would otherwise start N runtimes at once, each init slowed
 	// by the others until callers time out and the pool churns.
 	MaxConcurrentInits int
+	// CPUAffinity gives each environment as many of the machine's CPUs as Lambda gives vCPUs
+	// for its memory size (one per 1,769 MB, rounded up): its processes run on those CPUs
+	// only, the least occupied ones, and its runtime sees that many (nproc, GOMAXPROCS).
+	CPUAffinity bool
 }
 
 // ErrClosed is returned by Invoke after Close.

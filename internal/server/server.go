@@ -111,6 +111,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 		Path:               cfg.FunctionPath,
 		ColdStartWait:      cfg.ColdStartWait,
 		MaxConcurrentInits: cfg.MaxConcurrentInits,
+		CPUAffinity:        cfg.CPUAffinity,
 	}, log, pool.DefaultLauncher{Managed: boots}, logs)
 	s.closers = append(s.closers, s.pool.Close)
 

@@ -30,6 +30,9 @@ type Spec struct {
 	Output func(line []byte)
 	// PollInterval is the watchdog's period (default 50 ms).
 	PollInterval time.Duration
+	// CPUs limits the process group to that many of furl's CPUs, the least occupied ones
+	// (0, or at least as many as furl has: no limit).
+	CPUs int
 }
 
 // Process is a running function process and its group.
@@ -42,6 +45,7 @@ type Process struct {
 	outRC   syscall.RawConn
 	sink    func([]byte)
 	cg      *cgroup
+	cpus    []int // CPUs reserved for the process (released when it exits)
 	exited  chan struct{}
 	waitErr error
 
@@ -97,7 +101,8 @@ func Start(spec Spec, log *slog.Logger) (*Process, error) {
 			log.Debug("supervisor: cgroup v2 unavailable, using RSS watchdog", "err", err)
 		}
 	}
-	err = cmd.Start()
+	p.cpus = cpus.pick(spec.CPUs)
+	err = startOn(cmd, p.cpus)
 	if err != nil && p.cg != nil && !errors.Is(err, syscall.ETXTBSY) {
 		// clone3 into a cgroup needs Linux 5.7+: fall back to the watchdog.
 		log.Debug("supervisor: start in cgroup failed, using RSS watchdog", "err", err)
@@ -106,14 +111,14 @@ func Start(spec Spec, log *slog.Logger) (*Process, error) {
 		cmd = rebuild(cmd)
 		cmd.SysProcAttr.UseCgroupFD = false
 		cmd.SysProcAttr.CgroupFD = 0
-		err = cmd.Start()
+		err = startOn(cmd, p.cpus)
 	}
 	// A freshly copied executable can be briefly "busy" while another goroutine's fork still
 	// holds the write descriptor (until that child execs): retry.
 	for i := 0; err != nil && errors.Is(err, syscall.ETXTBSY) && i < 50; i++ {
 		time.Sleep(2 * time.Millisecond)
 		cmd = rebuild(cmd)
-		err = cmd.Start()
+		err = startOn(cmd, p.cpus)
 	}
 	if err != nil {
 		r.Close()
@@ -121,6 +126,7 @@ func Start(spec Spec, log *slog.Logger) (*Process, error) {
 		if p.cg != nil {
 			p.cg.remove()
 		}
+		cpus.release(p.cpus)
 		return nil, fmt.Errorf("supervisor: start %s: %w", spec.Argv[0], err)
 	}
 	w.Close()
@@ -132,6 +138,8 @@ func Start(spec Spec, log *slog.Logger) (*Process, error) {
 	rc, err := r.SyscallConn()
 	if err != nil {
 		_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
+		_ = cmd.Wait()
+		cpus.release(p.cpus)
 		return nil, fmt.Errorf("supervisor: %w", err)
 	}
 	p.outRC = rc
@@ -204,6 +212,7 @@ func (p *Process) wait() {
 	err := p.cmd.Wait()
 	// Nothing of the group may outlive the main process.
 	_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
+	cpus.release(p.cpus)
 	if p.cg != nil {
 		p.cg.kill()
 	}

@@ -3,6 +3,7 @@ package supervisor_test
 import (
 	"os"
 	"os/exec"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -124,5 +125,45 @@ func TestTerminateGrace(t *testing.T) {
 	time.Sleep(50 * time.Millisecond)
 	if got := strings.Join(out.get(), "|"); !strings.HasPrefix(got, "ready|") || !strings.HasSuffix(got, "|got TERM") {
 		t.Errorf("lines %q", got)
+	}
+}
+
+// An environment limited to one CPU sees one CPU; environments spread over furl's CPUs; what
+// furl starts afterwards without a limit sees all of them (the forking thread's mask is restored).
+func TestCPUAffinity(t *testing.T) {
+	if runtime.NumCPU() < 2 {
+		t.Skip("needs at least 2 CPUs")
+	}
+	var outs [2]lines
+	var procs [2]*supervisor.Process
+	for i := range procs {
+		p, err := supervisor.Start(supervisor.Spec{
+			Argv: []string{"/bin/sh", "-c", "nproc; grep Cpus_allowed_list /proc/self/status; sleep 30"},
+			Env:  []string{"PATH=" + os.Getenv("PATH")}, Dir: t.TempDir(), Output: outs[i].add, CPUs: 1,
+		}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { p.Kill(); <-p.Exited() })
+		procs[i] = p
+	}
+	var lists [2]string
+	for i := range outs {
+		deadline := time.Now().Add(5 * time.Second)
+		for len(outs[i].get()) < 2 && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		got := outs[i].get()
+		if len(got) < 2 || got[0] != "1" {
+			t.Fatalf("process %d: nproc output %q, want 1", i, got)
+		}
+		lists[i] = got[1]
+	}
+	if lists[0] == lists[1] {
+		t.Errorf("both environments on the same CPU: %q", lists[0])
+	}
+	out, err := exec.Command("nproc").Output()
+	if err != nil || strings.TrimSpace(string(out)) == "1" {
+		t.Errorf("a process furl starts without CPUs sees %q (%v)", out, err)
 	}
 }
