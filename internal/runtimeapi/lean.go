@@ -12,7 +12,6 @@ import (
 	"net/textproto"
 	"strconv"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -126,10 +125,6 @@ type leanWriter struct {
 	body    []byte
 	dateBuf []byte
 	date    int64
-	peekBuf [1]byte
-	rc      syscall.RawConn // nil until peerClosed first needs it
-	peek    func(fd uintptr) bool
-	closed  bool // result of the last peek
 }
 
 func (w *leanWriter) Header() http.Header { return w.h }
@@ -206,30 +201,6 @@ func (w *leanWriter) reset() {
 	}
 }
 
-// peerClosed reports whether the runtime has closed its end of the connection (checked before an
-// event is written to a /next that has been waiting: net/http learns this from a background read).
-func (w *leanWriter) peerClosed() bool {
-	if w.rc == nil {
-		sc, ok := w.conn.(syscall.Conn)
-		if !ok {
-			return false
-		}
-		rc, err := sc.SyscallConn()
-		if err != nil {
-			return false
-		}
-		w.rc = rc
-		w.peek = func(fd uintptr) bool {
-			n, _, err := syscall.Recvfrom(int(fd), w.peekBuf[:], syscall.MSG_PEEK|syscall.MSG_DONTWAIT)
-			w.closed = n == 0 && err == nil || err != nil && err != syscall.EAGAIN && err != syscall.EINTR
-			return true
-		}
-	}
-	w.closed = false
-	_ = w.rc.Read(w.peek)
-	return w.closed
-}
-
 // leanBody is a request body of the lean loop, reused across the connection's requests.
 type leanBody struct {
 	limited io.LimitedReader
@@ -255,12 +226,39 @@ func (s *Server) serveLean(c net.Conn) {
 	var traw []byte
 	body := &leanBody{}
 	req := &http.Request{Method: http.MethodGet, Header: hdr, ProtoMajor: 1, ProtoMinor: 1, Proto: "HTTP/1.1"}
+	// parked is this connection's /next while it waits for an event: the dispatcher owns w
+	// until it closes parked.delivered, and the loop meanwhile reads the connection, so a
+	// runtime that gives up on its /next is noticed at once.
+	var parked *parkedNext
+	closeConn := func() {
+		s.track(c, false)
+		c.Close()
+	}
 	for {
 		raw = raw[:0]
 		lr, ok, err := readLeanHead(br, &raw)
+		if parked != nil {
+			if !s.unpark(parked) {
+				<-parked.delivered
+			} else if err == nil {
+				// Another request while /next waits (pipelining): answer the /next first.
+				inv := s.awaitEvent(w, nil)
+				if inv == nil {
+					closeConn()
+					return
+				}
+				writeEvent(w, inv)
+				ferr := w.finish()
+				w.reset()
+				if ferr != nil {
+					closeConn()
+					return
+				}
+			}
+			parked = nil
+		}
 		if err != nil {
-			s.track(c, false)
-			c.Close()
+			closeConn()
 			return
 		}
 		if !ok {
@@ -296,10 +294,17 @@ func (s *Server) serveLean(c net.Conn) {
 			lbody = &body.limited
 		}
 		req.Body = body
+		var pk *parkedNext
 		switch lr.route {
 		case RouteNext:
 			req.Method = http.MethodGet
-			s.next(w, req)
+			pk = &parkedNext{lean: w, delivered: make(chan struct{})}
+			inv, isParked := s.enterNext(w, pk)
+			if isParked {
+				parked = pk
+			} else if inv != nil {
+				writeEvent(w, inv)
+			}
 		case RouteResponse, RouteError:
 			req.Method = http.MethodPost
 			s.answer(w, req, lr.route, lr.id)
@@ -320,11 +325,21 @@ func (s *Server) serveLean(c net.Conn) {
 				berr = errors.New("runtimeapi: body too large")
 			}
 		}
+		if parked != nil {
+			// The dispatcher writes the response; the loop goes back to reading.
+			if berr != nil {
+				if !s.unpark(parked) {
+					<-parked.delivered
+				}
+				closeConn()
+				return
+			}
+			continue
+		}
 		err = w.finish()
 		w.reset()
 		if err != nil || berr != nil {
-			s.track(c, false)
-			c.Close()
+			closeConn()
 			return
 		}
 	}

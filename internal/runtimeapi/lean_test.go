@@ -110,3 +110,149 @@ func FuzzLeanHead(f *testing.F) {
 		}
 	})
 }
+
+// TestNextHandoff covers the ways an event meets a /next: dispatched while /next waits (the
+// dispatcher writes it), dispatched before /next comes, a /next abandoned by its runtime (the
+// event goes to the next /next, on a new connection), a request pipelined behind a waiting
+// /next (the /next is answered first), and a /next served by net/http.
+func TestNextHandoff(t *testing.T) {
+	srv, err := New(Config{}, Hooks{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close()
+	dial := func() (net.Conn, *bufio.Reader) {
+		t.Helper()
+		c, err := net.Dial("tcp", srv.Addr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+		return c, bufio.NewReader(c)
+	}
+	send := func(c net.Conn, req string) {
+		t.Helper()
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	read := func(c net.Conn, br *bufio.Reader) (*http.Response, string) {
+		t.Helper()
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(res.Body)
+		return res, string(b)
+	}
+	const next = "GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n"
+	respond := func(id string) string {
+		return "POST /2018-06-01/runtime/invocation/" + id + "/response HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nok"
+	}
+	dispatch := func(id string) *Invocation {
+		t.Helper()
+		inv := &Invocation{RequestID: id, Payload: []byte(`"` + id + `"`), Deadline: time.Now().Add(5 * time.Second)}
+		if err := srv.Dispatch(context.Background(), inv); err != nil {
+			t.Fatalf("dispatch %s: %v", id, err)
+		}
+		return inv
+	}
+	waitParked := func(n int) {
+		t.Helper()
+		for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+			srv.mu.Lock()
+			got := len(srv.parked)
+			srv.mu.Unlock()
+			if got == n {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%d parked /next calls, want %d", got, n)
+			}
+		}
+	}
+	finish := func(c net.Conn, br *bufio.Reader, inv *Invocation) {
+		t.Helper()
+		send(c, respond(inv.RequestID))
+		if res, _ := read(c, br); res.StatusCode != http.StatusAccepted {
+			t.Fatalf("%s: response status %d", inv.RequestID, res.StatusCode)
+		}
+		<-inv.Done()
+		if o := inv.Outcome(); string(o.Payload) != "ok" {
+			t.Fatalf("%s: outcome %+v", inv.RequestID, o)
+		}
+	}
+
+	// /next waits, then the dispatcher writes the event.
+	c, br := dial()
+	send(c, next)
+	waitParked(1)
+	inv := dispatch("a")
+	if res, body := read(c, br); res.Header.Get(HeaderRequestID) != "a" || body != `"a"` {
+		t.Fatalf("a: %v %q", res.Header, body)
+	}
+	finish(c, br, inv)
+
+	// Dispatched first: the next /next takes it.
+	done := make(chan *Invocation)
+	go func() {
+		inv := &Invocation{RequestID: "b", Payload: []byte(`"b"`), Deadline: time.Now().Add(5 * time.Second)}
+		if err := srv.Dispatch(context.Background(), inv); err != nil {
+			t.Error(err)
+		}
+		done <- inv
+	}()
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(time.Millisecond) {
+		srv.mu.Lock()
+		p := srv.pending
+		srv.mu.Unlock()
+		if p != nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("dispatch b never pending")
+		}
+	}
+	send(c, next)
+	if res, _ := read(c, br); res.Header.Get(HeaderRequestID) != "b" {
+		t.Fatalf("b: %v", res.Header)
+	}
+	finish(c, br, <-done)
+
+	// The runtime abandons its /next: the event goes to its next /next.
+	send(c, next)
+	waitParked(1)
+	c.Close()
+	waitParked(0)
+	c2, br2 := dial()
+	send(c2, next)
+	waitParked(1)
+	inv = dispatch("c")
+	if res, _ := read(c2, br2); res.Header.Get(HeaderRequestID) != "c" {
+		t.Fatalf("c: %v", res.Header)
+	}
+	finish(c2, br2, inv)
+
+	// A ping pipelined behind a waiting /next: the /next is answered first, then the ping.
+	send(c2, next+"GET /2018-06-01/ping HTTP/1.1\r\nHost: x\r\n\r\n")
+	time.Sleep(20 * time.Millisecond)
+	go func() { done <- dispatch("d") }()
+	if res, _ := read(c2, br2); res.Header.Get(HeaderRequestID) != "d" {
+		t.Fatalf("d: %v", res.Header)
+	}
+	if res, body := read(c2, br2); res.StatusCode != 200 || body != "pong" {
+		t.Fatalf("ping: %d %q", res.StatusCode, body)
+	}
+	finish(c2, br2, <-done)
+
+	// A /next net/http serves (a query string is not the lean loop's).
+	c3, br3 := dial()
+	send(c3, "GET /2018-06-01/runtime/invocation/next?x=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+	waitParked(1)
+	inv = dispatch("e")
+	if res, _ := read(c3, br3); res.Header.Get(HeaderRequestID) != "e" {
+		t.Fatalf("e: %v", res.Header)
+	}
+	finish(c3, br3, inv)
+}

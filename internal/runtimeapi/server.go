@@ -199,7 +199,6 @@ type Server struct {
 	hs    *http.Server
 	addr  string
 
-	offer     chan *Invocation
 	closed    chan struct{}
 	closeOnce sync.Once
 	stopping  chan struct{} // closed by Shutdown: extensions get SHUTDOWN
@@ -208,6 +207,9 @@ type Server struct {
 	mu             sync.Mutex
 	state          state
 	cur            *Invocation
+	pending        *Invocation   // dispatched before the runtime came to /next
+	pendingTaken   chan struct{} // closed when a /next takes pending
+	parked         []*parkedNext // /next calls waiting for an event, oldest first
 	exts           map[string]*extension
 	shutdownReason string
 	shutdownAt     time.Time
@@ -234,7 +236,6 @@ func New(cfg Config, hooks Hooks, log *slog.Logger) (*Server, error) {
 	}
 	s := &Server{
 		cfg: cfg, hooks: hooks, log: log, ln: ln, addr: ln.Addr().String(),
-		offer:    make(chan *Invocation),
 		closed:   make(chan struct{}),
 		stopping: make(chan struct{}),
 		exts:     map[string]*extension{},
@@ -290,27 +291,143 @@ func (s *Server) HasExtensions() bool {
 // Dispatch hands inv to the runtime: it returns once a /next call has taken it (the runtime is
 // running it). It fails with ErrClosed when the environment is gone, with ErrNotReady when the
 // runtime has not come back to /next by inv.Deadline, or with ctx's error.
+//
+// When the runtime already waits in /next on a connection of the lean loop, Dispatch writes the
+// event to that connection itself: no other goroutine is woken to deliver it.
 func (s *Server) Dispatch(ctx context.Context, inv *Invocation) error {
 	inv.done = make(chan struct{})
 	inv.deadlineMs = []string{strconv.FormatInt(inv.Deadline.UnixMilli(), 10)}
-	// Fast path: the runtime is parked in /next.
+	s.mu.Lock()
 	select {
-	case s.offer <- inv:
-		return nil
+	case <-s.closed:
+		s.mu.Unlock()
+		return ErrClosed
 	default:
 	}
+	if len(s.parked) > 0 {
+		pk := s.parked[0]
+		s.parked = s.parked[1:]
+		s.state, s.cur = stRunning, inv
+		s.mu.Unlock()
+		pk.give(inv)
+		return nil
+	}
+	taken := make(chan struct{})
+	s.pending, s.pendingTaken = inv, taken
+	s.mu.Unlock()
 	t := time.NewTimer(time.Until(inv.Deadline))
 	defer t.Stop()
+	var err error
 	select {
-	case s.offer <- inv:
+	case <-taken:
 		return nil
 	case <-s.closed:
-		return ErrClosed
+		err = ErrClosed
 	case <-t.C:
-		return ErrNotReady
+		err = ErrNotReady
 	case <-ctx.Done():
-		return ctx.Err()
+		err = ctx.Err()
 	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.pending != inv {
+		return nil // a /next took it meanwhile
+	}
+	s.pending, s.pendingTaken = nil, nil
+	return err
+}
+
+// parkedNext is a /next waiting for an event. On a lean connection the dispatcher writes the
+// event to lean and then closes delivered; a /next served by net/http receives it on ch.
+type parkedNext struct {
+	lean      *leanWriter
+	delivered chan struct{}
+	ch        chan *Invocation
+}
+
+func (pk *parkedNext) give(inv *Invocation) {
+	if pk.ch != nil {
+		pk.ch <- inv
+		return
+	}
+	// A failed write leaves the invocation running unanswered: the runtime's next /next gets
+	// the same event again (see enterNext).
+	writeEvent(pk.lean, inv)
+	_ = pk.lean.finish()
+	pk.lean.reset()
+	close(pk.delivered)
+}
+
+// enterNext moves the runtime to Ready for a /next call. It returns the event to answer with at
+// once (one already dispatched, or the unanswered one again), or parks pk and returns parked.
+// It answers w itself when the call is not allowed in the current state (both results zero).
+func (s *Server) enterNext(w http.ResponseWriter, pk *parkedNext) (inv *Invocation, parked bool) {
+	s.mu.Lock()
+	switch s.state {
+	case stInitError, stResponding:
+		st := s.state
+		s.mu.Unlock()
+		writeTransitionError(w, st, "Ready")
+		return nil, false
+	case stRunning:
+		// The invocation is in flight and unanswered: deliver the same event again.
+		inv := s.cur
+		s.mu.Unlock()
+		return inv, false
+	}
+	notify := s.state == stStarted || s.state == stResponded
+	first := s.state == stStarted
+	s.state = stReady
+	s.cur = nil
+	s.mu.Unlock()
+	if notify && s.hooks.Idle != nil {
+		s.hooks.Idle(first)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if inv := s.pending; inv != nil {
+		s.pending = nil
+		if s.pendingTaken != nil {
+			close(s.pendingTaken)
+			s.pendingTaken = nil
+		}
+		s.state, s.cur = stRunning, inv
+		return inv, false
+	}
+	s.parked = append(s.parked, pk)
+	return nil, true
+}
+
+// unpark withdraws pk; false when a dispatcher has already taken it.
+func (s *Server) unpark(pk *parkedNext) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i, p := range s.parked {
+		if p == pk {
+			s.parked = append(s.parked[:i], s.parked[i+1:]...)
+			return true
+		}
+	}
+	return false
+}
+
+// awaitEvent parks a /next until an event is dispatched (nil when the server closes or done
+// fires first). An event dispatched while done fires stays the running, unanswered invocation:
+// the runtime's next /next gets it.
+func (s *Server) awaitEvent(w http.ResponseWriter, done <-chan struct{}) *Invocation {
+	pk := &parkedNext{ch: make(chan *Invocation, 1)}
+	inv, parked := s.enterNext(w, pk)
+	if !parked {
+		return inv
+	}
+	select {
+	case inv := <-pk.ch:
+		return inv
+	case <-done:
+	case <-s.closed:
+	}
+	s.unpark(pk)
+	return nil
 }
 
 // ServeHTTP routes the Runtime API.
@@ -392,45 +509,8 @@ func writeTransitionError(w http.ResponseWriter, from state, to string) {
 }
 
 func (s *Server) next(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	switch s.state {
-	case stInitError, stResponding:
-		st := s.state
-		s.mu.Unlock()
-		writeTransitionError(w, st, "Ready")
-		return
-	case stRunning:
-		// The invocation is in flight and unanswered: deliver the same event again.
-		inv := s.cur
-		s.mu.Unlock()
+	if inv := s.awaitEvent(w, r.Context().Done()); inv != nil {
 		writeEvent(w, inv)
-		return
-	}
-	notify := s.state == stStarted || s.state == stResponded
-	first := s.state == stStarted
-	s.state = stReady
-	s.cur = nil
-	s.mu.Unlock()
-	if notify && s.hooks.Idle != nil {
-		s.hooks.Idle(first)
-	}
-	select {
-	case inv := <-s.offer:
-		if lw, ok := w.(*leanWriter); ok && lw.peerClosed() {
-			// The runtime gave up on this /next: the event goes to the next one.
-			select {
-			case s.offer <- inv:
-			case <-s.closed:
-			}
-			return
-		}
-		s.mu.Lock()
-		s.state = stRunning
-		s.cur = inv
-		s.mu.Unlock()
-		writeEvent(w, inv)
-	case <-r.Context().Done():
-	case <-s.closed:
 	}
 }
 
