@@ -4,14 +4,26 @@ import (
 	"bytes"
 	"os"
 	"strconv"
+	"sync"
 	"syscall"
 )
 
 var pageSize = int64(os.Getpagesize())
 
+// childrenFiles reports whether the kernel has /proc/<pid>/task/<tid>/children
+// (CONFIG_PROC_CHILDREN); without it only the main process can be measured.
+var childrenFiles = sync.OnceValue(func() bool {
+	pid := strconv.Itoa(os.Getpid())
+	_, err := os.Stat("/proc/" + pid + "/task/" + pid + "/children")
+	return err == nil
+})
+
 // groupPids lists pid and its descendants through /proc/<pid>/task/<tid>/children.
 func groupPids(root int, out []int, buf []byte) []int {
 	out = append(out, root)
+	if !childrenFiles() {
+		return out
+	}
 	for i := 0; i < len(out) && len(out) < 4096; i++ {
 		pid := out[i]
 		tasks, err := os.ReadDir("/proc/" + strconv.Itoa(pid) + "/task")
