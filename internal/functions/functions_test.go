@@ -229,3 +229,26 @@ func TestURLRateLimitTags(t *testing.T) {
 		}
 	}
 }
+
+// Deploying a package tells the execution engine where it is unpacked, so it can stage a copy
+// before the first invoke; that is the directory the function's targets run from.
+func TestDeployStagesCode(t *testing.T) {
+	s := newTestService(t)
+	var staged []string
+	s.opt.Stage = func(dir string) { staged = append(staged, dir) }
+	ctx := context.Background()
+	if _, err := s.CreateFunction(ctx, &CreateInput{FunctionName: "f", Runtime: "python3.12", Handler: "app.handler",
+		Role: "arn:aws:iam::000000000000:role/r", Code: CodeInput{ZipFile: mustZip(t)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.UpdateFunctionCode(ctx, Ref{Name: "f"}, &UpdateCodeInput{ZipFile: mustZip(t)}); err != nil {
+		t.Fatal(err)
+	}
+	inv, err := s.Resolve(ctx, Ref{Name: "f"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(staged) != 2 || staged[0] != inv.Target.CodeDir || staged[1] != inv.Target.CodeDir {
+		t.Fatalf("staged %q, target runs from %q", staged, inv.Target.CodeDir)
+	}
+}

@@ -39,6 +39,9 @@ type Options struct {
 	// AsyncWorkers bounds concurrently running Event invocations.
 	AsyncWorkers int
 	Now          func() time.Time
+	// Stage, when set, is told the unpacked directory of each package deployed, so the
+	// execution engine can prepare a copy for the first environment ahead of its cold start.
+	Stage func(codeDir string)
 }
 
 // Service is the functions domain service.
@@ -226,6 +229,9 @@ func (s *Service) putCode(ctx context.Context, zip []byte) (codestore.Package, e
 	}
 	if err != nil {
 		return p, awserr.Internal(err)
+	}
+	if s.opt.Stage != nil {
+		s.opt.Stage(s.code.Dir(p.Hex))
 	}
 	return p, nil
 }

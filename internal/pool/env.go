@@ -46,6 +46,7 @@ type env struct {
 	startedAt    time.Time
 	initDuration time.Duration
 	copyDuration time.Duration
+	staged       bool // the code was a staged copy (see Pool.Stage)
 	timer        *time.Timer
 
 	outMu sync.Mutex
@@ -128,10 +129,11 @@ func (e *env) start() error {
 		return fmt.Errorf("pool: env dir: %w", err)
 	}
 	copyStart := time.Now()
-	if err := copyTree(t.CodeDir, e.taskRoot); err != nil {
+	staged, err := e.p.placeCode(t.CodeDir, e.taskRoot)
+	if err != nil {
 		return fmt.Errorf("pool: copy code: %w", err)
 	}
-	e.copyDuration = time.Since(copyStart)
+	e.copyDuration, e.staged = time.Since(copyStart), staged
 	argv, lenv, err := e.p.launcher.Command(t.Runtime, t.Handler, e.taskRoot)
 	if err != nil {
 		return err

@@ -71,6 +71,8 @@ type Pool struct {
 	launcher Launcher
 	logs     *invocationlog.Store
 
+	staged staging // code copies made ahead of cold starts (staged.go)
+
 	mu         sync.Mutex
 	fns        map[fnKey]*fnState
 	inflight   int
@@ -681,7 +683,9 @@ func (p *Pool) initEnv(ctx context.Context, e *env, deadline time.Time) (initSta
 		e.fs.lastColdStart = e.copyDuration + e.initDuration
 		p.mu.Unlock()
 		p.log.Debug("pool: environment ready", "function", e.target.FunctionName, "env", e.id,
-			"copy", e.copyDuration, "init", e.initDuration)
+			"copy", e.copyDuration, "staged", e.staged, "init", e.initDuration)
+		// Stage the next copy now, not while this init competes for the CPU.
+		p.Stage(e.target.CodeDir)
 		return initOK, ""
 	case <-e.initFailed:
 		typ, _ := e.initError()
@@ -892,6 +896,7 @@ func (p *Pool) reap() {
 		case <-p.stop:
 			return
 		case now := <-t.C:
+			p.expireStaged(now, p.cfg.IdleTimeout)
 			p.mu.Lock()
 			for _, fs := range p.fns {
 				for _, e := range append([]*env(nil), fs.idle...) {

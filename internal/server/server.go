@@ -127,6 +127,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	s.functions = functions.New(db, code, functions.Options{
 		Region: cfg.Region, AccountID: cfg.AccountID,
 		URLDomain: cfg.URLDomain, MaxConcurrency: cfg.MaxConcurrency,
+		Stage: s.pool.Stage,
 	}, log)
 	if err := s.functions.Recover(ctx); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
