@@ -180,22 +180,7 @@ func internal(err error) error {
 // ownerARN returns the ARN of the named user, group or role and whether it exists (for a
 // missing one, the ARN it would have with path "/").
 func (s *Service) ownerARN(c *call, o owner, name string) (string, bool, error) {
-	var arn string
-	var err error
-	switch o.kind {
-	case store.OwnerUser:
-		var u store.IAMUser
-		u, err = s.db.GetIAMUser(c.ctx, name)
-		arn = u.ARN
-	case store.OwnerGroup:
-		var g store.IAMGroup
-		g, err = s.db.GetIAMGroup(c.ctx, name)
-		arn = g.ARN
-	case store.OwnerRole:
-		var r store.IAMRole
-		r, err = s.db.GetIAMRole(c.ctx, name)
-		arn = r.ARN
-	}
+	_, arn, err := s.lookupOwner(c.ctx, o, name)
 	if errors.Is(err, store.ErrNoSuchEntity) {
 		return s.arn(o.label, "/", name), false, nil
 	}
@@ -274,22 +259,12 @@ func (s *Service) createUser(c *call) (*xnode, error) {
 		return nil, err
 	}
 	u := store.IAMUser{Name: name, Path: path, ARN: s.arn("user", path, name), Created: s.now().UTC()}
-	if err := s.authorize(c, "iam:CreateUser", u.ARN); err != nil {
+	if err := s.authorizeCreate(c, ownerUser, u.ARN, len(tags) > 0); err != nil {
 		return nil, err
 	}
-	if len(tags) > 0 {
-		if err := s.authorize(c, "iam:TagUser", u.ARN); err != nil {
-			return nil, err
-		}
-	}
-	if u.ID, err = newUniqueID(s.rand, prefixUser); err != nil {
-		return nil, internal(err)
-	}
-	if err := s.db.CreateIAMUser(c.ctx, u); err != nil {
-		if errors.Is(err, store.ErrEntityExists) {
-			return nil, errExists("User with name %s already exists.", name)
-		}
-		return nil, internal(err)
+	if err := s.insert(prefixUser, &u.ID, func() error { return s.db.CreateIAMUser(c.ctx, u) },
+		errExists("User with name %s already exists.", name)); err != nil {
+		return nil, err
 	}
 	if err := s.setTags(c, ownerUser, u.Name, tags); err != nil {
 		return nil, err
@@ -320,13 +295,9 @@ func (s *Service) getUser(c *call) (*xnode, error) {
 	if _, err := s.authorizeOwner(c, ownerUser, name, "iam:GetUser"); err != nil {
 		return nil, err
 	}
-	u, err := s.db.GetIAMUser(c.ctx, name)
+	u, tags, err := taggedOwner(s, c, ownerUser, name, s.db.GetIAMUser, func(u store.IAMUser) string { return u.Name })
 	if err != nil {
-		return nil, internal(err)
-	}
-	tags, err := s.db.OwnerTags(c.ctx, store.OwnerUser, u.Name)
-	if err != nil {
-		return nil, internal(err)
+		return nil, err
 	}
 	return el("", userXML(u, tags...)), nil
 }
@@ -335,31 +306,16 @@ func (s *Service) listUsers(c *call) (*xnode, error) {
 	if err := s.authorize(c, "iam:ListUsers", s.arn("user", "/", "")); err != nil {
 		return nil, err
 	}
-	marker, max, err := c.params.pageArgs()
-	if err != nil {
-		return nil, err
-	}
-	us, err := s.db.ListIAMUsers(c.ctx, c.params.pathPrefix())
-	if err != nil {
-		return nil, internal(err)
-	}
-	us, next, err := paginate(us, marker, max)
-	if err != nil {
-		return nil, err
-	}
-	items := make([]*xnode, 0, len(us))
-	for _, u := range us {
-		items = append(items, userXML(u))
-	}
-	return page(el("", members("Users", items)), next), nil
+	return pagedList(c, "Users", func() ([]store.IAMUser, error) {
+		return fromStore(s.db.ListIAMUsers(c.ctx, c.params.pathPrefix()))
+	}, userItem)
 }
 
+func userItem(u store.IAMUser) *xnode { return userXML(u) }
+
 func (s *Service) deleteUser(c *call) (*xnode, error) {
-	name, err := c.params.name("UserName", 128)
+	name, err := s.namedOwner(c, ownerUser, 128, "iam:DeleteUser")
 	if err != nil {
-		return nil, err
-	}
-	if _, err := s.authorizeOwner(c, ownerUser, name, "iam:DeleteUser"); err != nil {
 		return nil, err
 	}
 	keys, err := s.db.ListAccessKeys(c.ctx, name)
@@ -383,10 +339,7 @@ func (s *Service) deleteUser(c *call) (*xnode, error) {
 		return nil, internal(err)
 	}
 	if err := s.db.DeleteIAMUser(c.ctx, name); err != nil {
-		if errors.Is(err, store.ErrNoSuchEntity) {
-			return nil, noSuchOwner(ownerUser, name)
-		}
-		return nil, internal(err)
+		return nil, storeFailure(err, store.ErrNoSuchEntity, noSuchOwner(ownerUser, name))
 	}
 	return nil, nil
 }
@@ -439,10 +392,7 @@ func (s *Service) createAccessKey(c *call) (*xnode, error) {
 		return nil, internal(err)
 	}
 	if err := s.db.CreateAccessKey(c.ctx, k); err != nil {
-		if errors.Is(err, store.ErrNoSuchEntity) {
-			return nil, noSuchOwner(ownerUser, name)
-		}
-		return nil, internal(err)
+		return nil, storeFailure(err, store.ErrNoSuchEntity, noSuchOwner(ownerUser, name))
 	}
 	return el("", el("AccessKey", tx("UserName", k.UserName), tx("AccessKeyId", k.AccessKeyID), tx("Status", k.Status),
 		tx("SecretAccessKey", k.Secret), ttime("CreateDate", k.Created))), nil
@@ -456,23 +406,11 @@ func (s *Service) listAccessKeys(c *call) (*xnode, error) {
 	if _, err := s.authorizeOwner(c, ownerUser, name, "iam:ListAccessKeys"); err != nil {
 		return nil, err
 	}
-	marker, max, err := c.params.pageArgs()
-	if err != nil {
-		return nil, err
-	}
-	keys, err := s.db.ListAccessKeys(c.ctx, name)
-	if err != nil {
-		return nil, internal(err)
-	}
-	keys, next, err := paginate(keys, marker, max)
-	if err != nil {
-		return nil, err
-	}
-	items := make([]*xnode, 0, len(keys))
-	for _, k := range keys {
-		items = append(items, el("", tx("UserName", k.UserName), tx("AccessKeyId", k.AccessKeyID), tx("Status", k.Status), ttime("CreateDate", k.Created)))
-	}
-	return page(el("", members("AccessKeyMetadata", items)), next), nil
+	return pagedList(c, "AccessKeyMetadata", func() ([]store.IAMAccessKey, error) {
+		return fromStore(s.db.ListAccessKeys(c.ctx, name))
+	}, func(k store.IAMAccessKey) *xnode {
+		return el("", tx("UserName", k.UserName), tx("AccessKeyId", k.AccessKeyID), tx("Status", k.Status), ttime("CreateDate", k.Created))
+	})
 }
 
 // userKey resolves the user and access key parameters of UpdateAccessKey and DeleteAccessKey.
@@ -491,44 +429,44 @@ func (s *Service) userKey(c *call, action string) (user, akid string, err error)
 	return user, akid, nil
 }
 
-func (s *Service) updateAccessKey(c *call) (*xnode, error) {
-	user, akid, err := s.userKey(c, "iam:UpdateAccessKey")
+// changeAccessKey is UpdateAccessKey and DeleteAccessKey: authorize action on the user, check
+// the other parameters (when check is not nil), then change the user's key.
+func (s *Service) changeAccessKey(c *call, action string, check func() error, change func(user, akid string) error) (*xnode, error) {
+	user, akid, err := s.userKey(c, action)
 	if err != nil {
 		return nil, err
 	}
-	status := c.params.get("Status")
-	if status != "Active" && status != "Inactive" {
-		return nil, errValidation("1 validation error detected: Value '%s' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]", status)
+	if check != nil {
+		if err := check(); err != nil {
+			return nil, err
+		}
 	}
 	u, err := s.db.GetIAMUser(c.ctx, user)
 	if err != nil {
 		return nil, internal(err)
 	}
-	if err := s.db.UpdateAccessKeyStatus(c.ctx, u.Name, akid, status); err != nil {
-		if errors.Is(err, store.ErrNoSuchEntity) {
-			return nil, errNoSuchEntity("The Access Key with id %s cannot be found.", akid)
-		}
-		return nil, internal(err)
+	if err := change(u.Name, akid); err != nil {
+		return nil, storeFailure(err, store.ErrNoSuchEntity, errNoSuchEntity("The Access Key with id %s cannot be found.", akid))
 	}
 	return nil, nil
 }
 
-func (s *Service) deleteAccessKey(c *call) (*xnode, error) {
-	user, akid, err := s.userKey(c, "iam:DeleteAccessKey")
-	if err != nil {
-		return nil, err
-	}
-	u, err := s.db.GetIAMUser(c.ctx, user)
-	if err != nil {
-		return nil, internal(err)
-	}
-	if err := s.db.DeleteAccessKey(c.ctx, u.Name, akid); err != nil {
-		if errors.Is(err, store.ErrNoSuchEntity) {
-			return nil, errNoSuchEntity("The Access Key with id %s cannot be found.", akid)
+func (s *Service) updateAccessKey(c *call) (*xnode, error) {
+	status := c.params.get("Status")
+	return s.changeAccessKey(c, "iam:UpdateAccessKey", func() error {
+		if status != "Active" && status != "Inactive" {
+			return errValidation("1 validation error detected: Value '%s' at 'status' failed to satisfy constraint: Member must satisfy enum value set: [Active, Inactive]", status)
 		}
-		return nil, internal(err)
-	}
-	return nil, nil
+		return nil
+	}, func(user, akid string) error {
+		return s.db.UpdateAccessKeyStatus(c.ctx, user, akid, status)
+	})
+}
+
+func (s *Service) deleteAccessKey(c *call) (*xnode, error) {
+	return s.changeAccessKey(c, "iam:DeleteAccessKey", nil, func(user, akid string) error {
+		return s.db.DeleteAccessKey(c.ctx, user, akid)
+	})
 }
 
 // --- inline policies ---
@@ -566,23 +504,9 @@ func (s *Service) putOwnerPolicy(o owner) opFunc {
 
 // canonicalOwnerName is the owner's name as created (names are case-insensitive).
 func (s *Service) canonicalOwnerName(c *call, o owner, name string) (string, error) {
-	var err error
-	switch o.kind {
-	case store.OwnerUser:
-		var u store.IAMUser
-		u, err = s.db.GetIAMUser(c.ctx, name)
-		name = u.Name
-	case store.OwnerGroup:
-		var g store.IAMGroup
-		g, err = s.db.GetIAMGroup(c.ctx, name)
-		name = g.Name
-	case store.OwnerRole:
-		var r store.IAMRole
-		r, err = s.db.GetIAMRole(c.ctx, name)
-		name = r.Name
-	}
+	name, _, err := s.lookupOwner(c.ctx, o, name)
 	if errors.Is(err, store.ErrNoSuchEntity) {
-		return "", noSuchOwner(o, name)
+		return "", noSuchOwner(o, name) // the store's answer: the message names no one
 	}
 	if err != nil {
 		return "", internal(err)

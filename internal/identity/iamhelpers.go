@@ -1,0 +1,189 @@
+package identity
+
+import (
+	"context"
+	"errors"
+
+	"github.com/furl/furl/internal/store"
+)
+
+// Steps the IAM operations share.
+
+// fromStore passes a store answer on, turning a failure into a ServiceFailure.
+func fromStore[T any](v T, err error) (T, error) {
+	if err != nil {
+		var zero T
+		return zero, internal(err)
+	}
+	return v, nil
+}
+
+// storeFailure is known when err is target, else err as a ServiceFailure.
+func storeFailure(err, target, known error) error {
+	if errors.Is(err, target) {
+		return known
+	}
+	return internal(err)
+}
+
+// xmlEach renders each item with item.
+func xmlEach[T any](items []T, item func(T) *xnode) []*xnode {
+	out := make([]*xnode, 0, len(items))
+	for _, it := range items {
+		out = append(out, item(it))
+	}
+	return out
+}
+
+// pagedList reads Marker and MaxItems, lists with fetch (whose errors are answered as they
+// are) and answers that page of the list as <name><member>…</member></name> followed by
+// IsTruncated and, when truncated, the next Marker.
+func pagedList[T any](c *call, name string, fetch func() ([]T, error), item func(T) *xnode) (*xnode, error) {
+	marker, max, err := c.params.pageArgs()
+	if err != nil {
+		return nil, err
+	}
+	all, err := fetch()
+	if err != nil {
+		return nil, err
+	}
+	items, next, err := paginate(all, marker, max)
+	if err != nil {
+		return nil, err
+	}
+	return page(el("", members(name, xmlEach(items, item))), next), nil
+}
+
+// wholeList answers a list IAM never truncates: <name>…</name><IsTruncated>false</IsTruncated>.
+func wholeList[T any](name string, items []T, item func(T) *xnode) *xnode {
+	return page(el("", members(name, xmlEach(items, item))), "")
+}
+
+// lookupOwner fetches the named user, group or role and returns its name as created and its
+// ARN, with the store's error (zero values with it).
+func (s *Service) lookupOwner(ctx context.Context, o owner, name string) (canon, arn string, err error) {
+	switch o.kind {
+	case store.OwnerUser:
+		u, err := s.db.GetIAMUser(ctx, name)
+		return u.Name, u.ARN, err
+	case store.OwnerGroup:
+		g, err := s.db.GetIAMGroup(ctx, name)
+		return g.Name, g.ARN, err
+	case store.OwnerRole:
+		r, err := s.db.GetIAMRole(ctx, name)
+		return r.Name, r.ARN, err
+	}
+	return "", "", nil
+}
+
+// namedOwner reads the owner's name parameter (at most max characters) and authorizes action on
+// the owner, which must exist.
+func (s *Service) namedOwner(c *call, o owner, max int, action string) (string, error) {
+	name, err := c.params.name(o.param, max)
+	if err != nil {
+		return "", err
+	}
+	if _, err := s.authorizeOwner(c, o, name, action); err != nil {
+		return "", err
+	}
+	return name, nil
+}
+
+// ownerWith reads the owner's name parameter (at most 128 characters), then the operation's
+// other parameters with more, and authorizes action on the owner, which must exist.
+func ownerWith[T any](s *Service, c *call, o owner, action string, more func(params) (T, error)) (string, T, error) {
+	var zero T
+	name, err := c.params.name(o.param, 128)
+	if err != nil {
+		return "", zero, err
+	}
+	v, err := more(c.params)
+	if err != nil {
+		return "", zero, err
+	}
+	if _, err := s.authorizeOwner(c, o, name, action); err != nil {
+		return "", zero, err
+	}
+	return name, v, nil
+}
+
+// canonicalOwnerWith is ownerWith answering the owner's name as created.
+func canonicalOwnerWith[T any](s *Service, c *call, o owner, action string, more func(params) (T, error)) (string, T, error) {
+	name, v, err := ownerWith(s, c, o, action, more)
+	if err != nil {
+		return "", v, err
+	}
+	canon, err := s.canonicalOwnerName(c, o, name)
+	if err != nil {
+		var zero T
+		return "", zero, err
+	}
+	return canon, v, nil
+}
+
+// taggedOwner fetches an owner already authorized and known to exist, and its tags.
+func taggedOwner[T any](s *Service, c *call, o owner, name string, get func(context.Context, string) (T, error), nameOf func(T) string) (T, []store.IAMTag, error) {
+	v, err := get(c.ctx, name)
+	if err != nil {
+		return v, nil, internal(err)
+	}
+	tags, err := s.db.OwnerTags(c.ctx, o.kind, nameOf(v))
+	if err != nil {
+		return v, nil, internal(err)
+	}
+	return v, tags, nil
+}
+
+// authorizeCreate authorizes creating the owner at arn and, when it comes with tags, tagging it.
+func (s *Service) authorizeCreate(c *call, o owner, arn string, tagged bool) error {
+	if err := s.authorize(c, "iam:Create"+o.title, arn); err != nil {
+		return err
+	}
+	if tagged {
+		return s.authorize(c, "iam:Tag"+o.title, arn)
+	}
+	return nil
+}
+
+// insert gives a new entity a unique id with prefix and stores it with put; an existing one
+// is exists.
+func (s *Service) insert(prefix string, id *string, put func() error, exists error) error {
+	var err error
+	if *id, err = newUniqueID(s.rand, prefix); err != nil {
+		return internal(err)
+	}
+	if err := put(); err != nil {
+		return storeFailure(err, store.ErrEntityExists, exists)
+	}
+	return nil
+}
+
+// localPolicyArg authorizes action on the customer-managed policy named by PolicyArn.
+func (s *Service) localPolicyArg(c *call, action string) (store.IAMPolicy, error) {
+	p, err := s.lookupPolicy(c, action)
+	if err != nil {
+		return p, err
+	}
+	if err := c.localPolicy(p, action); err != nil {
+		return p, err
+	}
+	return p, nil
+}
+
+// localPolicyVersion is localPolicyArg and the VersionId parameter.
+func (s *Service) localPolicyVersion(c *call, action string) (store.IAMPolicy, int, error) {
+	p, err := s.localPolicyArg(c, action)
+	if err != nil {
+		return p, 0, err
+	}
+	n, err := c.params.versionParam()
+	return p, n, err
+}
+
+func errNoSuchVersion(arn string, n int) error {
+	return errNoSuchEntity("Policy %s version v%d does not exist or is not attachable.", arn, n)
+}
+
+func errNoSuchPolicy(arn string) error {
+	return errNoSuchEntity("Policy %s does not exist or is not attachable.", arn)
+}
