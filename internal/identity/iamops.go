@@ -471,31 +471,29 @@ func (s *Service) deleteAccessKey(c *call) (*xnode, error) {
 
 // --- inline policies ---
 
+// policyName reads PolicyName.
+func (p params) policyName() (string, error) { return p.name("PolicyName", 128) }
+
 func (s *Service) putOwnerPolicy(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
-		name, err := c.params.name(o.param, 128)
+		name, in, err := ownerWith(s, c, o, "iam:Put"+o.title+"Policy", func(p params) (store.IAMInlinePolicy, error) {
+			pname, err := p.policyName()
+			if err != nil {
+				return store.IAMInlinePolicy{}, err
+			}
+			doc, err := p.required("PolicyDocument")
+			return store.IAMInlinePolicy{OwnerKind: o.kind, Name: pname, Document: doc}, err
+		})
 		if err != nil {
 			return nil, err
 		}
-		pname, err := c.params.name("PolicyName", 128)
-		if err != nil {
+		if err := checkPolicyDocument(in.Document, false); err != nil {
 			return nil, err
 		}
-		doc, err := c.params.required("PolicyDocument")
-		if err != nil {
+		if in.OwnerName, err = s.canonicalOwnerName(c, o, name); err != nil {
 			return nil, err
 		}
-		if _, err := s.authorizeOwner(c, o, name, "iam:Put"+o.title+"Policy"); err != nil {
-			return nil, err
-		}
-		if err := checkPolicyDocument(doc, false); err != nil {
-			return nil, err
-		}
-		canon, err := s.canonicalOwnerName(c, o, name)
-		if err != nil {
-			return nil, err
-		}
-		if err := s.db.PutInlinePolicy(c.ctx, store.IAMInlinePolicy{OwnerKind: o.kind, OwnerName: canon, Name: pname, Document: doc}); err != nil {
+		if err := s.db.PutInlinePolicy(c.ctx, in); err != nil {
 			return nil, internal(err)
 		}
 		return nil, nil
@@ -516,27 +514,13 @@ func (s *Service) canonicalOwnerName(c *call, o owner, name string) (string, err
 
 func (s *Service) getOwnerPolicy(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
-		name, err := c.params.name(o.param, 128)
-		if err != nil {
-			return nil, err
-		}
-		pname, err := c.params.name("PolicyName", 128)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := s.authorizeOwner(c, o, name, "iam:Get"+o.title+"Policy"); err != nil {
-			return nil, err
-		}
-		canon, err := s.canonicalOwnerName(c, o, name)
+		canon, pname, err := canonicalOwnerWith(s, c, o, "iam:Get"+o.title+"Policy", params.policyName)
 		if err != nil {
 			return nil, err
 		}
 		p, err := s.db.GetInlinePolicy(c.ctx, o.kind, canon, pname)
-		if errors.Is(err, store.ErrNoSuchEntity) {
-			return nil, errNoSuchEntity("The %s policy with name %s cannot be found.", o.label, pname)
-		}
 		if err != nil {
-			return nil, internal(err)
+			return nil, storeFailure(err, store.ErrNoSuchEntity, errNoSuchInline(o, pname))
 		}
 		return el("", tx(o.param, canon), tx("PolicyName", p.Name), tx("PolicyDocument", policyEscape(p.Document))), nil
 	}
@@ -544,61 +528,34 @@ func (s *Service) getOwnerPolicy(o owner) opFunc {
 
 func (s *Service) deleteOwnerPolicy(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
-		name, err := c.params.name(o.param, 128)
-		if err != nil {
-			return nil, err
-		}
-		pname, err := c.params.name("PolicyName", 128)
-		if err != nil {
-			return nil, err
-		}
-		if _, err := s.authorizeOwner(c, o, name, "iam:Delete"+o.title+"Policy"); err != nil {
-			return nil, err
-		}
-		canon, err := s.canonicalOwnerName(c, o, name)
+		canon, pname, err := canonicalOwnerWith(s, c, o, "iam:Delete"+o.title+"Policy", params.policyName)
 		if err != nil {
 			return nil, err
 		}
 		if err := s.db.DeleteInlinePolicy(c.ctx, o.kind, canon, pname); err != nil {
-			if errors.Is(err, store.ErrNoSuchEntity) {
-				return nil, errNoSuchEntity("The %s policy with name %s cannot be found.", o.label, pname)
-			}
-			return nil, internal(err)
+			return nil, storeFailure(err, store.ErrNoSuchEntity, errNoSuchInline(o, pname))
 		}
 		return nil, nil
 	}
 }
 
+func errNoSuchInline(o owner, policy string) error {
+	return errNoSuchEntity("The %s policy with name %s cannot be found.", o.label, policy)
+}
+
 func (s *Service) listOwnerPolicies(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
-		name, err := c.params.name(o.param, 128)
+		name, err := s.namedOwner(c, o, 128, "iam:List"+o.title+"Policies")
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.authorizeOwner(c, o, name, "iam:List"+o.title+"Policies"); err != nil {
-			return nil, err
-		}
-		marker, max, err := c.params.pageArgs()
-		if err != nil {
-			return nil, err
-		}
-		canon, err := s.canonicalOwnerName(c, o, name)
-		if err != nil {
-			return nil, err
-		}
-		ps, err := s.db.ListInlinePolicies(c.ctx, o.kind, canon)
-		if err != nil {
-			return nil, internal(err)
-		}
-		ps, next, err := paginate(ps, marker, max)
-		if err != nil {
-			return nil, err
-		}
-		items := make([]*xnode, 0, len(ps))
-		for _, p := range ps {
-			items = append(items, tx("", p.Name))
-		}
-		return page(el("", members("PolicyNames", items)), next), nil
+		return pagedList(c, "PolicyNames", func() ([]store.IAMInlinePolicy, error) {
+			canon, err := s.canonicalOwnerName(c, o, name)
+			if err != nil {
+				return nil, err
+			}
+			return fromStore(s.db.ListInlinePolicies(c.ctx, o.kind, canon))
+		}, func(p store.IAMInlinePolicy) *xnode { return tx("", p.Name) })
 	}
 }
 
@@ -618,32 +575,15 @@ func (p params) policyARN() (string, error) {
 
 func (s *Service) attachOwnerPolicy(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
-		name, err := c.params.name(o.param, 128)
-		if err != nil {
-			return nil, err
-		}
-		parn, err := c.params.policyARN()
-		if err != nil {
-			return nil, err
-		}
-		if _, err := s.authorizeOwner(c, o, name, "iam:Attach"+o.title+"Policy"); err != nil {
-			return nil, err
-		}
-		canon, err := s.canonicalOwnerName(c, o, name)
+		canon, parn, err := canonicalOwnerWith(s, c, o, "iam:Attach"+o.title+"Policy", params.policyARN)
 		if err != nil {
 			return nil, err
 		}
 		if _, err := s.db.GetIAMPolicy(c.ctx, parn); err != nil {
-			if errors.Is(err, store.ErrNoSuchEntity) {
-				return nil, errNoSuchEntity("Policy %s does not exist or is not attachable.", parn)
-			}
-			return nil, internal(err)
+			return nil, storeFailure(err, store.ErrNoSuchEntity, errNoSuchPolicy(parn))
 		}
 		if err := s.db.AttachPolicy(c.ctx, o.kind, canon, parn); err != nil {
-			if errors.Is(err, store.ErrNoSuchEntity) {
-				return nil, errNoSuchEntity("Policy %s does not exist or is not attachable.", parn)
-			}
-			return nil, internal(err)
+			return nil, storeFailure(err, store.ErrNoSuchEntity, errNoSuchPolicy(parn))
 		}
 		return nil, nil
 	}
@@ -651,26 +591,12 @@ func (s *Service) attachOwnerPolicy(o owner) opFunc {
 
 func (s *Service) detachOwnerPolicy(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
-		name, err := c.params.name(o.param, 128)
-		if err != nil {
-			return nil, err
-		}
-		parn, err := c.params.policyARN()
-		if err != nil {
-			return nil, err
-		}
-		if _, err := s.authorizeOwner(c, o, name, "iam:Detach"+o.title+"Policy"); err != nil {
-			return nil, err
-		}
-		canon, err := s.canonicalOwnerName(c, o, name)
+		canon, parn, err := canonicalOwnerWith(s, c, o, "iam:Detach"+o.title+"Policy", params.policyARN)
 		if err != nil {
 			return nil, err
 		}
 		if err := s.db.DetachPolicy(c.ctx, o.kind, canon, parn); err != nil {
-			if errors.Is(err, store.ErrNoSuchEntity) {
-				return nil, errNoSuchEntity("Policy %s was not found.", parn)
-			}
-			return nil, internal(err)
+			return nil, storeFailure(err, store.ErrNoSuchEntity, errNoSuchEntity("Policy %s was not found.", parn))
 		}
 		return nil, nil
 	}
@@ -678,41 +604,28 @@ func (s *Service) detachOwnerPolicy(o owner) opFunc {
 
 func (s *Service) listAttachedOwnerPolicies(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
-		name, err := c.params.name(o.param, 128)
+		name, err := s.namedOwner(c, o, 128, "iam:ListAttached"+o.title+"Policies")
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.authorizeOwner(c, o, name, "iam:ListAttached"+o.title+"Policies"); err != nil {
-			return nil, err
-		}
-		marker, max, err := c.params.pageArgs()
-		if err != nil {
-			return nil, err
-		}
-		canon, err := s.canonicalOwnerName(c, o, name)
-		if err != nil {
-			return nil, err
-		}
-		ps, err := s.db.ListAttachedPolicies(c.ctx, o.kind, canon)
-		if err != nil {
-			return nil, internal(err)
-		}
-		prefix := c.params.pathPrefix()
-		kept := ps[:0]
-		for _, p := range ps {
-			if strings.HasPrefix(p.Path, prefix) {
-				kept = append(kept, p)
+		return pagedList(c, "AttachedPolicies", func() ([]store.IAMPolicy, error) {
+			canon, err := s.canonicalOwnerName(c, o, name)
+			if err != nil {
+				return nil, err
 			}
-		}
-		ps, next, err := paginate(kept, marker, max)
-		if err != nil {
-			return nil, err
-		}
-		items := make([]*xnode, 0, len(ps))
-		for _, p := range ps {
-			items = append(items, el("", tx("PolicyName", p.Name), tx("PolicyArn", p.ARN)))
-		}
-		return page(el("", members("AttachedPolicies", items)), next), nil
+			ps, err := s.db.ListAttachedPolicies(c.ctx, o.kind, canon)
+			if err != nil {
+				return nil, internal(err)
+			}
+			prefix := c.params.pathPrefix()
+			kept := ps[:0]
+			for _, p := range ps {
+				if strings.HasPrefix(p.Path, prefix) {
+					kept = append(kept, p)
+				}
+			}
+			return kept, nil
+		}, func(p store.IAMPolicy) *xnode { return el("", tx("PolicyName", p.Name), tx("PolicyArn", p.ARN)) })
 	}
 }
 
@@ -738,14 +651,9 @@ func (s *Service) createPolicy(c *call) (*xnode, error) {
 	if err := checkPolicyDocument(doc, false); err != nil {
 		return nil, err
 	}
-	if p.ID, err = newUniqueID(s.rand, prefixPolicy); err != nil {
-		return nil, internal(err)
-	}
-	if err := s.db.CreateIAMPolicy(c.ctx, p); err != nil {
-		if errors.Is(err, store.ErrEntityExists) {
-			return nil, errExists("A policy called %s already exists. Duplicate names are not allowed.", name)
-		}
-		return nil, internal(err)
+	if err := s.insert(prefixPolicy, &p.ID, func() error { return s.db.CreateIAMPolicy(c.ctx, p) },
+		errExists("A policy called %s already exists. Duplicate names are not allowed.", name)); err != nil {
+		return nil, err
 	}
 	return el("", policyXML(p)), nil
 }
@@ -760,11 +668,8 @@ func (s *Service) lookupPolicy(c *call, action string) (store.IAMPolicy, error) 
 		return store.IAMPolicy{}, err
 	}
 	p, err := s.db.GetIAMPolicy(c.ctx, parn)
-	if errors.Is(err, store.ErrNoSuchEntity) {
-		return store.IAMPolicy{}, errNoSuchEntity("Policy %s does not exist or is not attachable.", parn)
-	}
 	if err != nil {
-		return store.IAMPolicy{}, internal(err)
+		return store.IAMPolicy{}, storeFailure(err, store.ErrNoSuchEntity, errNoSuchPolicy(parn))
 	}
 	return p, nil
 }
@@ -813,7 +718,7 @@ func (s *Service) getPolicyVersion(c *call) (*xnode, error) {
 			return el("", versionXML(v)), nil
 		}
 	}
-	return nil, errNoSuchEntity("Policy %s version v%d does not exist or is not attachable.", p.ARN, n)
+	return nil, errNoSuchVersion(p.ARN, n)
 }
 
 func (s *Service) listPolicyVersions(c *call) (*xnode, error) {
@@ -825,11 +730,7 @@ func (s *Service) listPolicyVersions(c *call) (*xnode, error) {
 	if err != nil {
 		return nil, internal(err)
 	}
-	items := make([]*xnode, 0, len(vs))
-	for _, v := range vs {
-		items = append(items, versionXML(v))
-	}
-	return page(el("", members("Versions", items)), ""), nil
+	return wholeList("Versions", vs, versionXML), nil
 }
 
 // localPolicy rejects changes to AWS-managed policies.
@@ -841,11 +742,8 @@ func (c *call) localPolicy(p store.IAMPolicy, action string) error {
 }
 
 func (s *Service) createPolicyVersion(c *call) (*xnode, error) {
-	p, err := s.lookupPolicy(c, "iam:CreatePolicyVersion")
+	p, err := s.localPolicyArg(c, "iam:CreatePolicyVersion")
 	if err != nil {
-		return nil, err
-	}
-	if err := c.localPolicy(p, "iam:CreatePolicyVersion"); err != nil {
 		return nil, err
 	}
 	doc, err := c.params.required("PolicyDocument")
@@ -868,46 +766,26 @@ func (s *Service) createPolicyVersion(c *call) (*xnode, error) {
 }
 
 func (s *Service) setDefaultPolicyVersion(c *call) (*xnode, error) {
-	p, err := s.lookupPolicy(c, "iam:SetDefaultPolicyVersion")
-	if err != nil {
-		return nil, err
-	}
-	if err := c.localPolicy(p, "iam:SetDefaultPolicyVersion"); err != nil {
-		return nil, err
-	}
-	n, err := c.params.versionParam()
+	p, n, err := s.localPolicyVersion(c, "iam:SetDefaultPolicyVersion")
 	if err != nil {
 		return nil, err
 	}
 	if err := s.db.SetDefaultPolicyVersion(c.ctx, p.ARN, n, s.now().UTC()); err != nil {
-		if errors.Is(err, store.ErrNoSuchEntity) {
-			return nil, errNoSuchEntity("Policy %s version v%d does not exist or is not attachable.", p.ARN, n)
-		}
-		return nil, internal(err)
+		return nil, storeFailure(err, store.ErrNoSuchEntity, errNoSuchVersion(p.ARN, n))
 	}
 	return nil, nil
 }
 
 func (s *Service) deletePolicyVersion(c *call) (*xnode, error) {
-	p, err := s.lookupPolicy(c, "iam:DeletePolicyVersion")
-	if err != nil {
-		return nil, err
-	}
-	if err := c.localPolicy(p, "iam:DeletePolicyVersion"); err != nil {
-		return nil, err
-	}
-	n, err := c.params.versionParam()
+	p, n, err := s.localPolicyVersion(c, "iam:DeletePolicyVersion")
 	if err != nil {
 		return nil, err
 	}
 	if err := s.db.DeletePolicyVersion(c.ctx, p.ARN, n); err != nil {
-		switch {
-		case errors.Is(err, store.ErrDefaultVersion):
+		if errors.Is(err, store.ErrDefaultVersion) {
 			return nil, errDeleteConflict("Cannot delete the default version of a policy.")
-		case errors.Is(err, store.ErrNoSuchEntity):
-			return nil, errNoSuchEntity("Policy %s version v%d does not exist or is not attachable.", p.ARN, n)
 		}
-		return nil, internal(err)
+		return nil, storeFailure(err, store.ErrNoSuchEntity, errNoSuchVersion(p.ARN, n))
 	}
 	return nil, nil
 }
@@ -936,11 +814,8 @@ func (s *Service) getAccessKeyLastUsed(c *call) (*xnode, error) {
 }
 
 func (s *Service) deletePolicy(c *call) (*xnode, error) {
-	p, err := s.lookupPolicy(c, "iam:DeletePolicy")
+	p, err := s.localPolicyArg(c, "iam:DeletePolicy")
 	if err != nil {
-		return nil, err
-	}
-	if err := c.localPolicy(p, "iam:DeletePolicy"); err != nil {
 		return nil, err
 	}
 	if p.AttachmentCount > 0 {
@@ -963,34 +838,20 @@ func (s *Service) listPolicies(c *call) (*xnode, error) {
 	if err := s.authorize(c, "iam:ListPolicies", s.arn("policy", "/", "")); err != nil {
 		return nil, err
 	}
-	marker, max, err := c.params.pageArgs()
-	if err != nil {
-		return nil, err
-	}
-	prefix := ""
-	switch scope := c.params.get("Scope"); scope {
-	case "", "All":
-	case "AWS":
-		prefix = "arn:aws:iam::aws:"
-	case "Local":
-		prefix = "arn:aws:iam::" + s.account + ":"
-	default:
-		return nil, errValidation("1 validation error detected: Value '%s' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]", scope)
-	}
-	onlyAttached, _ := strconv.ParseBool(c.params.get("OnlyAttached"))
-	ps, err := s.db.ListIAMPolicies(c.ctx, prefix, c.params.pathPrefix(), onlyAttached)
-	if err != nil {
-		return nil, internal(err)
-	}
-	ps, next, err := paginate(ps, marker, max)
-	if err != nil {
-		return nil, err
-	}
-	items := make([]*xnode, 0, len(ps))
-	for _, p := range ps {
-		items = append(items, policyXML(p))
-	}
-	return page(el("", members("Policies", items)), next), nil
+	return pagedList(c, "Policies", func() ([]store.IAMPolicy, error) {
+		prefix := ""
+		switch scope := c.params.get("Scope"); scope {
+		case "", "All":
+		case "AWS":
+			prefix = "arn:aws:iam::aws:"
+		case "Local":
+			prefix = "arn:aws:iam::" + s.account + ":"
+		default:
+			return nil, errValidation("1 validation error detected: Value '%s' at 'scope' failed to satisfy constraint: Member must satisfy enum value set: [All, AWS, Local]", scope)
+		}
+		onlyAttached, _ := strconv.ParseBool(c.params.get("OnlyAttached"))
+		return fromStore(s.db.ListIAMPolicies(c.ctx, prefix, c.params.pathPrefix(), onlyAttached))
+	}, policyXML)
 }
 
 // --- groups ---
