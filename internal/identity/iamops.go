@@ -869,24 +869,16 @@ func (s *Service) createGroup(c *call) (*xnode, error) {
 	if err := s.authorize(c, "iam:CreateGroup", g.ARN); err != nil {
 		return nil, err
 	}
-	if g.ID, err = newUniqueID(s.rand, prefixGroup); err != nil {
-		return nil, internal(err)
-	}
-	if err := s.db.CreateIAMGroup(c.ctx, g); err != nil {
-		if errors.Is(err, store.ErrEntityExists) {
-			return nil, errExists("Group with name %s already exists.", name)
-		}
-		return nil, internal(err)
+	if err := s.insert(prefixGroup, &g.ID, func() error { return s.db.CreateIAMGroup(c.ctx, g) },
+		errExists("Group with name %s already exists.", name)); err != nil {
+		return nil, err
 	}
 	return el("", groupXML(g)), nil
 }
 
 func (s *Service) getGroup(c *call) (*xnode, error) {
-	name, err := c.params.name("GroupName", 128)
+	name, err := s.namedOwner(c, ownerGroup, 128, "iam:GetGroup")
 	if err != nil {
-		return nil, err
-	}
-	if _, err := s.authorizeOwner(c, ownerGroup, name, "iam:GetGroup"); err != nil {
 		return nil, err
 	}
 	g, err := s.db.GetIAMGroup(c.ctx, name)
@@ -897,11 +889,7 @@ func (s *Service) getGroup(c *call) (*xnode, error) {
 	if err != nil {
 		return nil, internal(err)
 	}
-	items := make([]*xnode, 0, len(us))
-	for _, u := range us {
-		items = append(items, userXML(u))
-	}
-	return page(el("", groupXML(g), members("Users", items)), ""), nil
+	return page(el("", groupXML(g), members("Users", xmlEach(us, userItem))), ""), nil
 }
 
 func (s *Service) listGroups(c *call) (*xnode, error) {
@@ -912,11 +900,8 @@ func (s *Service) listGroups(c *call) (*xnode, error) {
 }
 
 func (s *Service) listGroupsForUser(c *call) (*xnode, error) {
-	name, err := c.params.name("UserName", 128)
+	name, err := s.namedOwner(c, ownerUser, 128, "iam:ListGroupsForUser")
 	if err != nil {
-		return nil, err
-	}
-	if _, err := s.authorizeOwner(c, ownerUser, name, "iam:ListGroupsForUser"); err != nil {
 		return nil, err
 	}
 	canon, err := s.canonicalOwnerName(c, ownerUser, name)
@@ -927,31 +912,14 @@ func (s *Service) listGroupsForUser(c *call) (*xnode, error) {
 }
 
 func (s *Service) groupList(c *call, user string) (*xnode, error) {
-	marker, max, err := c.params.pageArgs()
-	if err != nil {
-		return nil, err
-	}
-	gs, err := s.db.ListIAMGroups(c.ctx, c.params.pathPrefix(), user)
-	if err != nil {
-		return nil, internal(err)
-	}
-	gs, next, err := paginate(gs, marker, max)
-	if err != nil {
-		return nil, err
-	}
-	items := make([]*xnode, 0, len(gs))
-	for _, g := range gs {
-		items = append(items, groupXML(g))
-	}
-	return page(el("", members("Groups", items)), next), nil
+	return pagedList(c, "Groups", func() ([]store.IAMGroup, error) {
+		return fromStore(s.db.ListIAMGroups(c.ctx, c.params.pathPrefix(), user))
+	}, groupXML)
 }
 
 func (s *Service) deleteGroup(c *call) (*xnode, error) {
-	name, err := c.params.name("GroupName", 128)
+	name, err := s.namedOwner(c, ownerGroup, 128, "iam:DeleteGroup")
 	if err != nil {
-		return nil, err
-	}
-	if _, err := s.authorizeOwner(c, ownerGroup, name, "iam:DeleteGroup"); err != nil {
 		return nil, err
 	}
 	us, err := s.db.GroupMembers(c.ctx, name)
@@ -994,10 +962,7 @@ func (s *Service) addUserToGroup(c *call) (*xnode, error) {
 		return nil, err
 	}
 	if err := s.db.AddUserToGroup(c.ctx, group, user); err != nil {
-		if errors.Is(err, store.ErrNoSuchEntity) {
-			return nil, noSuchOwner(ownerUser, user)
-		}
-		return nil, internal(err)
+		return nil, storeFailure(err, store.ErrNoSuchEntity, noSuchOwner(ownerUser, user))
 	}
 	return nil, nil
 }
@@ -1016,10 +981,7 @@ func (s *Service) removeUserFromGroup(c *call) (*xnode, error) {
 		return nil, internal(err)
 	}
 	if err := s.db.RemoveUserFromGroup(c.ctx, g.Name, u.Name); err != nil {
-		if errors.Is(err, store.ErrNoSuchEntity) {
-			return nil, errNoSuchEntity("The user with name %s cannot be found in group %s.", user, group)
-		}
-		return nil, internal(err)
+		return nil, storeFailure(err, store.ErrNoSuchEntity, errNoSuchEntity("The user with name %s cannot be found in group %s.", user, group))
 	}
 	return nil, nil
 }
@@ -1053,25 +1015,15 @@ func (s *Service) createRole(c *call) (*xnode, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := s.authorize(c, "iam:CreateRole", r.ARN); err != nil {
+	if err := s.authorizeCreate(c, ownerRole, r.ARN, len(tags) > 0); err != nil {
 		return nil, err
-	}
-	if len(tags) > 0 {
-		if err := s.authorize(c, "iam:TagRole", r.ARN); err != nil {
-			return nil, err
-		}
 	}
 	if err := checkPolicyDocument(doc, true); err != nil {
 		return nil, err
 	}
-	if r.ID, err = newUniqueID(s.rand, prefixRole); err != nil {
-		return nil, internal(err)
-	}
-	if err := s.db.CreateIAMRole(c.ctx, r); err != nil {
-		if errors.Is(err, store.ErrEntityExists) {
-			return nil, errExists("Role with name %s already exists.", name)
-		}
-		return nil, internal(err)
+	if err := s.insert(prefixRole, &r.ID, func() error { return s.db.CreateIAMRole(c.ctx, r) },
+		errExists("Role with name %s already exists.", name)); err != nil {
+		return nil, err
 	}
 	if err := s.setTags(c, ownerRole, r.Name, tags); err != nil {
 		return nil, err
@@ -1080,20 +1032,13 @@ func (s *Service) createRole(c *call) (*xnode, error) {
 }
 
 func (s *Service) getRole(c *call) (*xnode, error) {
-	name, err := c.params.name("RoleName", 64)
+	name, err := s.namedOwner(c, ownerRole, 64, "iam:GetRole")
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.authorizeOwner(c, ownerRole, name, "iam:GetRole"); err != nil {
+	r, tags, err := taggedOwner(s, c, ownerRole, name, s.db.GetIAMRole, func(r store.IAMRole) string { return r.Name })
+	if err != nil {
 		return nil, err
-	}
-	r, err := s.db.GetIAMRole(c.ctx, name)
-	if err != nil {
-		return nil, internal(err)
-	}
-	tags, err := s.db.OwnerTags(c.ctx, store.OwnerRole, r.Name)
-	if err != nil {
-		return nil, internal(err)
 	}
 	return el("", roleXML(r, tags...)), nil
 }
@@ -1102,31 +1047,14 @@ func (s *Service) listRoles(c *call) (*xnode, error) {
 	if err := s.authorize(c, "iam:ListRoles", s.arn("role", "/", "")); err != nil {
 		return nil, err
 	}
-	marker, max, err := c.params.pageArgs()
-	if err != nil {
-		return nil, err
-	}
-	rs, err := s.db.ListIAMRoles(c.ctx, c.params.pathPrefix())
-	if err != nil {
-		return nil, internal(err)
-	}
-	rs, next, err := paginate(rs, marker, max)
-	if err != nil {
-		return nil, err
-	}
-	items := make([]*xnode, 0, len(rs))
-	for _, r := range rs {
-		items = append(items, roleXML(r))
-	}
-	return page(el("", members("Roles", items)), next), nil
+	return pagedList(c, "Roles", func() ([]store.IAMRole, error) {
+		return fromStore(s.db.ListIAMRoles(c.ctx, c.params.pathPrefix()))
+	}, func(r store.IAMRole) *xnode { return roleXML(r) })
 }
 
 func (s *Service) deleteRole(c *call) (*xnode, error) {
-	name, err := c.params.name("RoleName", 64)
+	name, err := s.namedOwner(c, ownerRole, 64, "iam:DeleteRole")
 	if err != nil {
-		return nil, err
-	}
-	if _, err := s.authorizeOwner(c, ownerRole, name, "iam:DeleteRole"); err != nil {
 		return nil, err
 	}
 	if err := s.checkNoPolicies(c, ownerRole, name); err != nil {
@@ -1165,11 +1093,7 @@ func (s *Service) updateAssumeRolePolicy(c *call) (*xnode, error) {
 // listInstanceProfilesForRole answers an empty list: furl has no EC2 instance profiles, but
 // tools (Terraform) ask before deleting a role.
 func (s *Service) listInstanceProfilesForRole(c *call) (*xnode, error) {
-	name, err := c.params.name("RoleName", 64)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := s.authorizeOwner(c, ownerRole, name, "iam:ListInstanceProfilesForRole"); err != nil {
+	if _, err := s.namedOwner(c, ownerRole, 64, "iam:ListInstanceProfilesForRole"); err != nil {
 		return nil, err
 	}
 	return page(el("", members("InstanceProfiles", nil)), ""), nil
