@@ -121,17 +121,48 @@ func canonicalOwnerWith[T any](s *Service, c *call, o owner, action string, more
 	return canon, v, nil
 }
 
-// taggedOwner fetches an owner already authorized and known to exist, and its tags.
-func taggedOwner[T any](s *Service, c *call, o owner, name string, get func(context.Context, string) (T, error), nameOf func(T) string) (T, []store.IAMTag, error) {
-	v, err := get(c.ctx, name)
-	if err != nil {
-		return v, nil, internal(err)
+// tagged is a kind of owner that carries tags, users and roles, with what Get<Owner> and
+// List<Owner>s need of it.
+type tagged[T any] struct {
+	owner
+	list   string // the List action's and its answer's plural: Users, Roles
+	get    func(*store.DB, context.Context, string) (T, error)
+	all    func(*store.DB, context.Context, string) ([]T, error) // by path prefix
+	nameOf func(T) string
+	xml    func(T, ...store.IAMTag) *xnode
+}
+
+var (
+	users = tagged[store.IAMUser]{ownerUser, "Users", (*store.DB).GetIAMUser, (*store.DB).ListIAMUsers,
+		func(u store.IAMUser) string { return u.Name }, userXML}
+	roles = tagged[store.IAMRole]{ownerRole, "Roles", (*store.DB).GetIAMRole, (*store.DB).ListIAMRoles,
+		func(r store.IAMRole) string { return r.Name }, roleXML}
+)
+
+// getTagged answers Get<Owner> for the named user or role, with its tags.
+func getTagged[T any](s *Service, c *call, k tagged[T], name string) (*xnode, error) {
+	if _, err := s.authorizeOwner(c, k.owner, name, "iam:Get"+k.title); err != nil {
+		return nil, err
 	}
-	tags, err := s.db.OwnerTags(c.ctx, o.kind, nameOf(v))
+	v, err := k.get(s.db, c.ctx, name)
 	if err != nil {
-		return v, nil, internal(err)
+		return nil, internal(err)
 	}
-	return v, tags, nil
+	tags, err := s.db.OwnerTags(c.ctx, k.kind, k.nameOf(v))
+	if err != nil {
+		return nil, internal(err)
+	}
+	return el("", k.xml(v, tags...)), nil
+}
+
+// listAll answers List<Owner>s: a page of the users or roles under PathPrefix, without tags.
+func listAll[T any](s *Service, c *call, k tagged[T]) (*xnode, error) {
+	if err := s.authorize(c, "iam:List"+k.list, s.arn(k.label, "/", "")); err != nil {
+		return nil, err
+	}
+	return pagedList(c, k.list, func() ([]T, error) {
+		return fromStore(k.all(s.db, c.ctx, c.params.pathPrefix()))
+	}, func(v T) *xnode { return k.xml(v) })
 }
 
 // authorizeCreate authorizes creating the owner at arn and, when it comes with tags, tagging it.

@@ -292,24 +292,10 @@ func (s *Service) getUser(c *call) (*xnode, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.authorizeOwner(c, ownerUser, name, "iam:GetUser"); err != nil {
-		return nil, err
-	}
-	u, tags, err := taggedOwner(s, c, ownerUser, name, s.db.GetIAMUser, func(u store.IAMUser) string { return u.Name })
-	if err != nil {
-		return nil, err
-	}
-	return el("", userXML(u, tags...)), nil
+	return getTagged(s, c, users, name)
 }
 
-func (s *Service) listUsers(c *call) (*xnode, error) {
-	if err := s.authorize(c, "iam:ListUsers", s.arn("user", "/", "")); err != nil {
-		return nil, err
-	}
-	return pagedList(c, "Users", func() ([]store.IAMUser, error) {
-		return fromStore(s.db.ListIAMUsers(c.ctx, c.params.pathPrefix()))
-	}, userItem)
-}
+func (s *Service) listUsers(c *call) (*xnode, error) { return listAll(s, c, users) }
 
 func userItem(u store.IAMUser) *xnode { return userXML(u) }
 
@@ -1032,25 +1018,14 @@ func (s *Service) createRole(c *call) (*xnode, error) {
 }
 
 func (s *Service) getRole(c *call) (*xnode, error) {
-	name, err := s.namedOwner(c, ownerRole, 64, "iam:GetRole")
+	name, err := c.params.name("RoleName", 64)
 	if err != nil {
 		return nil, err
 	}
-	r, tags, err := taggedOwner(s, c, ownerRole, name, s.db.GetIAMRole, func(r store.IAMRole) string { return r.Name })
-	if err != nil {
-		return nil, err
-	}
-	return el("", roleXML(r, tags...)), nil
+	return getTagged(s, c, roles, name)
 }
 
-func (s *Service) listRoles(c *call) (*xnode, error) {
-	if err := s.authorize(c, "iam:ListRoles", s.arn("role", "/", "")); err != nil {
-		return nil, err
-	}
-	return pagedList(c, "Roles", func() ([]store.IAMRole, error) {
-		return fromStore(s.db.ListIAMRoles(c.ctx, c.params.pathPrefix()))
-	}, func(r store.IAMRole) *xnode { return roleXML(r) })
-}
+func (s *Service) listRoles(c *call) (*xnode, error) { return listAll(s, c, roles) }
 
 func (s *Service) deleteRole(c *call) (*xnode, error) {
 	name, err := s.namedOwner(c, ownerRole, 64, "iam:DeleteRole")
