@@ -107,11 +107,7 @@ func (h *Handler) createFunction(c *call) error {
 	if err := decode(c.body, &in); err != nil {
 		return err
 	}
-	cfg, err := h.svc.CreateFunction(c.r.Context(), &in)
-	if err != nil {
-		return err
-	}
-	return writeJSON(c, http.StatusCreated, h.fnConfig(cfg))
+	return reply(c, http.StatusCreated, h.fnConfig)(h.svc.CreateFunction(c.r.Context(), &in))
 }
 
 func (h *Handler) getFunction(c *call) error {
@@ -165,34 +161,17 @@ func (h *Handler) getFunctionConfiguration(c *call) error {
 	if err != nil {
 		return err
 	}
-	info, err := h.svc.GetFunction(c.r.Context(), ref)
-	if err != nil {
-		return err
-	}
-	return writeJSON(c, http.StatusOK, h.fnConfig(info.Config))
+	return reply(c, http.StatusOK, func(info *functions.FunctionInfo) *fnConfigOut { return h.fnConfig(info.Config) })(h.svc.GetFunction(c.r.Context(), ref))
 }
 
 func (h *Handler) listFunctions(c *call) error {
-	max, err := maxItems(c, 50)
-	if err != nil {
-		return err
-	}
-	fv := c.query("FunctionVersion")
-	if fv != "" && fv != "ALL" {
-		return awserr.Validation("1 validation error detected: Value '%s' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]", fv)
-	}
-	list, next, err := h.svc.ListFunctions(c.r.Context(), c.query("Marker"), max, fv == "ALL")
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Functions  []*fnConfigOut `json:"Functions"`
-		NextMarker string         `json:"NextMarker,omitempty"`
-	}{Functions: []*fnConfigOut{}, NextMarker: next}
-	for _, f := range list {
-		out.Functions = append(out.Functions, h.fnConfig(f))
-	}
-	return writeJSON(c, http.StatusOK, out)
+	return writePage(c, "Functions", func(marker string, max int) ([]*lambda.FunctionConfig, string, error) {
+		fv := c.query("FunctionVersion")
+		if fv != "" && fv != "ALL" {
+			return nil, "", awserr.Validation("1 validation error detected: Value '%s' at 'functionVersion' failed to satisfy constraint: Member must satisfy enum value set: [ALL]", fv)
+		}
+		return h.svc.ListFunctions(c.r.Context(), marker, max, fv == "ALL")
+	}, h.fnConfig)
 }
 
 // drainer is implemented by the pool: it stops a function version's environments.
@@ -234,51 +213,30 @@ func (h *Handler) deleteFunction(c *call) error {
 }
 
 func (h *Handler) updateFunctionCode(c *call) error {
-	ref, err := h.ref(c)
-	if err != nil {
-		return err
-	}
 	var in functions.UpdateCodeInput
-	if err := decode(c.body, &in); err != nil {
-		return err
-	}
-	cfg, err := h.svc.UpdateFunctionCode(c.r.Context(), ref, &in)
+	ref, err := withBody(c, h.ref, &in)
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusOK, h.fnConfig(cfg))
+	return reply(c, http.StatusOK, h.fnConfig)(h.svc.UpdateFunctionCode(c.r.Context(), ref, &in))
 }
 
 func (h *Handler) updateFunctionConfiguration(c *call) error {
-	ref, err := h.ref(c)
-	if err != nil {
-		return err
-	}
 	var in functions.UpdateConfigInput
-	if err := decode(c.body, &in); err != nil {
-		return err
-	}
-	cfg, err := h.svc.UpdateFunctionConfiguration(c.r.Context(), ref, &in)
+	ref, err := withBody(c, h.ref, &in)
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusOK, h.fnConfig(cfg))
+	return reply(c, http.StatusOK, h.fnConfig)(h.svc.UpdateFunctionConfiguration(c.r.Context(), ref, &in))
 }
 
 func (h *Handler) publishVersion(c *call) error {
-	ref, err := h.ref(c)
-	if err != nil {
-		return err
-	}
 	var in struct{ CodeSha256, Description, RevisionId string }
-	if err := decode(c.body, &in); err != nil {
-		return err
-	}
-	cfg, err := h.svc.PublishVersion(c.r.Context(), ref, in.CodeSha256, in.Description, in.RevisionId)
+	ref, err := withBody(c, h.ref, &in)
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusCreated, h.fnConfig(cfg))
+	return reply(c, http.StatusCreated, h.fnConfig)(h.svc.PublishVersion(c.r.Context(), ref, in.CodeSha256, in.Description, in.RevisionId))
 }
 
 func (h *Handler) listVersions(c *call) error {
@@ -286,22 +244,9 @@ func (h *Handler) listVersions(c *call) error {
 	if err != nil {
 		return err
 	}
-	max, err := maxItems(c, 50)
-	if err != nil {
-		return err
-	}
-	list, next, err := h.svc.ListVersions(c.r.Context(), ref, c.query("Marker"), max)
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Versions   []*fnConfigOut `json:"Versions"`
-		NextMarker string         `json:"NextMarker,omitempty"`
-	}{Versions: []*fnConfigOut{}, NextMarker: next}
-	for _, f := range list {
-		out.Versions = append(out.Versions, h.fnConfig(f))
-	}
-	return writeJSON(c, http.StatusOK, out)
+	return writePage(c, "Versions", func(marker string, max int) ([]*lambda.FunctionConfig, string, error) {
+		return h.svc.ListVersions(c.r.Context(), ref, marker, max)
+	}, h.fnConfig)
 }
 
 // ---- aliases ----
@@ -337,19 +282,12 @@ func (h *Handler) unqualified(c *call) (string, error) {
 }
 
 func (h *Handler) createAlias(c *call) error {
-	name, err := h.unqualified(c)
-	if err != nil {
-		return err
-	}
 	var in functions.AliasInput
-	if err := decode(c.body, &in); err != nil {
-		return err
-	}
-	a, err := h.svc.CreateAlias(c.r.Context(), functions.Ref{Name: name}, &in)
+	name, err := withBody(c, h.unqualified, &in)
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusCreated, h.alias(a))
+	return reply(c, http.StatusCreated, h.alias)(h.svc.CreateAlias(c.r.Context(), functions.Ref{Name: name}, &in))
 }
 
 func (h *Handler) getAlias(c *call) error {
@@ -357,27 +295,16 @@ func (h *Handler) getAlias(c *call) error {
 	if err != nil {
 		return err
 	}
-	a, err := h.svc.GetAlias(c.r.Context(), name, c.params[1])
-	if err != nil {
-		return err
-	}
-	return writeJSON(c, http.StatusOK, h.alias(a))
+	return reply(c, http.StatusOK, h.alias)(h.svc.GetAlias(c.r.Context(), name, c.params[1]))
 }
 
 func (h *Handler) updateAlias(c *call) error {
-	name, err := h.unqualified(c)
-	if err != nil {
-		return err
-	}
 	var in functions.AliasInput
-	if err := decode(c.body, &in); err != nil {
-		return err
-	}
-	a, err := h.svc.UpdateAlias(c.r.Context(), name, c.params[1], &in)
+	name, err := withBody(c, h.unqualified, &in)
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusOK, h.alias(a))
+	return reply(c, http.StatusOK, h.alias)(h.svc.UpdateAlias(c.r.Context(), name, c.params[1], &in))
 }
 
 func (h *Handler) deleteAlias(c *call) error {
@@ -385,10 +312,7 @@ func (h *Handler) deleteAlias(c *call) error {
 	if err != nil {
 		return err
 	}
-	if err := h.svc.DeleteAlias(c.r.Context(), name, c.params[1]); err != nil {
-		return err
-	}
-	return writeEmpty(c, http.StatusNoContent)
+	return noContent(c, h.svc.DeleteAlias(c.r.Context(), name, c.params[1]))
 }
 
 func (h *Handler) listAliases(c *call) error {
@@ -396,40 +320,22 @@ func (h *Handler) listAliases(c *call) error {
 	if err != nil {
 		return err
 	}
-	max, err := maxItems(c, 50)
-	if err != nil {
-		return err
-	}
-	list, next, err := h.svc.ListAliases(c.r.Context(), name, c.query("FunctionVersion"), c.query("Marker"), max)
-	if err != nil {
-		return err
-	}
-	out := struct {
-		Aliases    []*aliasOut `json:"Aliases"`
-		NextMarker string      `json:"NextMarker,omitempty"`
-	}{Aliases: []*aliasOut{}, NextMarker: next}
-	for _, a := range list {
-		out.Aliases = append(out.Aliases, h.alias(a))
-	}
-	return writeJSON(c, http.StatusOK, out)
+	return writePage(c, "Aliases", func(marker string, max int) ([]*lambda.Alias, string, error) {
+		return h.svc.ListAliases(c.r.Context(), name, c.query("FunctionVersion"), marker, max)
+	}, h.alias)
 }
 
 // ---- concurrency ----
 
 func (h *Handler) putConcurrency(c *call) error {
-	name, err := h.unqualified(c)
-	if err != nil {
-		return err
-	}
 	var in struct{ ReservedConcurrentExecutions *int }
-	if err := decode(c.body, &in); err != nil {
-		return err
-	}
-	n, err := h.svc.PutConcurrency(c.r.Context(), name, in.ReservedConcurrentExecutions)
+	name, err := withBody(c, h.unqualified, &in)
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusOK, map[string]int{"ReservedConcurrentExecutions": n})
+	return reply(c, http.StatusOK, func(n int) map[string]int {
+		return map[string]int{"ReservedConcurrentExecutions": n}
+	})(h.svc.PutConcurrency(c.r.Context(), name, in.ReservedConcurrentExecutions))
 }
 
 func (h *Handler) getConcurrency(c *call) error {
@@ -452,28 +358,20 @@ func (h *Handler) deleteConcurrency(c *call) error {
 	if err != nil {
 		return err
 	}
-	if err := h.svc.DeleteConcurrency(c.r.Context(), name); err != nil {
-		return err
-	}
-	return writeEmpty(c, http.StatusNoContent)
+	return noContent(c, h.svc.DeleteConcurrency(c.r.Context(), name))
 }
 
 // ---- policy ----
 
 func (h *Handler) addPermission(c *call) error {
-	ref, err := h.ref(c)
-	if err != nil {
-		return err
-	}
 	var in functions.PermissionInput
-	if err := decode(c.body, &in); err != nil {
-		return err
-	}
-	st, err := h.svc.AddPermission(c.r.Context(), ref, &in)
+	ref, err := withBody(c, h.ref, &in)
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusCreated, map[string]string{"Statement": string(st)})
+	return reply(c, http.StatusCreated, func(st []byte) map[string]string {
+		return map[string]string{"Statement": string(st)}
+	})(h.svc.AddPermission(c.r.Context(), ref, &in))
 }
 
 func (h *Handler) removePermission(c *call) error {
@@ -481,10 +379,7 @@ func (h *Handler) removePermission(c *call) error {
 	if err != nil {
 		return err
 	}
-	if err := h.svc.RemovePermission(c.r.Context(), ref, c.params[1], c.query("RevisionId")); err != nil {
-		return err
-	}
-	return writeEmpty(c, http.StatusNoContent)
+	return noContent(c, h.svc.RemovePermission(c.r.Context(), ref, c.params[1], c.query("RevisionId")))
 }
 
 func (h *Handler) getPolicy(c *call) error {
@@ -520,10 +415,7 @@ func (h *Handler) tagResource(c *call) error {
 	if in.Tags == nil {
 		return awserr.Validation("1 validation error detected: Value null at 'tags' failed to satisfy constraint: Member must not be null")
 	}
-	if err := h.svc.TagResource(c.r.Context(), c.params[0], in.Tags); err != nil {
-		return err
-	}
-	return writeEmpty(c, http.StatusNoContent)
+	return noContent(c, h.svc.TagResource(c.r.Context(), c.params[0], in.Tags))
 }
 
 func (h *Handler) untagResource(c *call) error {
@@ -531,10 +423,7 @@ func (h *Handler) untagResource(c *call) error {
 	if len(keys) == 0 {
 		return awserr.Validation("1 validation error detected: Value null at 'tagKeys' failed to satisfy constraint: Member must not be null")
 	}
-	if err := h.svc.UntagResource(c.r.Context(), c.params[0], keys); err != nil {
-		return err
-	}
-	return writeEmpty(c, http.StatusNoContent)
+	return noContent(c, h.svc.UntagResource(c.r.Context(), c.params[0], keys))
 }
 
 func (h *Handler) getAccountSettings(c *call) error {
@@ -599,19 +488,14 @@ func isDigits(s string) bool {
 }
 
 func (h *Handler) createURL(c *call) error {
-	ref, err := h.urlRef(c)
-	if err != nil {
-		return err
-	}
 	var in functions.URLInput
-	if err := decode(c.body, &in); err != nil {
-		return err
-	}
-	u, err := h.svc.CreateURL(c.r.Context(), ref, &in)
+	ref, err := withBody(c, h.urlRef, &in)
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusCreated, h.url(u, false, in.InvokeMode != nil))
+	return reply(c, http.StatusCreated, func(u *store.URLRecord) *urlOut {
+		return h.url(u, false, in.InvokeMode != nil)
+	})(h.svc.CreateURL(c.r.Context(), ref, &in))
 }
 
 func (h *Handler) getURL(c *call) error {
@@ -619,27 +503,18 @@ func (h *Handler) getURL(c *call) error {
 	if err != nil {
 		return err
 	}
-	u, err := h.svc.GetURL(c.r.Context(), ref)
-	if err != nil {
-		return err
-	}
-	return writeJSON(c, http.StatusOK, h.url(u, true, true))
+	return reply(c, http.StatusOK, h.fullURL)(h.svc.GetURL(c.r.Context(), ref))
 }
 
 func (h *Handler) updateURL(c *call) error {
-	ref, err := h.urlRef(c)
-	if err != nil {
-		return err
-	}
 	var in functions.URLInput
-	if err := decode(c.body, &in); err != nil {
-		return err
-	}
-	u, err := h.svc.UpdateURL(c.r.Context(), ref, &in)
+	ref, err := withBody(c, h.urlRef, &in)
 	if err != nil {
 		return err
 	}
-	return writeJSON(c, http.StatusOK, h.url(u, true, u.InvokeModeExplicit))
+	return reply(c, http.StatusOK, func(u *store.URLRecord) *urlOut {
+		return h.url(u, true, u.InvokeModeExplicit)
+	})(h.svc.UpdateURL(c.r.Context(), ref, &in))
 }
 
 func (h *Handler) deleteURL(c *call) error {
@@ -647,10 +522,7 @@ func (h *Handler) deleteURL(c *call) error {
 	if err != nil {
 		return err
 	}
-	if err := h.svc.DeleteURL(c.r.Context(), ref); err != nil {
-		return err
-	}
-	return writeEmpty(c, http.StatusNoContent)
+	return noContent(c, h.svc.DeleteURL(c.r.Context(), ref))
 }
 
 func (h *Handler) listURLs(c *call) error {
@@ -658,20 +530,10 @@ func (h *Handler) listURLs(c *call) error {
 	if err != nil {
 		return err
 	}
-	max, err := maxItems(c, 50)
-	if err != nil {
-		return err
-	}
-	list, next, err := h.svc.ListURLs(c.r.Context(), name, c.query("Marker"), max)
-	if err != nil {
-		return err
-	}
-	out := struct {
-		FunctionUrlConfigs []*urlOut `json:"FunctionUrlConfigs"`
-		NextMarker         string    `json:"NextMarker,omitempty"`
-	}{FunctionUrlConfigs: []*urlOut{}, NextMarker: next}
-	for _, u := range list {
-		out.FunctionUrlConfigs = append(out.FunctionUrlConfigs, h.url(u, true, true))
-	}
-	return writeJSON(c, http.StatusOK, out)
+	return writePage(c, "FunctionUrlConfigs", func(marker string, max int) ([]*store.URLRecord, string, error) {
+		return h.svc.ListURLs(c.r.Context(), name, marker, max)
+	}, h.fullURL)
 }
+
+// fullURL is a URL config as Get and List answer it, with LastModifiedTime and InvokeMode.
+func (h *Handler) fullURL(u *store.URLRecord) *urlOut { return h.url(u, true, true) }
