@@ -22,6 +22,8 @@ const (
 	awaitTimeout
 	awaitExited
 	awaitCancelled
+	awaitNotTaken  // the runtime never took the event (no /next by the deadline, or it is gone)
+	awaitWithdrawn // cancelled before the runtime took the event
 )
 
 // run dispatches req to the (initialised) environment e and waits for the outcome. retry says
@@ -54,28 +56,33 @@ func (p *Pool) run(ctx context.Context, e *env, req *Request, deadline time.Time
 	}
 	e.begin(req.RequestID, cold)
 	e.proc.Active()
-	if err := e.srv.Dispatch(ctx, inv); err != nil {
-		if errors.Is(err, runtimeapi.ErrClosed) || errors.Is(err, runtimeapi.ErrNotReady) {
-			// Never dispatched: the environment died or hangs after its last response.
-			p.release(e, false)
-			return nil, true, nil
-		}
-		p.release(e, true)
-		return nil, false, fmt.Errorf("pool: invoke: %w", err)
+	taken, err := e.srv.Offer(inv)
+	if err != nil {
+		// The environment is gone.
+		p.release(e, false)
+		return nil, true, nil
 	}
 	dispatched := now
 	res := &Result{RequestID: req.RequestID, ColdStart: cold}
 	if cold {
 		res.InitDuration = e.initDuration
 	}
-	k := p.await(ctx.Done(), e, inv, deadline)
-	if k == awaitCancelled {
+	k := p.await(ctx.Done(), e, inv, deadline, taken)
+	switch k {
+	case awaitNotTaken:
+		// Never dispatched: the environment died or hangs after its last response.
+		p.release(e, false)
+		return nil, true, nil
+	case awaitWithdrawn:
+		p.release(e, true)
+		return nil, false, fmt.Errorf("pool: invoke: %w", ctx.Err())
+	case awaitCancelled:
 		// The caller went away: the invocation still runs to its end (or its timeout) in the
 		// background, and only then is the environment reused or destroyed.
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			k := p.await(nil, e, inv, deadline)
+			k := p.await(nil, e, inv, deadline, nil)
 			if r := p.finish(e, inv, k, res, dispatched); r.Stream != nil {
 				_ = r.Stream.Close()
 			}
@@ -85,7 +92,10 @@ func (p *Pool) run(ctx context.Context, e *env, req *Request, deadline time.Time
 	return p.finish(e, inv, k, res, dispatched), false, nil
 }
 
-func (p *Pool) await(cancel <-chan struct{}, e *env, inv *runtimeapi.Invocation, deadline time.Time) awaitKind {
+// await waits for inv's outcome. taken, when not nil, is closed once the runtime's /next takes
+// the offered event: until then the deadline, the environment's end and cancel withdraw it
+// (awaitNotTaken, awaitWithdrawn) instead of failing the invocation.
+func (p *Pool) await(cancel <-chan struct{}, e *env, inv *runtimeapi.Invocation, deadline time.Time, taken <-chan struct{}) awaitKind {
 	d := time.Until(deadline)
 	if e.timer == nil {
 		e.timer = time.NewTimer(d)
@@ -93,25 +103,50 @@ func (p *Pool) await(cancel <-chan struct{}, e *env, inv *runtimeapi.Invocation,
 		e.timer.Reset(d)
 	}
 	defer e.timer.Stop()
-	select {
-	case <-inv.Done():
-		return awaitDone
-	case <-e.timer.C:
+	var closed <-chan struct{}
+	if taken != nil {
+		closed = e.srv.Closed()
+	}
+	withdrawn := func() bool { return taken != nil && e.srv.Withdraw(inv) }
+	for {
 		select {
 		case <-inv.Done():
 			return awaitDone
-		default:
+		case <-taken:
+			taken, closed = nil, nil
+			continue
+		case <-closed:
+			if withdrawn() {
+				return awaitNotTaken
+			}
+			taken, closed = nil, nil
+			continue
+		case <-e.timer.C:
+			if withdrawn() {
+				return awaitNotTaken
+			}
+			select {
+			case <-inv.Done():
+				return awaitDone
+			default:
+			}
+			return awaitTimeout
+		case <-e.proc.Exited():
+			if withdrawn() {
+				return awaitNotTaken
+			}
+			select {
+			case <-inv.Done():
+				return awaitDone
+			default:
+			}
+			return awaitExited
+		case <-cancel:
+			if withdrawn() {
+				return awaitWithdrawn
+			}
+			return awaitCancelled
 		}
-		return awaitTimeout
-	case <-e.proc.Exited():
-		select {
-		case <-inv.Done():
-			return awaitDone
-		default:
-		}
-		return awaitExited
-	case <-cancel:
-		return awaitCancelled
 	}
 }
 

@@ -709,3 +709,39 @@ func TestMaxConcurrentInits(t *testing.T) {
 		t.Errorf("after: %d environments, want 2", st.Environments)
 	}
 }
+
+// TestRuntimeNotBackToNext: a runtime that answers and then never calls /next again. The next
+// invocation offered to it is withdrawn at its deadline and runs on a new environment; one
+// whose caller gives up before any runtime takes it is withdrawn too, and the pool stays sound.
+func TestRuntimeNotBackToNext(t *testing.T) {
+	h := newPool(t, pool.Config{})
+	dir := writeScript(t, `hdr=$(mktemp)
+api=http://$AWS_LAMBDA_RUNTIME_API/2018-06-01/runtime/invocation
+curl -s -D "$hdr" -o /dev/null "$api/next"
+id=$(tr -d '\r' < "$hdr" | sed -n 's/^[Ll]ambda-[Rr]untime-[Aa]ws-[Rr]equest-[Ii]d: //p')
+curl -s -o /dev/null -X POST -d '"answered"' "$api/$id/response"
+exec sleep 60
+`)
+	tg := &pool.Target{FunctionName: "stuck", FunctionARN: "arn:aws:lambda:us-east-1:000000000000:function:stuck",
+		Version: "$LATEST", Runtime: "provided.al2023", Handler: "x", CodeDir: dir, MemoryMB: 128,
+		Timeout: time.Second, ConfigKey: "v1", Region: "us-east-1"}
+	if res := invoke(t, h, tg, `{}`); string(res.Payload) != `"answered"` || !res.ColdStart {
+		t.Fatalf("first: %s cold=%v", res.Payload, res.ColdStart)
+	}
+	start := time.Now()
+	res := invoke(t, h, tg, `{}`)
+	if string(res.Payload) != `"answered"` || !res.ColdStart || res.FunctionError != "" {
+		t.Fatalf("second: %s cold=%v err=%s", res.Payload, res.ColdStart, res.FunctionError)
+	}
+	if d := time.Since(start); d < 900*time.Millisecond {
+		t.Errorf("second invoke took %v: it should have waited for the stuck runtime until its deadline", d)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	if _, err := h.p.Invoke(ctx, tg, &pool.Request{Payload: []byte(`{}`)}); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("cancelled before taken: %v", err)
+	}
+	if st := h.p.Stats(); st.Inflight != 0 {
+		t.Errorf("inflight %d after a withdrawn invocation", st.Inflight)
+	}
+}

@@ -291,33 +291,13 @@ func (s *Server) HasExtensions() bool {
 // Dispatch hands inv to the runtime: it returns once a /next call has taken it (the runtime is
 // running it). It fails with ErrClosed when the environment is gone, with ErrNotReady when the
 // runtime has not come back to /next by inv.Deadline, or with ctx's error.
-//
-// When the runtime already waits in /next on a connection of the lean loop, Dispatch writes the
-// event to that connection itself: no other goroutine is woken to deliver it.
 func (s *Server) Dispatch(ctx context.Context, inv *Invocation) error {
-	inv.done = make(chan struct{})
-	inv.deadlineMs = []string{strconv.FormatInt(inv.Deadline.UnixMilli(), 10)}
-	s.mu.Lock()
-	select {
-	case <-s.closed:
-		s.mu.Unlock()
-		return ErrClosed
-	default:
+	taken, err := s.Offer(inv)
+	if err != nil || taken == nil {
+		return err
 	}
-	if len(s.parked) > 0 {
-		pk := s.parked[0]
-		s.parked = s.parked[1:]
-		s.state, s.cur = stRunning, inv
-		s.mu.Unlock()
-		pk.give(inv)
-		return nil
-	}
-	taken := make(chan struct{})
-	s.pending, s.pendingTaken = inv, taken
-	s.mu.Unlock()
 	t := time.NewTimer(time.Until(inv.Deadline))
 	defer t.Stop()
-	var err error
 	select {
 	case <-taken:
 		return nil
@@ -328,14 +308,54 @@ func (s *Server) Dispatch(ctx context.Context, inv *Invocation) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
+	if !s.Withdraw(inv) {
+		return nil // a /next took it meanwhile
+	}
+	return err
+}
+
+// Offer hands inv to the runtime without waiting. When the runtime waits in /next the event
+// is delivered at once and taken is nil; on a lean connection Offer writes it itself, so no
+// other goroutine is woken to deliver it. Otherwise inv is kept for the runtime's next /next,
+// and taken is closed when that /next takes it; until then Withdraw can take inv back. Only one
+// invocation may be offered at a time. Offer fails with ErrClosed when the environment is gone.
+func (s *Server) Offer(inv *Invocation) (taken <-chan struct{}, err error) {
+	inv.done = make(chan struct{})
+	inv.deadlineMs = []string{strconv.FormatInt(inv.Deadline.UnixMilli(), 10)}
+	s.mu.Lock()
+	select {
+	case <-s.closed:
+		s.mu.Unlock()
+		return nil, ErrClosed
+	default:
+	}
+	if len(s.parked) > 0 {
+		pk := s.parked[0]
+		s.parked = s.parked[1:]
+		s.state, s.cur = stRunning, inv
+		s.mu.Unlock()
+		pk.give(inv)
+		return nil, nil
+	}
+	ch := make(chan struct{})
+	s.pending, s.pendingTaken = inv, ch
+	s.mu.Unlock()
+	return ch, nil
+}
+
+// Withdraw takes back an offered invocation no /next has taken; false when one has.
+func (s *Server) Withdraw(inv *Invocation) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.pending != inv {
-		return nil // a /next took it meanwhile
+		return false
 	}
 	s.pending, s.pendingTaken = nil, nil
-	return err
+	return true
 }
+
+// Closed is closed when the server is.
+func (s *Server) Closed() <-chan struct{} { return s.closed }
 
 // parkedNext is a /next waiting for an event. On a lean connection the dispatcher writes the
 // event to lean and then closes delivered; a /next served by net/http receives it on ch.
