@@ -1,11 +1,14 @@
 // Command url benchmarks furl's function-URL data plane side by side with a raw net/http
 // server: wrk against (1) a Go hello-world net/http server, (2) a function URL in front of an
-// aws-lambda-go function, (3) a function URL in front of a Python function, at each connection
-// count; then time-to-first-byte and throughput of a large stream through a RESPONSE_STREAM URL.
+// aws-lambda-go function, (3) a function URL in front of a Python function, (4) the same Go
+// function deployed with `furl deploy --url none` to a real `furl serve` process, at each
+// connection count; then time-to-first-byte and throughput of a large stream through a
+// RESPONSE_STREAM URL.
 //
-// It composes the real data plane (gateway + pool + bootstraps + metrics, as furl serve does)
-// in this process with an in-memory URL table, so it needs no control plane. Run it through
-// bench/url/run.sh.
+// Targets 2, 3 and the stream compose the real data plane (gateway + pool + bootstraps +
+// metrics + invocation logs, as furl serve does) in this process with an in-memory URL table;
+// target 4 is the whole product (routing, URL resolution from SQLite, the logs on disk). Run
+// it through bench/url/run.sh.
 package main
 
 import (
@@ -32,6 +35,7 @@ import (
 	"github.com/furl/furl/internal/bootstraps"
 	"github.com/furl/furl/internal/functions"
 	"github.com/furl/furl/internal/gateway"
+	"github.com/furl/furl/internal/invocationlog"
 	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/metrics"
 	"github.com/furl/furl/internal/pool"
@@ -83,7 +87,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	warmup := fs.Duration("warmup", 2*time.Second, "unmeasured wrk run before each measurement")
 	connsFlag := fs.String("conns", "1,64", "connection counts")
 	streamMB := fs.Int("stream-mb", 100, "size of the streamed response in MiB (0 skips)")
-	only := fs.String("only", "", "comma-separated subset of targets: raw,go,python")
+	only := fs.String("only", "", "comma-separated subset of targets: raw,go,python,serve-go")
 	memPoll := fs.Duration("mem-poll", 0, "pool memory watchdog period (0 = the pool's default)")
 	affinity := fs.Bool("cpu-affinity", true, "limit environments to CPUs by memory size, as furl serve does by default")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
@@ -123,8 +127,13 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
+	logs, err := invocationlog.Open(filepath.Join(tmp, "logs"), time.Hour, log)
+	if err != nil {
+		return err
+	}
+	defer logs.Close()
 	p := pool.New(pool.Config{WorkDir: filepath.Join(tmp, "envs"), Path: os.Getenv("PATH"), IdleTimeout: 10 * time.Minute, MemoryPollInterval: *memPoll, CPUAffinity: *affinity},
-		log, pool.DefaultLauncher{Managed: boots}, nil)
+		log, pool.DefaultLauncher{Managed: boots}, logs)
 	defer func() {
 		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -155,6 +164,15 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		{"raw", rawURL + "/"},
 		{"go", furlURL + "/lambda-url/gofn/"},
 		{"python", furlURL + "/lambda-url/pyfn/"},
+		{"serve-go", ""}, // set below: the same Go function deployed to a real furl serve
+	}
+	if *only == "" || strings.Contains(","+*only+",", ",serve-go,") {
+		u, stop, err := serveAndDeploy(ctx, tmp, goDir, *affinity)
+		if err != nil {
+			return fmt.Errorf("serve-go: %w", err)
+		}
+		defer stop()
+		targets[3].url = u
 	}
 	if *only != "" {
 		keep := targets[:0]
@@ -370,4 +388,66 @@ func fmtDur(d time.Duration) string {
 		return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond))
 	}
 	return fmt.Sprintf("%.2fs", d.Seconds())
+}
+
+// serveAndDeploy builds furl, starts `furl serve` on a free loopback port with its own data
+// directory, deploys the function in dir with `furl deploy --url none` (the AWS API path a
+// user takes) and returns the path-style URL and a stop function.
+func serveAndDeploy(ctx context.Context, tmp, dir string, affinity bool) (string, func(), error) {
+	bin := filepath.Join(tmp, "furl")
+	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/furl")
+	build.Stderr = os.Stderr
+	if err := build.Run(); err != nil {
+		return "", nil, fmt.Errorf("build furl: %w", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", nil, err
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	data := filepath.Join(tmp, "serve")
+	var out strings.Builder
+	srv := exec.Command(bin, "serve", "--addr", addr, "--data-dir", data, "--log-level", "warn",
+		"--cpu-affinity="+strconv.FormatBool(affinity))
+	srv.Stdout, srv.Stderr = &out, &out
+	if err := srv.Start(); err != nil {
+		return "", nil, err
+	}
+	stop := func() {
+		_ = srv.Process.Signal(os.Interrupt)
+		done := make(chan struct{})
+		go func() { _ = srv.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(10 * time.Second):
+			_ = srv.Process.Kill()
+			<-done
+		}
+	}
+	endpoint := "http://" + addr
+	for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if _, err := get(ctx, endpoint+"/2015-03-31/functions"); err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			stop()
+			return "", nil, fmt.Errorf("furl serve did not start:\n%s", out.String())
+		}
+	}
+	deploy := exec.CommandContext(ctx, bin, "deploy", dir, "--name", "hello-go-serve", "--runtime", "provided.al2023",
+		"--url", "none", "--endpoint", endpoint, "--data-dir", data)
+	var derr strings.Builder
+	deploy.Stderr = &derr
+	b, err := deploy.Output()
+	if err != nil {
+		stop()
+		return "", nil, fmt.Errorf("furl deploy: %w\n%s", err, derr.String())
+	}
+	m := regexp.MustCompile(`//([a-z0-9]+)\.lambda-url\.`).FindSubmatch(b)
+	if m == nil {
+		stop()
+		return "", nil, fmt.Errorf("furl deploy printed no function URL: %q", b)
+	}
+	return endpoint + "/lambda-url/" + string(m[1]) + "/", stop, nil
 }
