@@ -92,9 +92,10 @@ func (p *Pool) run(ctx context.Context, e *env, req *Request, deadline time.Time
 	return p.finish(e, inv, k, res, dispatched), false, nil
 }
 
-// await waits for inv's outcome. taken, when not nil, is closed once the runtime's /next takes
-// the offered event: until then the deadline, the environment's end and cancel withdraw it
-// (awaitNotTaken, awaitWithdrawn) instead of failing the invocation.
+// await waits for inv's outcome. taken is not nil while the offered event may still wait for
+// the runtime's /next: then the deadline, the environment's end and cancel first try to
+// withdraw it (awaitNotTaken, awaitWithdrawn) instead of failing the invocation. taken itself
+// is not waited on, so the event being taken wakes nobody.
 func (p *Pool) await(cancel <-chan struct{}, e *env, inv *runtimeapi.Invocation, deadline time.Time, taken <-chan struct{}) awaitKind {
 	d := time.Until(deadline)
 	if e.timer == nil {
@@ -103,50 +104,35 @@ func (p *Pool) await(cancel <-chan struct{}, e *env, inv *runtimeapi.Invocation,
 		e.timer.Reset(d)
 	}
 	defer e.timer.Stop()
-	var closed <-chan struct{}
-	if taken != nil {
-		closed = e.srv.Closed()
-	}
 	withdrawn := func() bool { return taken != nil && e.srv.Withdraw(inv) }
-	for {
+	select {
+	case <-inv.Done():
+		return awaitDone
+	case <-e.timer.C:
+		if withdrawn() {
+			return awaitNotTaken
+		}
 		select {
 		case <-inv.Done():
 			return awaitDone
-		case <-taken:
-			taken, closed = nil, nil
-			continue
-		case <-closed:
-			if withdrawn() {
-				return awaitNotTaken
-			}
-			taken, closed = nil, nil
-			continue
-		case <-e.timer.C:
-			if withdrawn() {
-				return awaitNotTaken
-			}
-			select {
-			case <-inv.Done():
-				return awaitDone
-			default:
-			}
-			return awaitTimeout
-		case <-e.proc.Exited():
-			if withdrawn() {
-				return awaitNotTaken
-			}
-			select {
-			case <-inv.Done():
-				return awaitDone
-			default:
-			}
-			return awaitExited
-		case <-cancel:
-			if withdrawn() {
-				return awaitWithdrawn
-			}
-			return awaitCancelled
+		default:
 		}
+		return awaitTimeout
+	case <-e.proc.Exited():
+		if withdrawn() {
+			return awaitNotTaken
+		}
+		select {
+		case <-inv.Done():
+			return awaitDone
+		default:
+		}
+		return awaitExited
+	case <-cancel:
+		if withdrawn() {
+			return awaitWithdrawn
+		}
+		return awaitCancelled
 	}
 }
 

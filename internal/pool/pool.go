@@ -49,6 +49,11 @@ type Config struct {
 	// short invocations this keeps the pool near the number of environments the load needs
 	// instead of cold-starting one per queued request.
 	ColdStartWait time.Duration
+	// ColdStartWaitFrom is how many environments of a function must be busy before a request
+	// waits (ColdStartWait) rather than cold-starting (default: the number of CPUs). Below
+	// that a new environment adds parallelism the machine has: a queue behind one busy
+	// environment would leave CPUs idle.
+	ColdStartWaitFrom int
 	// MaxConcurrentInits caps environments initialising at once (default 2 per CPU, at least
 	// 4). A request that needs a new environment while the cap is reached waits for a slot or
 	// for an environment of its function to be released, whichever comes first: on a small
@@ -164,6 +169,9 @@ func New(cfg Config, log *slog.Logger, launcher Launcher, logs *invocationlog.St
 	}
 	if cfg.ColdStartWait == 0 {
 		cfg.ColdStartWait = 10 * time.Millisecond
+	}
+	if cfg.ColdStartWaitFrom <= 0 {
+		cfg.ColdStartWaitFrom = runtime.NumCPU()
 	}
 	if cfg.MaxConcurrentInits <= 0 {
 		cfg.MaxConcurrentInits = max(4, 2*runtime.NumCPU())
@@ -291,7 +299,7 @@ func (p *Pool) acquire(t *Target) (*env, bool, *waiter, error) {
 		e.busy = true
 		return e, false, nil, nil
 	}
-	timed := !stale && p.cfg.ColdStartWait > 0 && p.busyEnvsLocked(fs) > 0
+	timed := !stale && p.cfg.ColdStartWait > 0 && p.busyEnvsLocked(fs) >= p.cfg.ColdStartWaitFrom
 	if !timed {
 		select {
 		case p.initSem <- struct{}{}:

@@ -613,7 +613,7 @@ func TestColdStartWait(t *testing.T) {
 		{"disabled", -1, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			h := newPool(t, pool.Config{ColdStartWait: tc.wait})
+			h := newPool(t, pool.Config{ColdStartWait: tc.wait, ColdStartWaitFrom: 1})
 			tg := goTarget("csw")
 			invoke(t, h, tg, `{"op":"echo"}`)
 			var wg sync.WaitGroup
