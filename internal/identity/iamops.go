@@ -488,14 +488,14 @@ func (s *Service) putOwnerPolicy(o owner) opFunc {
 
 // canonicalOwnerName is the owner's name as created (names are case-insensitive).
 func (s *Service) canonicalOwnerName(c *call, o owner, name string) (string, error) {
-	name, _, err := s.lookupOwner(c.ctx, o, name)
+	canon, _, err := s.lookupOwner(c.ctx, o, name)
 	if errors.Is(err, store.ErrNoSuchEntity) {
-		return "", noSuchOwner(o, name) // the store's answer: the message names no one
+		return "", noSuchOwner(o, name)
 	}
 	if err != nil {
 		return "", internal(err)
 	}
-	return name, nil
+	return canon, nil
 }
 
 func (s *Service) getOwnerPolicy(o owner) opFunc {
