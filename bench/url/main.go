@@ -89,6 +89,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	streamMB := fs.Int("stream-mb", 100, "size of the streamed response in MiB (0 skips)")
 	only := fs.String("only", "", "comma-separated subset of targets: raw,go,python,serve-go")
 	memPoll := fs.Duration("mem-poll", 0, "pool memory watchdog period (0 = the pool's default)")
+	csw := fs.Duration("cold-start-wait", 0, "pool's wait for a busy environment before a cold start (0 = furl's default)")
 	affinity := fs.Bool("cpu-affinity", true, "limit environments to CPUs by memory size, as furl serve does by default")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
 	if err := fs.Parse(args); err != nil {
@@ -132,7 +133,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		return err
 	}
 	defer logs.Close()
-	p := pool.New(pool.Config{WorkDir: filepath.Join(tmp, "envs"), Path: os.Getenv("PATH"), IdleTimeout: 10 * time.Minute, MemoryPollInterval: *memPoll, CPUAffinity: *affinity},
+	p := pool.New(pool.Config{WorkDir: filepath.Join(tmp, "envs"), Path: os.Getenv("PATH"), IdleTimeout: 10 * time.Minute, MemoryPollInterval: *memPoll, CPUAffinity: *affinity, ColdStartWait: *csw},
 		log, pool.DefaultLauncher{Managed: boots}, logs)
 	defer func() {
 		c, cancel := context.WithTimeout(context.Background(), 10*time.Second)
