@@ -34,6 +34,7 @@ import (
 
 	"github.com/furl/furl/internal/bootstraps"
 	"github.com/furl/furl/internal/pool"
+	"github.com/furl/furl/internal/procs"
 )
 
 const pythonHandler = `import json
@@ -53,6 +54,7 @@ type options struct {
 	nodeWarm bool
 	verbose  bool
 	affinity bool
+	adaptive bool
 	goSrc    string
 }
 
@@ -75,6 +77,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl.IntVar(&o.coldRuns, "cold", 10, "cold starts measured per runtime")
 	fl.StringVar(&o.rie, "rie", os.Getenv("FURL_BENCH_RIE"), "path of a built aws-lambda-rie binary (adds its column)")
 	fl.BoolVar(&o.nodeWarm, "node-warm", true, "also measure Node.js warm latency")
+	fl.BoolVar(&o.adaptive, "adaptive-procs", true, "adapt GOMAXPROCS to the load, as furl serve does by default")
 	fl.BoolVar(&o.affinity, "cpu-affinity", true, "limit environments to CPUs by memory size, as furl serve does by default")
 	fl.BoolVar(&o.verbose, "v", false, "log the pool's debug output")
 	fl.StringVar(&o.goSrc, "gofn", "./bench/invoke/gofn", "package of the Go function")
@@ -134,6 +137,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		_ = p.Close(cctx)
 	}()
 
+	if o.adaptive {
+		actx, stopAdapt := context.WithCancel(ctx)
+		defer stopAdapt()
+		go procs.Adapt(actx, 0, p.PeakInflight)
+	}
 	targets := map[string]*pool.Target{
 		"go":     target("bench-go", "provided.al2023", "bootstrap", goDir),
 		"python": target("bench-python", "python3.12", "lambda_function.lambda_handler", pyDir),

@@ -39,6 +39,7 @@ import (
 	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/metrics"
 	"github.com/furl/furl/internal/pool"
+	"github.com/furl/furl/internal/procs"
 )
 
 func main() {
@@ -90,6 +91,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	only := fs.String("only", "", "comma-separated subset of targets: raw,go,python,serve-go")
 	memPoll := fs.Duration("mem-poll", 0, "pool memory watchdog period (0 = the pool's default)")
 	csw := fs.Duration("cold-start-wait", 0, "pool's wait for a busy environment before a cold start (0 = furl's default)")
+	adaptive := fs.Bool("adaptive-procs", true, "adapt GOMAXPROCS to the load, as furl serve does by default")
 	affinity := fs.Bool("cpu-affinity", true, "limit environments to CPUs by memory size, as furl serve does by default")
 	cpuprofile := fs.String("cpuprofile", "", "write a CPU profile of the measured runs to this file")
 	if err := fs.Parse(args); err != nil {
@@ -140,6 +142,12 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		defer cancel()
 		_ = p.Close(c)
 	}()
+	var inflight procs.Counter
+	if *adaptive {
+		actx, stopAdapt := context.WithCancel(ctx)
+		defer stopAdapt()
+		go procs.Adapt(actx, 0, func() int { return max(inflight.Peak(), p.PeakInflight()) })
+	}
 	res := &resolver{urls: map[string]*functions.URLTarget{}}
 	res.add("gofn", "hello-go", "provided.al2023", "bootstrap", goDir, lambda.InvokeBuffered)
 	res.add("pyfn", "hello-python", "python3.12", "lambda_function.handler", pyDir, lambda.InvokeBuffered)
@@ -147,7 +155,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	met := metrics.New(p)
 	gw := gateway.New(res, p, gateway.Options{Log: log, Region: region, Metrics: met, StreamMaxBytes: 1 << 40})
 
-	furlURL, stopFurl, err := serve(gw)
+	furlURL, stopFurl, err := serve(inflight.Wrap(gw))
 	if err != nil {
 		return err
 	}
@@ -168,7 +176,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		{"serve-go", ""}, // set below: the same Go function deployed to a real furl serve
 	}
 	if *only == "" || strings.Contains(","+*only+",", ",serve-go,") {
-		u, stop, err := serveAndDeploy(ctx, tmp, goDir, *affinity)
+		u, stop, err := serveAndDeploy(ctx, tmp, goDir, *affinity, *adaptive)
 		if err != nil {
 			return fmt.Errorf("serve-go: %w", err)
 		}
@@ -394,7 +402,7 @@ func fmtDur(d time.Duration) string {
 // serveAndDeploy builds furl, starts `furl serve` on a free loopback port with its own data
 // directory, deploys the function in dir with `furl deploy --url none` (the AWS API path a
 // user takes) and returns the path-style URL and a stop function.
-func serveAndDeploy(ctx context.Context, tmp, dir string, affinity bool) (string, func(), error) {
+func serveAndDeploy(ctx context.Context, tmp, dir string, affinity, adaptive bool) (string, func(), error) {
 	bin := filepath.Join(tmp, "furl")
 	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/furl")
 	build.Stderr = os.Stderr
@@ -410,7 +418,7 @@ func serveAndDeploy(ctx context.Context, tmp, dir string, affinity bool) (string
 	data := filepath.Join(tmp, "serve")
 	var out strings.Builder
 	srv := exec.Command(bin, "serve", "--addr", addr, "--data-dir", data, "--log-level", "warn",
-		"--cpu-affinity="+strconv.FormatBool(affinity))
+		"--cpu-affinity="+strconv.FormatBool(affinity), "--adaptive-procs="+strconv.FormatBool(adaptive))
 	srv.Stdout, srv.Stderr = &out, &out
 	if err := srv.Start(); err != nil {
 		return "", nil, err

@@ -41,6 +41,9 @@ type Config struct {
 	// CPUAffinity runs each environment on as many CPUs as Lambda gives vCPUs for its memory
 	// size (one per 1,769 MB), the least occupied ones.
 	CPUAffinity bool
+	// AdaptiveProcs runs furl's own Go scheduler with one P while at most one request or
+	// invocation is in flight, and with all of them under load (internal/procs).
+	AdaptiveProcs bool
 	// RequireInvokeFunctionForURLs demands lambda:InvokeFunction (with
 	// lambda:InvokedViaFunctionUrl) in addition to lambda:InvokeFunctionUrl, as AWS accounts
 	// created since October 2025 do.
@@ -70,6 +73,7 @@ func Default() Config {
 		URLDomain:            "localhost",
 		MaxConcurrency:       1000,
 		CPUAffinity:          true,
+		AdaptiveProcs:        true,
 		IdleTimeout:          5 * time.Minute,
 		InitTimeout:          10 * time.Second,
 		LogRetention:         7 * 24 * time.Hour,
@@ -99,6 +103,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.ColdStartWait, "cold-start-wait", c.ColdStartWait, "how long a request waits for a busy environment before a cold start (0 = default 10ms, negative = never)")
 	fs.IntVar(&c.MaxConcurrentInits, "max-concurrent-inits", c.MaxConcurrentInits, "environments initialising at once (0 = 2 per CPU, at least 4)")
 	fs.BoolVar(&c.CPUAffinity, "cpu-affinity", c.CPUAffinity, "run each environment on as many CPUs as Lambda gives vCPUs for its memory (1 per 1769 MB)")
+	fs.BoolVar(&c.AdaptiveProcs, "adaptive-procs", c.AdaptiveProcs, "run furl's scheduler on one CPU while at most one request is in flight (lower latency), on all under load")
 	fs.BoolVar(&c.RequireInvokeFunctionForURLs, "require-invoke-function", c.RequireInvokeFunctionForURLs,
 		"function URLs also need lambda:InvokeFunction (AWS's rule for accounts created since Oct 2025)")
 	fs.DurationVar(&c.LogRetention, "log-retention", c.LogRetention, "how long invocation logs are kept")

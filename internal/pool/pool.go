@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/furl/furl/internal/invocationlog"
@@ -76,7 +77,8 @@ type Pool struct {
 	launcher Launcher
 	logs     *invocationlog.Store
 
-	staged staging // code copies made ahead of cold starts (staged.go)
+	staged staging      // code copies made ahead of cold starts (staged.go)
+	peak   atomic.Int64 // most invocations in flight since the last PeakInflight
 
 	mu         sync.Mutex
 	fns        map[fnKey]*fnState
@@ -287,6 +289,7 @@ func (p *Pool) acquire(t *Target) (*env, bool, *waiter, error) {
 	}
 	fs := p.fnLocked(t)
 	p.inflight++
+	p.notePeakLocked()
 	p.fnInflight[t.FunctionName]++
 	c.invocations++
 	stale := t.ConfigKey != fs.configKey
@@ -310,6 +313,21 @@ func (p *Pool) acquire(t *Target) (*env, bool, *waiter, error) {
 	w := &waiter{ch: make(chan *env, 1), timed: timed}
 	fs.waiters = append(fs.waiters, w)
 	return nil, false, w, nil
+}
+
+func (p *Pool) notePeakLocked() {
+	if n := int64(p.inflight); n > p.peak.Load() {
+		p.peak.Store(n)
+	}
+}
+
+// PeakInflight returns the most invocations in flight at once since its previous call (at
+// least those in flight now).
+func (p *Pool) PeakInflight() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	now := int64(p.inflight)
+	return int(max(p.peak.Swap(now), now))
 }
 
 // busyEnvsLocked counts fs's live environments that run (or start for) an invocation of the
@@ -598,6 +616,7 @@ func (p *Pool) coldStart(ctx context.Context, e *env, req *Request) (ready *env,
 	e.fs.envs[e2] = struct{}{}
 	p.envCount++
 	p.inflight++ // the first environment's slot is released below
+	p.notePeakLocked()
 	p.fnInflight[t.FunctionName]++
 	p.mu.Unlock()
 	p.releaseSlot(e)

@@ -25,6 +25,7 @@ import (
 	"github.com/furl/furl/internal/invocationlog"
 	"github.com/furl/furl/internal/metrics"
 	"github.com/furl/furl/internal/pool"
+	"github.com/furl/furl/internal/procs"
 	"github.com/furl/furl/internal/store"
 )
 
@@ -43,6 +44,8 @@ type Server struct {
 	events       http.Handler // recent URL events per function (/furl/v1/functions/{name}/events)
 	metrics      http.Handler // Prometheus /metrics
 
+	// inflight counts HTTP requests in flight, for procs.Adapt.
+	inflight procs.Counter
 	// closers run in reverse order at shutdown.
 	closers []func(context.Context) error
 }
@@ -161,7 +164,7 @@ func (s *Server) close(ctx context.Context) error {
 
 // Handler is the root handler: it routes by Host first (function URLs), then by path.
 func (s *Server) Handler() http.Handler {
-	return http.HandlerFunc(s.route)
+	return s.inflight.Wrap(http.HandlerFunc(s.route))
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
@@ -213,6 +216,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	asyncCtx, stopAsync := context.WithCancel(context.Background())
 	asyncDone := make(chan struct{})
 	go func() { defer close(asyncDone); s.functions.RunAsync(asyncCtx, s.pool) }()
+	adaptCtx, stopAdapt := context.WithCancel(context.Background())
+	adaptDone := make(chan struct{})
+	go func() {
+		defer close(adaptDone)
+		if s.cfg.AdaptiveProcs {
+			procs.Adapt(adaptCtx, 0, func() int { return max(s.inflight.Peak(), s.pool.PeakInflight()) })
+		}
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	s.log.Info("furl listening", "addr", ln.Addr().String(), "region", s.cfg.Region, "account", s.cfg.AccountID)
@@ -227,5 +238,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	err := hs.Shutdown(shutCtx)
 	stopAsync()
 	<-asyncDone
+	stopAdapt()
+	<-adaptDone
 	return errors.Join(serveErr, err, s.close(shutCtx))
 }
