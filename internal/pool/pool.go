@@ -259,6 +259,11 @@ func (p *Pool) Invoke(ctx context.Context, t *Target, req *Request) (*Result, er
 			e, deadline = ne, dl
 		}
 		res, retry, err := p.run(ctx, e, &r, deadline)
+		if cold {
+			// Copy the package for the next environment now: not while this one's init and
+			// first invocation compete for the CPU.
+			p.Stage(tt.CodeDir)
+		}
 		if retry && attempt < 5 {
 			continue
 		}
@@ -711,8 +716,6 @@ func (p *Pool) initEnv(ctx context.Context, e *env, deadline time.Time) (initSta
 		p.mu.Unlock()
 		p.log.Debug("pool: environment ready", "function", e.target.FunctionName, "env", e.id,
 			"copy", e.copyDuration, "staged", e.staged, "init", e.initDuration)
-		// Stage the next copy now, not while this init competes for the CPU.
-		p.Stage(e.target.CodeDir)
 		return initOK, ""
 	case <-e.initFailed:
 		typ, _ := e.initError()

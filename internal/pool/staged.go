@@ -9,8 +9,8 @@ import (
 
 // Staged code. Copying a package into a new environment is a fifth of a Go function's cold
 // start (a 6 MB binary: ~4 ms here). The pool keeps one copy of each package staged ahead of
-// need: made when the package is deployed (Stage) and again once an environment that took the
-// staged copy is ready, so a cold start renames a directory instead of copying the package.
+// need: made when the package is deployed (Stage) and again after each cold start's first
+// invocation, so a cold start renames a directory instead of copying the package.
 // Staged copies are named like environment directories (removeStale deletes leftovers), and
 // one not taken within the idle timeout is deleted.
 
