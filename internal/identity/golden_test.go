@@ -6,6 +6,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,20 +32,7 @@ func (z *zeroReader) Read(p []byte) (int, error) {
 // made deterministic). Run with -update to rewrite testdata after an intended change.
 func TestGoldenXML(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "furl.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	at := time.Date(2026, 11, 24, 21, 41, 28, 0, time.UTC)
-	s, err := New(Options{Store: db, AccountID: testAccount, RootAccessKeyID: rootID, RootSecretAccessKey: rootSecret,
-		Now: func() time.Time { return at }, Rand: &zeroReader{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootP := &iam.Principal{Type: TypeAccount, AccountID: testAccount, ARN: s.RootARN(), PrincipalARN: s.RootARN(), UserID: testAccount, AccessKeyID: rootID}
-	alice := &iam.Principal{Type: TypeUser, AccountID: testAccount, ARN: "arn:aws:iam::" + testAccount + ":user/alice",
-		PrincipalARN: "arn:aws:iam::" + testAccount + ":user/alice", UserID: "AIDAAAAAAAAAAAAAAAAAA", Username: "alice", AccessKeyID: "AKIA"}
+	s, rootP, alice := deterministicService(t)
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + testAccount + `:user/alice"},"Action":"sts:AssumeRole"}]}`
 	steps := []struct {
 		name, ns, action string
@@ -73,23 +61,58 @@ func TestGoldenXML(t *testing.T) {
 			} else {
 				got = renderResponse(st.ns, st.action, res, "00000000-0000-4000-8000-000000000000")
 			}
-			path := filepath.Join("testdata", st.name+".xml")
-			if *update {
-				if err := os.MkdirAll("testdata", 0o755); err != nil {
-					t.Fatal(err)
-				}
-				if err := os.WriteFile(path, got, 0o644); err != nil {
-					t.Fatal(err)
-				}
-				return
-			}
-			want, err := os.ReadFile(path)
-			if err != nil {
-				t.Fatalf("%v (run with -update)", err)
-			}
-			if !bytes.Equal(got, want) {
-				t.Errorf("%s differs from %s:\n%s", st.name, path, got)
-			}
+			checkGolden(t, filepath.Join("testdata", st.name+".xml"), got)
 		})
 	}
+}
+
+// deterministicService is a Service with a fixed clock and zero randomness (ids, secrets and
+// times repeat exactly), with the root principal and a policy-less user alice.
+func deterministicService(t *testing.T) (s *Service, root, alice *iam.Principal) {
+	t.Helper()
+	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "furl.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	at := time.Date(2026, 11, 24, 21, 41, 28, 0, time.UTC)
+	s, err = New(Options{Store: db, AccountID: testAccount, RootAccessKeyID: rootID, RootSecretAccessKey: rootSecret,
+		Now: func() time.Time { return at }, Rand: &zeroReader{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root = &iam.Principal{Type: TypeAccount, AccountID: testAccount, ARN: s.RootARN(), PrincipalARN: s.RootARN(), UserID: testAccount, AccessKeyID: rootID}
+	alice = &iam.Principal{Type: TypeUser, AccountID: testAccount, ARN: "arn:aws:iam::" + testAccount + ":user/alice",
+		PrincipalARN: "arn:aws:iam::" + testAccount + ":user/alice", UserID: "AIDAAAAAAAAAAAAAAAAAA", Username: "alice", AccessKeyID: "AKIA"}
+	return s, root, alice
+}
+
+// checkGolden compares got with the file at path (or rewrites it with -update), naming the first
+// line that differs.
+func checkGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run with -update)", err)
+	}
+	if bytes.Equal(got, want) {
+		return
+	}
+	gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
+	for i := 0; i < len(gl) && i < len(wl); i++ {
+		if gl[i] != wl[i] {
+			t.Errorf("%s differs at line %d:\ngot:  %s\nwant: %s", path, i+1, gl[i], wl[i])
+			return
+		}
+	}
+	t.Errorf("%s differs in length: got %d lines, want %d", path, len(gl), len(wl))
 }

@@ -4,16 +4,13 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/iam"
-	"github.com/furl/furl/internal/store"
 )
 
 // TestIAMTranscript pins the exact answer (HTTP status and XML) of every IAM operation over a
@@ -22,20 +19,7 @@ import (
 // Run with -update to rewrite testdata/iam_transcript.txt after an intended change.
 func TestIAMTranscript(t *testing.T) {
 	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(t.TempDir(), "furl.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer db.Close()
-	at := time.Date(2026, 11, 24, 21, 41, 28, 0, time.UTC)
-	s, err := New(Options{Store: db, AccountID: testAccount, RootAccessKeyID: rootID, RootSecretAccessKey: rootSecret,
-		Now: func() time.Time { return at }, Rand: &zeroReader{}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootP := &iam.Principal{Type: TypeAccount, AccountID: testAccount, ARN: s.RootARN(), PrincipalARN: s.RootARN(), UserID: testAccount, AccessKeyID: rootID}
-	alice := &iam.Principal{Type: TypeUser, AccountID: testAccount, ARN: "arn:aws:iam::" + testAccount + ":user/alice",
-		PrincipalARN: "arn:aws:iam::" + testAccount + ":user/alice", UserID: "AIDAAAAAAAAAAAAAAAAAA", Username: "alice", AccessKeyID: "AKIA"}
+	s, rootP, alice := deterministicService(t)
 	ops := s.iamOps()
 	var out bytes.Buffer
 	run := func(p *iam.Principal, action string, kv ...string) {
@@ -66,7 +50,7 @@ func TestIAMTranscript(t *testing.T) {
 	}
 	keyIDs := func(user string) []string {
 		t.Helper()
-		ks, err := db.ListAccessKeys(ctx, user)
+		ks, err := s.db.ListAccessKeys(ctx, user)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -324,25 +308,5 @@ func TestIAMTranscript(t *testing.T) {
 	run(alice, "GetRole", "RoleName", "nobody")
 	run(alice, "GetGroup", "GroupName", "nobody")
 
-	path := filepath.Join("testdata", "iam_transcript.txt")
-	got := out.Bytes()
-	if *update {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run with -update)", err)
-	}
-	if !bytes.Equal(got, want) {
-		gl, wl := strings.Split(string(got), "\n"), strings.Split(string(want), "\n")
-		for i := 0; i < len(gl) && i < len(wl); i++ {
-			if gl[i] != wl[i] {
-				t.Fatalf("transcript differs from %s at line %d:\ngot:  %s\nwant: %s", path, i+1, gl[i], wl[i])
-			}
-		}
-		t.Fatalf("transcript differs from %s in length: got %d lines, want %d", path, len(gl), len(wl))
-	}
+	checkGolden(t, filepath.Join("testdata", "iam_transcript.txt"), out.Bytes())
 }
