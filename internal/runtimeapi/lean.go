@@ -294,11 +294,10 @@ func (s *Server) serveLean(c net.Conn) {
 			lbody = &body.limited
 		}
 		req.Body = body
-		var pk *parkedNext
 		switch lr.route {
 		case RouteNext:
 			req.Method = http.MethodGet
-			pk = &parkedNext{lean: w, delivered: make(chan struct{})}
+			pk := &parkedNext{lean: w, delivered: make(chan struct{})}
 			inv, isParked := s.enterNext(w, pk)
 			if isParked {
 				parked = pk
