@@ -44,7 +44,7 @@ func (h *history) add(function, urlID, reqID string, t time.Time, event []byte) 
 	}
 	rec := &recorded{RequestID: reqID, URLID: urlID, Time: t.UTC(), EventSize: len(event)}
 	if len(event) <= maxRecordedEvent {
-		rec.Event = append(json.RawMessage(nil), event...)
+		rec.Event = event // shared, not copied: an event is never modified once built
 	} else {
 		rec.Event = json.RawMessage("null")
 	}
