@@ -11,7 +11,6 @@ package runtimeapi
 
 import (
 	"bytes"
-	"context"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -55,13 +54,8 @@ const (
 	contentTypeErrorCause = "application/vnd.aws.lambda.error.cause+json"
 )
 
-// Dispatch errors.
-var (
-	// ErrClosed says the server (its environment) is gone.
-	ErrClosed = errors.New("runtimeapi: environment closed")
-	// ErrNotReady says the runtime did not call /next in time.
-	ErrNotReady = errors.New("runtimeapi: runtime not ready for the next invocation")
-)
+// ErrClosed says the server (its environment) is gone.
+var ErrClosed = errors.New("runtimeapi: environment closed")
 
 // Config configures a Server.
 type Config struct {
@@ -288,32 +282,6 @@ func (s *Server) HasExtensions() bool {
 	return len(s.exts) > 0
 }
 
-// Dispatch hands inv to the runtime: it returns once a /next call has taken it (the runtime is
-// running it). It fails with ErrClosed when the environment is gone, with ErrNotReady when the
-// runtime has not come back to /next by inv.Deadline, or with ctx's error.
-func (s *Server) Dispatch(ctx context.Context, inv *Invocation) error {
-	taken, err := s.Offer(inv)
-	if err != nil || taken == nil {
-		return err
-	}
-	t := time.NewTimer(time.Until(inv.Deadline))
-	defer t.Stop()
-	select {
-	case <-taken:
-		return nil
-	case <-s.closed:
-		err = ErrClosed
-	case <-t.C:
-		err = ErrNotReady
-	case <-ctx.Done():
-		err = ctx.Err()
-	}
-	if !s.Withdraw(inv) {
-		return nil // a /next took it meanwhile
-	}
-	return err
-}
-
 // Offer hands inv to the runtime without waiting. When the runtime waits in /next the event
 // is delivered at once and taken is nil; on a lean connection Offer writes it itself, so no
 // other goroutine is woken to deliver it. Otherwise inv is kept for the runtime's next /next,
@@ -353,9 +321,6 @@ func (s *Server) Withdraw(inv *Invocation) bool {
 	s.pending, s.pendingTaken = nil, nil
 	return true
 }
-
-// Closed is closed when the server is.
-func (s *Server) Closed() <-chan struct{} { return s.closed }
 
 // parkedNext is a /next waiting for an event. On a lean connection the dispatcher writes the
 // event to lean and then closes delivered; a /next served by net/http receives it on ch.
