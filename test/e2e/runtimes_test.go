@@ -16,6 +16,8 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -106,6 +108,33 @@ func TestRuntimesThroughFunctionURLs(t *testing.T) {
 		}
 		if ct := resp.Header.Get("Content-Type"); ct != "application/json" {
 			t.Errorf("Content-Type = %q", ct)
+		}
+	})
+
+	// Lambda gives a function CPU in proportion to its memory (one vCPU per 1,769 MB); furl runs
+	// each environment on that many of the host's CPUs, and the runtime sees them.
+	t.Run("cpus follow memory size", func(t *testing.T) {
+		if runtime.NumCPU() < 2 {
+			t.Skip("needs at least 2 CPUs")
+		}
+		zip := writeZip(t, work, map[string]string{"app.py": "import os\n\ndef handler(event, context):\n    return len(os.sched_getaffinity(0))\n"})
+		for _, tc := range []struct {
+			memory string
+			want   int
+		}{{"128", 1}, {"2048", 2}} {
+			name := "cpus-" + tc.memory
+			s.awsOK("lambda", "create-function", "--function-name", name, "--runtime", "python3.12", "--handler", "app.handler",
+				"--role", "arn:aws:iam::000000000000:role/lambda-role", "--zip-file", "fileb://"+zip, "--memory-size", tc.memory)
+			s.awsOK("lambda", "wait", "function-active-v2", "--function-name", name)
+			out := filepath.Join(work, name+".json")
+			s.awsOK("lambda", "invoke", "--function-name", name, out)
+			b, err := os.ReadFile(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(b) != strconv.Itoa(tc.want) {
+				t.Errorf("%s MB: the function sees %s CPUs, want %d", tc.memory, b, tc.want)
+			}
 		}
 	})
 
