@@ -104,18 +104,24 @@ func (s *Service) aliasNotFound(name, alias string) error {
 	return awserr.NotFound("Alias not found: %s", s.ARN(name, alias))
 }
 
+// mustAlias reads an alias of an existing function, with AWS's not-found errors for both.
+func (s *Service) mustAlias(tx *store.FuncTx, name, alias string) (*lambda.Alias, error) {
+	if _, err := s.mustFunction(tx, name); err != nil {
+		return nil, err
+	}
+	a, err := tx.Alias(name, alias)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, s.aliasNotFound(name, alias)
+	}
+	return a, err
+}
+
 // GetAlias reads an alias.
 func (s *Service) GetAlias(ctx context.Context, name, alias string) (*lambda.Alias, error) {
 	var a *lambda.Alias
 	err := s.read(ctx, func(tx *store.FuncTx) error {
-		if _, err := s.mustFunction(tx, name); err != nil {
-			return err
-		}
 		var err error
-		a, err = tx.Alias(name, alias)
-		if errors.Is(err, store.ErrNotFound) {
-			return s.aliasNotFound(name, alias)
-		}
+		a, err = s.mustAlias(tx, name, alias)
 		return err
 	})
 	if err != nil {
@@ -128,14 +134,8 @@ func (s *Service) GetAlias(ctx context.Context, name, alias string) (*lambda.Ali
 func (s *Service) UpdateAlias(ctx context.Context, name, alias string, in *AliasInput) (*lambda.Alias, error) {
 	var a *lambda.Alias
 	err := s.tx(ctx, func(tx *store.FuncTx) error {
-		if _, err := s.mustFunction(tx, name); err != nil {
-			return err
-		}
 		var err error
-		a, err = tx.Alias(name, alias)
-		if errors.Is(err, store.ErrNotFound) {
-			return s.aliasNotFound(name, alias)
-		}
+		a, err = s.mustAlias(tx, name, alias)
 		if err != nil {
 			return err
 		}
