@@ -14,7 +14,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -31,26 +30,13 @@ import (
 	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/pool"
 	"github.com/furl/furl/internal/store"
+	"github.com/furl/furl/internal/testbuild"
 )
 
 var fnDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "furl-gateway-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	fnDir = filepath.Join(dir, "fn")
-	cmd := exec.Command("go", "build", "-o", filepath.Join(fnDir, "bootstrap"), "github.com/furl/furl/internal/gateway/testfn")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build testfn:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testbuild.Main(m.Run, "github.com/furl/furl/internal/gateway/testfn", &fnDir))
 }
 
 const (

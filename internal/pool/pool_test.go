@@ -9,7 +9,6 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,27 +17,14 @@ import (
 
 	"github.com/furl/furl/internal/invocationlog"
 	"github.com/furl/furl/internal/pool"
+	"github.com/furl/furl/internal/testbuild"
 )
 
 // goFnDir holds a "bootstrap" built from ./testfn with aws-lambda-go.
 var goFnDir string
 
 func TestMain(m *testing.M) {
-	dir, err := os.MkdirTemp("", "furl-pool-test-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
-	}
-	goFnDir = filepath.Join(dir, "gofn")
-	cmd := exec.Command("go", "build", "-o", filepath.Join(goFnDir, "bootstrap"), "github.com/furl/furl/internal/pool/testfn")
-	cmd.Stderr = os.Stderr
-	if err := cmd.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "build testfn:", err)
-		os.Exit(1)
-	}
-	code := m.Run()
-	os.RemoveAll(dir)
-	os.Exit(code)
+	os.Exit(testbuild.Main(m.Run, "github.com/furl/furl/internal/pool/testfn", &goFnDir))
 }
 
 type harness struct {
