@@ -81,7 +81,7 @@ func CanonicalRequest(r *http.Request, payloadHash string) (string, error) {
 func (a *auth) appendCanonicalRequest(b []byte, r *http.Request, payloadHash string, f canonFlags) []byte {
 	b = append(b, r.Method...)
 	b = append(b, '\n')
-	p := rawPath(r)
+	p := a.path
 	if f&canonNormalise != 0 {
 		p = normalisePath(p)
 	}
@@ -90,7 +90,7 @@ func (a *auth) appendCanonicalRequest(b []byte, r *http.Request, payloadHash str
 	}
 	b = appendURIEncoded(b, p, true)
 	b = append(b, '\n')
-	b = appendCanonicalQuery(b, rawQuery(r), a.presigned, f&canonRawQuery != 0)
+	b = appendCanonicalQuery(b, a.query, a.presigned, f&canonRawQuery != 0)
 	b = append(b, '\n')
 	for _, name := range a.signedHeaders {
 		b = append(b, name...)

@@ -28,6 +28,7 @@ type auth struct {
 	date          time.Time
 	expires       int64 // presigned only
 	token         string
+	path, query   string // the request target as received (rawPath, rawQuery)
 }
 
 // AuthHeader is a parsed Authorization header.
@@ -79,14 +80,24 @@ func ParseAuthorization(v string) (AuthHeader, error) {
 }
 
 func parseRequest(r *http.Request) (*auth, error) {
-	if av := r.Header.Get("Authorization"); av != "" {
-		return parseHeaderAuth(r, av)
-	}
+	var (
+		a   *auth
+		err error
+	)
 	q := rawQuery(r)
-	if queryHas(q, "X-Amz-Signature") || queryHas(q, "X-Amz-Algorithm") || queryHas(q, "X-Amz-Credential") {
-		return parseQueryAuth(q)
+	switch av := r.Header.Get("Authorization"); {
+	case av != "":
+		a, err = parseHeaderAuth(r, av)
+	case querySigned(q):
+		a, err = parseQueryAuth(q)
+	default:
+		return nil, errMissingAuth()
 	}
-	return nil, errMissingAuth()
+	if err != nil {
+		return nil, err
+	}
+	a.path, a.query = rawPath(r), q
+	return a, nil
 }
 
 func parseHeaderAuth(r *http.Request, av string) (*auth, error) {
@@ -305,6 +316,11 @@ func rawQuery(r *http.Request) string {
 		return ""
 	}
 	return r.URL.RawQuery
+}
+
+// querySigned reports whether the raw query carries presigned-URL material.
+func querySigned(q string) bool {
+	return queryHas(q, "X-Amz-Signature") || queryHas(q, "X-Amz-Algorithm") || queryHas(q, "X-Amz-Credential")
 }
 
 // queryHas reports whether the raw query has a parameter named key (exactly, undecoded).

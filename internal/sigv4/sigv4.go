@@ -141,8 +141,7 @@ func IsSigned(r *http.Request) bool {
 	if r.Header.Get("Authorization") != "" {
 		return true
 	}
-	q := rawQuery(r)
-	return queryHas(q, "X-Amz-Signature") || queryHas(q, "X-Amz-Algorithm") || queryHas(q, "X-Amz-Credential")
+	return querySigned(rawQuery(r))
 }
 
 // Verify checks the SigV4 signature of r. payloadHash is the lowercase hex SHA-256 of the
@@ -223,9 +222,8 @@ func (a *auth) matches(r *http.Request, key *signingKey, payloadHash string) boo
 	if equalSig(a.compute(r, key, payloadHash, canonNormalise), a.signature) {
 		return true
 	}
-	p, q := rawPath(r), rawQuery(r)
-	altPath := needsNormalising(p)
-	altQuery := queryNeedsEncoding(q)
+	altPath := needsNormalising(a.path)
+	altQuery := queryNeedsEncoding(a.query)
 	if altPath && equalSig(a.compute(r, key, payloadHash, 0), a.signature) {
 		return true
 	}

@@ -7,7 +7,9 @@ package urlevent
 import (
 	"encoding/base64"
 	"net/url"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -201,7 +203,7 @@ func buildHeaders(in *Request) map[string]string {
 			xff = strings.Join(vs, ", ")
 			continue
 		}
-		if contains(extraHop, name) {
+		if slices.Contains(extraHop, name) {
 			continue
 		}
 		sep := ","
@@ -220,7 +222,7 @@ func buildHeaders(in *Request) map[string]string {
 	if in.Host != "" {
 		h["host"] = in.Host
 	}
-	h["content-length"] = itoa(len(in.Body))
+	h["content-length"] = strconv.Itoa(len(in.Body))
 	if in.SourceIP != "" {
 		if xff != "" {
 			h["x-forwarded-for"] = xff + ", " + in.SourceIP
@@ -246,29 +248,6 @@ func buildHeaders(in *Request) map[string]string {
 		h["x-amzn-tls-cipher-suite"] = in.TLSCipher
 	}
 	return h
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var b [20]byte
-	i := len(b)
-	for n > 0 {
-		i--
-		b[i] = byte('0' + n%10)
-		n /= 10
-	}
-	return string(b[i:])
 }
 
 // splitCookies splits a cookie header value on ';', trimming each part and skipping empties.
