@@ -49,12 +49,10 @@ func tagsXML(tags []store.IAMTag) *xnode {
 	if len(tags) == 0 {
 		return nil
 	}
-	items := make([]*xnode, 0, len(tags))
-	for _, t := range tags {
-		items = append(items, el("", tx("Key", t.Key), tx("Value", t.Value)))
-	}
-	return members("Tags", items)
+	return members("Tags", xmlEach(tags, tagXML))
 }
+
+func tagXML(t store.IAMTag) *xnode { return el("", tx("Key", t.Key), tx("Value", t.Value)) }
 
 // setTags stores the owner's tags after checking the total stays within the quota.
 func (s *Service) setTags(c *call, o owner, name string, tags []store.IAMTag) error {
@@ -93,21 +91,13 @@ func lowerASCII(s string) string {
 
 func (s *Service) tagOwner(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
-		name, err := c.params.name(o.param, 128)
-		if err != nil {
-			return nil, err
-		}
-		tags, err := c.params.tags()
-		if err != nil {
-			return nil, err
-		}
-		if len(tags) == 0 {
-			return nil, errMissing("tags")
-		}
-		if _, err := s.authorizeOwner(c, o, name, "iam:Tag"+o.title); err != nil {
-			return nil, err
-		}
-		canon, err := s.canonicalOwnerName(c, o, name)
+		canon, tags, err := canonicalOwnerWith(s, c, o, "iam:Tag"+o.title, func(p params) ([]store.IAMTag, error) {
+			tags, err := p.tags()
+			if err == nil && len(tags) == 0 {
+				err = errMissing("tags")
+			}
+			return tags, err
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -117,18 +107,13 @@ func (s *Service) tagOwner(o owner) opFunc {
 
 func (s *Service) untagOwner(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
-		name, err := c.params.name(o.param, 128)
-		if err != nil {
-			return nil, err
-		}
-		keys := c.params.tagKeys()
-		if len(keys) == 0 {
-			return nil, errMissing("tagKeys")
-		}
-		if _, err := s.authorizeOwner(c, o, name, "iam:Untag"+o.title); err != nil {
-			return nil, err
-		}
-		canon, err := s.canonicalOwnerName(c, o, name)
+		canon, keys, err := canonicalOwnerWith(s, c, o, "iam:Untag"+o.title, func(p params) ([]string, error) {
+			keys := p.tagKeys()
+			if len(keys) == 0 {
+				return nil, errMissing("tagKeys")
+			}
+			return keys, nil
+		})
 		if err != nil {
 			return nil, err
 		}
@@ -141,33 +126,16 @@ func (s *Service) untagOwner(o owner) opFunc {
 
 func (s *Service) listOwnerTags(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
-		name, err := c.params.name(o.param, 128)
+		name, err := s.namedOwner(c, o, 128, "iam:List"+o.title+"Tags")
 		if err != nil {
 			return nil, err
 		}
-		if _, err := s.authorizeOwner(c, o, name, "iam:List"+o.title+"Tags"); err != nil {
-			return nil, err
-		}
-		canon, err := s.canonicalOwnerName(c, o, name)
-		if err != nil {
-			return nil, err
-		}
-		tags, err := s.db.OwnerTags(c.ctx, o.kind, canon)
-		if err != nil {
-			return nil, internal(err)
-		}
-		marker, max, err := c.params.pageArgs()
-		if err != nil {
-			return nil, err
-		}
-		tags, next, err := paginate(tags, marker, max)
-		if err != nil {
-			return nil, err
-		}
-		t := tagsXML(tags)
-		if t == nil {
-			t = members("Tags", nil)
-		}
-		return page(el("", t), next), nil
+		return pagedList(c, "Tags", func() ([]store.IAMTag, error) {
+			canon, err := s.canonicalOwnerName(c, o, name)
+			if err != nil {
+				return nil, err
+			}
+			return fromStore(s.db.OwnerTags(c.ctx, o.kind, canon))
+		}, tagXML)
 	}
 }
