@@ -241,11 +241,11 @@ func validRegion(s string) bool {
 }
 
 func (a *auth) checkTime(now time.Time) error {
+	if a.date.After(now.Add(MaxSkew)) {
+		return errInvalid("Signature not yet current: %s is still later than %s (%s + 5 min.)",
+			a.amzDate, now.Add(MaxSkew).Format(amzDateLayout), now.Format(amzDateLayout))
+	}
 	if a.presigned {
-		if a.date.After(now.Add(MaxSkew)) {
-			return errInvalid("Signature not yet current: %s is still later than %s (%s + 5 min.)",
-				a.amzDate, now.Add(MaxSkew).Format(amzDateLayout), now.Format(amzDateLayout))
-		}
 		if now.After(a.date.Add(time.Duration(a.expires) * time.Second)) {
 			return errInvalid("Signature expired: %s is now earlier than %s (%s - %d sec.)",
 				a.amzDate, now.Add(-time.Duration(a.expires)*time.Second).Format(amzDateLayout), now.Format(amzDateLayout), a.expires)
@@ -255,10 +255,6 @@ func (a *auth) checkTime(now time.Time) error {
 	if a.date.Before(now.Add(-MaxSkew)) {
 		return errInvalid("Signature expired: %s is now earlier than %s (%s - 5 min.)",
 			a.amzDate, now.Add(-MaxSkew).Format(amzDateLayout), now.Format(amzDateLayout))
-	}
-	if a.date.After(now.Add(MaxSkew)) {
-		return errInvalid("Signature not yet current: %s is still later than %s (%s + 5 min.)",
-			a.amzDate, now.Add(MaxSkew).Format(amzDateLayout), now.Format(amzDateLayout))
 	}
 	return nil
 }
