@@ -151,10 +151,11 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, payloadHash stri
 	if payloadHash == "" {
 		payloadHash = EmptyPayloadHash
 	}
-	now := time.Now
+	clock := time.Now
 	if v.Now != nil {
-		now = v.Now
+		clock = v.Now
 	}
+	now := clock().UTC()
 	a, err := parseRequest(r)
 	if err != nil {
 		return nil, err
@@ -162,7 +163,7 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, payloadHash stri
 	if err := a.checkScope(want); err != nil {
 		return nil, err
 	}
-	if err := a.checkTime(now().UTC()); err != nil {
+	if err := a.checkTime(now); err != nil {
 		return nil, err
 	}
 	if v.Lookup == nil {
@@ -179,7 +180,7 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, payloadHash stri
 		}
 		return nil, awserr.Internal(fmt.Errorf("sigv4: verify: lookup %s: %w", a.accessKeyID, err))
 	}
-	if err := checkToken(creds, a.token, now().UTC()); err != nil {
+	if err := checkToken(creds, a.token, now); err != nil {
 		return nil, err
 	}
 
