@@ -56,8 +56,7 @@ func (p *Pool) run(ctx context.Context, e *env, req *Request, deadline time.Time
 	}
 	e.begin(req.RequestID, cold)
 	e.proc.Active()
-	taken, err := e.srv.Offer(inv)
-	if err != nil {
+	if err := e.srv.Offer(inv); err != nil {
 		// The environment is gone.
 		p.release(e, false)
 		return nil, true, nil
@@ -67,7 +66,7 @@ func (p *Pool) run(ctx context.Context, e *env, req *Request, deadline time.Time
 	if cold {
 		res.InitDuration = e.initDuration
 	}
-	k := p.await(ctx.Done(), e, inv, deadline, taken)
+	k := p.await(ctx.Done(), e, inv, deadline)
 	switch k {
 	case awaitNotTaken:
 		// Never dispatched: the environment died or hangs after its last response.
@@ -82,7 +81,7 @@ func (p *Pool) run(ctx context.Context, e *env, req *Request, deadline time.Time
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			k := p.await(nil, e, inv, deadline, nil)
+			k := p.await(nil, e, inv, deadline)
 			if r := p.finish(e, inv, k, res, dispatched); r.Stream != nil {
 				_ = r.Stream.Close()
 			}
@@ -92,11 +91,10 @@ func (p *Pool) run(ctx context.Context, e *env, req *Request, deadline time.Time
 	return p.finish(e, inv, k, res, dispatched), false, nil
 }
 
-// await waits for inv's outcome. taken is not nil while the offered event may still wait for
-// the runtime's /next: then the deadline, the environment's end and cancel first try to
-// withdraw it (awaitNotTaken, awaitWithdrawn) instead of failing the invocation. taken itself
-// is not waited on, so the event being taken wakes nobody.
-func (p *Pool) await(cancel <-chan struct{}, e *env, inv *runtimeapi.Invocation, deadline time.Time, taken <-chan struct{}) awaitKind {
+// await waits for inv's outcome. The deadline, the environment's end and cancel first try to
+// withdraw the event, which succeeds only while no /next has taken it (awaitNotTaken,
+// awaitWithdrawn); then they fail the invocation. The event being taken wakes nobody.
+func (p *Pool) await(cancel <-chan struct{}, e *env, inv *runtimeapi.Invocation, deadline time.Time) awaitKind {
 	d := time.Until(deadline)
 	if e.timer == nil {
 		e.timer = time.NewTimer(d)
@@ -104,7 +102,7 @@ func (p *Pool) await(cancel <-chan struct{}, e *env, inv *runtimeapi.Invocation,
 		e.timer.Reset(d)
 	}
 	defer e.timer.Stop()
-	withdrawn := func() bool { return taken != nil && e.srv.Withdraw(inv) }
+	withdrawn := func() bool { return e.srv.Withdraw(inv) }
 	select {
 	case <-inv.Done():
 		return awaitDone

@@ -12,7 +12,6 @@ import (
 	"runtime"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/furl/furl/internal/invocationlog"
@@ -77,8 +76,7 @@ type Pool struct {
 	launcher Launcher
 	logs     *invocationlog.Store
 
-	staged staging      // code copies made ahead of cold starts (staged.go)
-	peak   atomic.Int64 // most invocations in flight since the last PeakInflight
+	staged staging // code copies made ahead of cold starts (staged.go)
 
 	mu         sync.Mutex
 	fns        map[fnKey]*fnState
@@ -86,6 +84,7 @@ type Pool struct {
 	fnInflight map[string]int
 	counters   map[string]*counters
 	envCount   int
+	peak       int // most invocations in flight since the last PeakInflight
 	closed     bool
 
 	initSem  chan struct{}  // one token per environment initialising (Config.MaxConcurrentInits)
@@ -320,19 +319,16 @@ func (p *Pool) acquire(t *Target) (*env, bool, *waiter, error) {
 	return nil, false, w, nil
 }
 
-func (p *Pool) notePeakLocked() {
-	if n := int64(p.inflight); n > p.peak.Load() {
-		p.peak.Store(n)
-	}
-}
+func (p *Pool) notePeakLocked() { p.peak = max(p.peak, p.inflight) }
 
 // PeakInflight returns the most invocations in flight at once since its previous call (at
 // least those in flight now).
 func (p *Pool) PeakInflight() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	now := int64(p.inflight)
-	return int(max(p.peak.Swap(now), now))
+	peak := max(p.peak, p.inflight)
+	p.peak = p.inflight
+	return peak
 }
 
 // busyEnvsLocked counts fs's live environments that run (or start for) an invocation of the

@@ -230,6 +230,7 @@ func (s *Server) serveLean(c net.Conn) {
 	// until it closes parked.delivered, and the loop meanwhile reads the connection, so a
 	// runtime that gives up on its /next is noticed at once.
 	var parked *parkedNext
+	pk := &parkedNext{lean: w}
 	closeConn := func() {
 		s.track(c, false)
 		c.Close()
@@ -297,7 +298,6 @@ func (s *Server) serveLean(c net.Conn) {
 		switch lr.route {
 		case RouteNext:
 			req.Method = http.MethodGet
-			pk := &parkedNext{lean: w, delivered: make(chan struct{})}
 			inv, isParked := s.enterNext(w, pk)
 			if isParked {
 				parked = pk

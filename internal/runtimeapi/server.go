@@ -201,8 +201,7 @@ type Server struct {
 	mu             sync.Mutex
 	state          state
 	cur            *Invocation
-	pending        *Invocation   // dispatched before the runtime came to /next
-	pendingTaken   chan struct{} // closed when a /next takes pending
+	pending        *Invocation   // offered before the runtime came to /next
 	parked         []*parkedNext // /next calls waiting for an event, oldest first
 	exts           map[string]*extension
 	shutdownReason string
@@ -283,18 +282,18 @@ func (s *Server) HasExtensions() bool {
 }
 
 // Offer hands inv to the runtime without waiting. When the runtime waits in /next the event
-// is delivered at once and taken is nil; on a lean connection Offer writes it itself, so no
-// other goroutine is woken to deliver it. Otherwise inv is kept for the runtime's next /next,
-// and taken is closed when that /next takes it; until then Withdraw can take inv back. Only one
-// invocation may be offered at a time. Offer fails with ErrClosed when the environment is gone.
-func (s *Server) Offer(inv *Invocation) (taken <-chan struct{}, err error) {
+// is delivered at once; on a lean connection Offer writes it itself, so no other goroutine is
+// woken to deliver it. Otherwise inv is kept for the runtime's next /next, and until that /next
+// takes it Withdraw can take it back. Only one invocation may be offered at a time. Offer fails
+// with ErrClosed when the environment is gone.
+func (s *Server) Offer(inv *Invocation) error {
 	inv.done = make(chan struct{})
 	inv.deadlineMs = []string{strconv.FormatInt(inv.Deadline.UnixMilli(), 10)}
 	s.mu.Lock()
 	select {
 	case <-s.closed:
 		s.mu.Unlock()
-		return nil, ErrClosed
+		return ErrClosed
 	default:
 	}
 	if len(s.parked) > 0 {
@@ -303,12 +302,11 @@ func (s *Server) Offer(inv *Invocation) (taken <-chan struct{}, err error) {
 		s.state, s.cur = stRunning, inv
 		s.mu.Unlock()
 		pk.give(inv)
-		return nil, nil
+		return nil
 	}
-	ch := make(chan struct{})
-	s.pending, s.pendingTaken = inv, ch
+	s.pending = inv
 	s.mu.Unlock()
-	return ch, nil
+	return nil
 }
 
 // Withdraw takes back an offered invocation no /next has taken; false when one has.
@@ -318,12 +316,13 @@ func (s *Server) Withdraw(inv *Invocation) bool {
 	if s.pending != inv {
 		return false
 	}
-	s.pending, s.pendingTaken = nil, nil
+	s.pending = nil
 	return true
 }
 
 // parkedNext is a /next waiting for an event. On a lean connection the dispatcher writes the
-// event to lean and then closes delivered; a /next served by net/http receives it on ch.
+// event to lean and then closes delivered (made anew each time it parks; a lean connection
+// reuses its parkedNext); a /next served by net/http receives it on ch.
 type parkedNext struct {
 	lean      *leanWriter
 	delivered chan struct{}
@@ -372,12 +371,11 @@ func (s *Server) enterNext(w http.ResponseWriter, pk *parkedNext) (inv *Invocati
 	defer s.mu.Unlock()
 	if inv := s.pending; inv != nil {
 		s.pending = nil
-		if s.pendingTaken != nil {
-			close(s.pendingTaken)
-			s.pendingTaken = nil
-		}
 		s.state, s.cur = stRunning, inv
 		return inv, false
+	}
+	if pk.lean != nil {
+		pk.delivered = make(chan struct{})
 	}
 	s.parked = append(s.parked, pk)
 	return nil, true
