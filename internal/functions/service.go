@@ -317,7 +317,7 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateInput) (*lambda.
 		Architecture: arch, CodeSha256: pkg.Sha256, CodeSize: pkg.Size, RevisionID: newRevision(), LastModified: now,
 		State: lambda.StateActive, LastUpdate: lambda.UpdateSuccessful,
 	}
-	var published *lambda.FunctionConfig
+	var out *lambda.FunctionConfig
 	err = s.tx(ctx, func(tx *store.FuncTx) error {
 		if _, err := tx.Function(ref.Name); err == nil {
 			return awserr.Conflict("Function already exist: %s", ref.Name)
@@ -328,30 +328,19 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateInput) (*lambda.
 		if err := tx.PutFunction(rec); err != nil {
 			return err
 		}
-		if err := tx.PutVersion(cfg, pkg.Hex); err != nil {
-			return err
-		}
-		if in.Publish {
-			v, err := s.publishTx(tx, rec, cfg, "")
-			if err != nil {
-				return err
-			}
-			published = v
-		}
-		return nil
+		var err error
+		out, err = s.putLatest(tx, rec, cfg, pkg.Hex, in.Publish)
+		return err
 	})
 	if err != nil {
 		return nil, internal(err)
 	}
 	s.log.Info("function created", "function", ref.Name, "runtime", in.Runtime, "sha256", pkg.Sha256)
-	out := *cfg
-	if published != nil {
-		out = *published
-	}
+	r := *out
 	// AWS answers a create while the function is still being set up; furl has already unpacked
 	// it, so the stored state is Active and the next GetFunction reports it.
-	out.State, out.LastUpdate = lambda.StatePending, lambda.UpdateInProgress
-	return &out, nil
+	r.State, r.LastUpdate = lambda.StatePending, lambda.UpdateInProgress
+	return &r, nil
 }
 
 func isProvided(rt string) bool {
@@ -548,20 +537,9 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, ref Ref, in *UpdateCod
 		if arch != "" {
 			c.Architecture = arch
 		}
-		c.RevisionID, c.LastModified = newRevision(), s.now()
-		c.State, c.LastUpdate = lambda.StateActive, lambda.UpdateSuccessful
-		if err := tx.PutVersion(c, pkg.Hex); err != nil {
-			return err
-		}
-		out = c
-		if in.Publish {
-			v, err := s.publishTx(tx, f, c, "")
-			if err != nil {
-				return err
-			}
-			out = v
-		}
-		return nil
+		s.touch(c)
+		out, err = s.putLatest(tx, f, c, pkg.Hex, in.Publish)
+		return err
 	})
 	if err != nil {
 		return nil, internal(err)
@@ -627,7 +605,8 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref Ref, in *
 	}
 	var out *lambda.FunctionConfig
 	err := s.tx(ctx, func(tx *store.FuncTx) error {
-		if _, err := s.mustFunction(tx, ref.Name); err != nil {
+		f, err := s.mustFunction(tx, ref.Name)
+		if err != nil {
 			return err
 		}
 		c, err := tx.Version(ref.Name, lambda.LatestVersion)
@@ -662,13 +641,9 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref Ref, in *
 		if err != nil {
 			return err
 		}
-		c.RevisionID, c.LastModified = newRevision(), s.now()
-		c.State, c.LastUpdate = lambda.StateActive, lambda.UpdateSuccessful
-		if err := tx.PutVersion(c, h); err != nil {
-			return err
-		}
-		out = c
-		return nil
+		s.touch(c)
+		out, err = s.putLatest(tx, f, c, h, false)
+		return err
 	})
 	if err != nil {
 		return nil, internal(err)
@@ -732,6 +707,24 @@ func mapsEqual(a, b map[string]string) bool {
 	return true
 }
 
+// touch gives c a new revision, modified now, settled (Active, update Successful).
+func (s *Service) touch(c *lambda.FunctionConfig) {
+	c.RevisionID, c.LastModified = newRevision(), s.now()
+	c.State, c.LastUpdate = lambda.StateActive, lambda.UpdateSuccessful
+}
+
+// putLatest stores c as $LATEST of f with the package codeHex and, when publish is set,
+// publishes it; it returns the version written last.
+func (s *Service) putLatest(tx *store.FuncTx, f *store.FunctionRecord, c *lambda.FunctionConfig, codeHex string, publish bool) (*lambda.FunctionConfig, error) {
+	if err := tx.PutVersion(c, codeHex); err != nil {
+		return nil, err
+	}
+	if !publish {
+		return c, nil
+	}
+	return s.publishTx(tx, f, c, "")
+}
+
 // publishTx snapshots latest as a new immutable version, or returns the newest version when
 // nothing changed since it was published (as AWS does).
 func (s *Service) publishTx(tx *store.FuncTx, f *store.FunctionRecord, latest *lambda.FunctionConfig, desc string) (*lambda.FunctionConfig, error) {
@@ -751,8 +744,7 @@ func (s *Service) publishTx(tx *store.FuncTx, f *store.FunctionRecord, latest *l
 	if desc != "" {
 		v.Description = desc
 	}
-	v.RevisionID, v.LastModified = newRevision(), s.now()
-	v.State, v.LastUpdate = lambda.StateActive, lambda.UpdateSuccessful
+	s.touch(&v)
 	if err := tx.PutVersion(&v, h); err != nil {
 		return nil, err
 	}
