@@ -3,6 +3,7 @@ package supervisor
 import (
 	"os/exec"
 	"runtime"
+	"slices"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -51,7 +52,7 @@ func (c *cpuSet) pick(n int) []int {
 	for len(chosen) < n {
 		best := -1
 		for _, cpu := range c.allowed {
-			if contains(chosen, cpu) {
+			if slices.Contains(chosen, cpu) {
 				continue
 			}
 			if best < 0 || c.load[cpu] < c.load[best] {
@@ -75,15 +76,6 @@ func (c *cpuSet) release(chosen []int) {
 	for _, cpu := range chosen {
 		c.load[cpu]--
 	}
-}
-
-func contains(s []int, v int) bool {
-	for _, x := range s {
-		if x == v {
-			return true
-		}
-	}
-	return false
 }
 
 // startOn starts cmd with an affinity mask of the given CPUs (all of furl's when empty).
