@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"sort"
 	"strings"
 )
 
@@ -34,36 +33,24 @@ func ParsePrelude(b []byte) (*Response, error) {
 	if bytes.IndexByte(b, 0) >= 0 {
 		return nil, malformed("prelude contains NUL")
 	}
-	var obj map[string]json.RawMessage
-	if err := json.Unmarshal(b, &obj); err != nil {
-		return nil, malformed("prelude: %v", err)
+	if !json.Valid(b) {
+		return nil, malformed("prelude is not JSON")
 	}
-	if obj == nil {
-		return nil, malformed("prelude is not an object")
+	var f fields
+	if err := f.collect(b); err != nil {
+		return nil, err
 	}
 	r := &Response{Status: 200}
-	if sc, ok := obj["statusCode"]; ok && !isNull(sc) {
-		st, err := parseStatus(sc)
+	if !isNull(f.statusCode) {
+		st, err := parseStatus(f.statusCode)
 		if err != nil {
 			return nil, err
 		}
 		r.Status = st
 	}
-	if raw, ok := obj["headers"]; ok && !isNull(raw) {
-		hs, err := parseHeaders(raw)
-		if err != nil {
-			return nil, err
-		}
-		r.Headers = hs
+	if err := f.headersAndCookies(r); err != nil {
+		return nil, err
 	}
-	if raw, ok := obj["cookies"]; ok && !isNull(raw) {
-		cs, err := parseCookies(raw)
-		if err != nil {
-			return nil, err
-		}
-		r.Cookies = cs
-	}
-	sort.SliceStable(r.Headers, func(i, j int) bool { return r.Headers[i].Name < r.Headers[j].Name })
 	return r, nil
 }
 

@@ -110,21 +110,10 @@ func (f *fields) structured() (*Response, error) {
 		return nil, err
 	}
 	r := &Response{Status: status}
-	if !isNull(f.headers) {
-		hs, err := parseHeaders(f.headers)
-		if err != nil {
-			return nil, err
-		}
-		r.Headers = hs
+	if err := f.headersAndCookies(r); err != nil {
+		return nil, err
 	}
 	r.Headers = defaultHeaders(r.Headers)
-	if !isNull(f.cookies) {
-		cs, err := parseCookies(f.cookies)
-		if err != nil {
-			return nil, err
-		}
-		r.Cookies = cs
-	}
 	b64 := false
 	if !isNull(f.isBase64) {
 		if err := json.Unmarshal(f.isBase64, &b64); err != nil {
@@ -153,6 +142,25 @@ func (f *fields) structured() (*Response, error) {
 		r.Body = body
 	}
 	return r, nil
+}
+
+// headersAndCookies sets r's Headers and Cookies from the members, when present and not null.
+func (f *fields) headersAndCookies(r *Response) error {
+	if !isNull(f.headers) {
+		hs, err := parseHeaders(f.headers)
+		if err != nil {
+			return err
+		}
+		r.Headers = hs
+	}
+	if !isNull(f.cookies) {
+		cs, err := parseCookies(f.cookies)
+		if err != nil {
+			return err
+		}
+		r.Cookies = cs
+	}
+	return nil
 }
 
 // parseStatus accepts an integral JSON number or a numeric string, 200..599.
