@@ -185,13 +185,10 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 }
 
 // IsURLHost reports whether host (with or without port) is a function URL host:
-// <id>.lambda-url.<region>.<domain>.
+// <id>.lambda-url.<region>.<domain>, as the gateway parses it.
 func IsURLHost(host string) bool {
-	if h, _, err := net.SplitHostPort(host); err == nil {
-		host = h
-	}
-	i := strings.IndexByte(host, '.')
-	return i > 0 && strings.HasPrefix(strings.ToLower(host[i+1:]), "lambda-url.")
+	_, _, ok := gateway.ParseHost(host)
+	return ok
 }
 
 // Serve listens on cfg.Addr (or uses ln when non-nil) until ctx ends, then shuts down in order:

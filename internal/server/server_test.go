@@ -92,6 +92,8 @@ func TestIsURLHost(t *testing.T) {
 		"ABC.LAMBDA-URL.us-east-1.on.aws":         true,
 		"127.0.0.1:9000":                          false,
 		"lambda-url.us-east-1.localhost":          false,
+		"abc.lambda-url.":                         false,
+		"abc.lambda-url.us-east-1":                false,
 		"localhost":                               false,
 		"":                                        false,
 	} {
