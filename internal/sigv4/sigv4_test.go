@@ -3,6 +3,7 @@ package sigv4
 import (
 	"bytes"
 	"context"
+	"encoding/hex"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -538,7 +539,7 @@ func TestDateHeaderFallback(t *testing.T) {
 	cr := "GET\n/p\n\ndate:" + now.Format(http.TimeFormat) + "\nhost:127.0.0.1:9\n\ndate;host\n" + EmptyPayloadHash
 	sts := Algorithm + "\n" + date + "\n" + date[:8] + "/us-east-1/lambda/aws4_request\n" + HashPayload([]byte(cr))
 	sig := hmacSHA256(DeriveSigningKey(testSecret, date[:8], "us-east-1", "lambda"), sts)
-	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+testAKID+"/"+date[:8]+"/us-east-1/lambda/aws4_request, SignedHeaders=date;host, Signature="+hexs(sig))
+	r.Header.Set("Authorization", "AWS4-HMAC-SHA256 Credential="+testAKID+"/"+date[:8]+"/us-east-1/lambda/aws4_request, SignedHeaders=date;host, Signature="+hex.EncodeToString(sig))
 	v := NewVerifier(func() time.Time { return now }, testKeys(func() time.Time { return now }))
 	res, err := v.Verify(context.Background(), asServer(r), "", lambdaScope())
 	if err != nil {
@@ -548,15 +549,6 @@ func TestDateHeaderFallback(t *testing.T) {
 	if !res.Date.Equal(now) {
 		t.Errorf("date %v", res.Date)
 	}
-}
-
-func hexs(b []byte) string {
-	const h = "0123456789abcdef"
-	out := make([]byte, 0, 2*len(b))
-	for _, c := range b {
-		out = append(out, h[c>>4], h[c&15])
-	}
-	return string(out)
 }
 
 func TestCanonicalHelpers(t *testing.T) {

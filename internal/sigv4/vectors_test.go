@@ -97,15 +97,6 @@ func loadVectors(t testing.TB) []vector {
 	return out
 }
 
-func vecLookup() KeyLookup {
-	return KeyLookupFunc(func(_ context.Context, id string) (Credentials, error) {
-		if id != vecAKID {
-			return Credentials{}, ErrUnknownAccessKey
-		}
-		return Credentials{AccessKeyID: id, SecretAccessKey: vecSecret}, nil
-	})
-}
-
 // tokenAwareLookup serves the vector key with or without its session token, as the request
 // asks, so the same key verifies both kinds of vectors.
 type tokenAwareLookup struct{ token string }
