@@ -374,30 +374,35 @@ func (s *Service) resolveVersion(tx *store.FuncTx, name, q string) (string, *lam
 	return a.FunctionVersion, a, nil
 }
 
-func (s *Service) versionOf(tx *store.FuncTx, ref Ref) (*lambda.FunctionConfig, error) {
-	if _, err := s.mustFunction(tx, ref.Name); err != nil {
-		return nil, err
-	}
-	v, _, err := s.resolveVersion(tx, ref.Name, ref.Qualifier)
+// versionOf reads the function and the version ref names; with route, an alias's routing
+// weights pick the version (as for an invocation) instead of its primary version.
+func (s *Service) versionOf(tx *store.FuncTx, ref Ref, route bool) (*store.FunctionRecord, *lambda.FunctionConfig, error) {
+	f, err := s.mustFunction(tx, ref.Name)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
+	}
+	v, alias, err := s.resolveVersion(tx, ref.Name, ref.Qualifier)
+	if err != nil {
+		return nil, nil, err
+	}
+	if route && alias != nil {
+		v = PickVersion(alias)
 	}
 	c, err := tx.Version(ref.Name, v)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, awserr.NotFound("Function not found: %s", s.ARN(ref.Name, ref.Qualifier))
+		return nil, nil, awserr.NotFound("Function not found: %s", s.ARN(ref.Name, ref.Qualifier))
 	}
-	return c, err
+	if err != nil {
+		return nil, nil, err
+	}
+	return f, c, nil
 }
 
 // GetFunction returns a version's configuration, the function's tags and concurrency.
 func (s *Service) GetFunction(ctx context.Context, ref Ref) (*FunctionInfo, error) {
 	var out FunctionInfo
 	err := s.read(ctx, func(tx *store.FuncTx) error {
-		f, err := s.mustFunction(tx, ref.Name)
-		if err != nil {
-			return err
-		}
-		c, err := s.versionOf(tx, ref)
+		f, c, err := s.versionOf(tx, ref, false)
 		if err != nil {
 			return err
 		}
@@ -857,21 +862,7 @@ type Invocation struct {
 func (s *Service) Resolve(ctx context.Context, ref Ref) (*Invocation, error) {
 	var inv *Invocation
 	err := s.read(ctx, func(tx *store.FuncTx) error {
-		f, err := s.mustFunction(tx, ref.Name)
-		if err != nil {
-			return err
-		}
-		v, alias, err := s.resolveVersion(tx, ref.Name, ref.Qualifier)
-		if err != nil {
-			return err
-		}
-		if alias != nil {
-			v = PickVersion(alias)
-		}
-		c, err := tx.Version(ref.Name, v)
-		if errors.Is(err, store.ErrNotFound) {
-			return awserr.NotFound("Function not found: %s", s.ARN(ref.Name, ref.Qualifier))
-		}
+		f, c, err := s.versionOf(tx, ref, true)
 		if err != nil {
 			return err
 		}
