@@ -283,22 +283,30 @@ func (t *FuncTx) queryConfigs(q string, args ...any) ([]*lambda.FunctionConfig, 
 	return out, rows.Err()
 }
 
-// Alias reads one alias.
-func (t *FuncTx) Alias(name, alias string) (*lambda.Alias, error) {
+const aliasCols = `name, alias, version, description, weights, revision_id`
+
+func scanAlias(sc interface{ Scan(...any) error }) (*lambda.Alias, error) {
 	var a lambda.Alias
 	var weights string
-	err := t.tx.QueryRowContext(t.ctx, `SELECT name, alias, version, description, weights, revision_id FROM function_aliases WHERE name = ? AND alias = ?`, name, alias).
-		Scan(&a.FunctionName, &a.Name, &a.FunctionVersion, &a.Description, &weights, &a.RevisionID)
+	if err := sc.Scan(&a.FunctionName, &a.Name, &a.FunctionVersion, &a.Description, &weights, &a.RevisionID); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(weights), &a.AdditionalVersionWeights); err != nil {
+		return nil, err
+	}
+	return &a, nil
+}
+
+// Alias reads one alias.
+func (t *FuncTx) Alias(name, alias string) (*lambda.Alias, error) {
+	a, err := scanAlias(t.tx.QueryRowContext(t.ctx, `SELECT `+aliasCols+` FROM function_aliases WHERE name = ? AND alias = ?`, name, alias))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, fmt.Errorf("store: alias %s:%s: %w", name, alias, err)
 	}
-	if err := json.Unmarshal([]byte(weights), &a.AdditionalVersionWeights); err != nil {
-		return nil, fmt.Errorf("store: alias %s:%s: %w", name, alias, err)
-	}
-	return &a, nil
+	return a, nil
 }
 
 // PutAlias inserts or replaces an alias.
@@ -336,29 +344,20 @@ func (t *FuncTx) DeleteAlias(name, alias string) error {
 
 // Aliases lists a function's aliases by name.
 func (t *FuncTx) Aliases(name string) ([]*lambda.Alias, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT alias FROM function_aliases WHERE name = ? ORDER BY alias`, name)
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+aliasCols+` FROM function_aliases WHERE name = ? ORDER BY alias`, name)
 	if err != nil {
 		return nil, fmt.Errorf("store: aliases %s: %w", name, err)
 	}
-	var names []string
+	defer rows.Close()
+	out := []*lambda.Alias{}
 	for rows.Next() {
-		var n string
-		if err := rows.Scan(&n); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("store: aliases %s: %w", name, err)
-		}
-		names = append(names, n)
-	}
-	rows.Close()
-	out := make([]*lambda.Alias, 0, len(names))
-	for _, n := range names {
-		a, err := t.Alias(name, n)
+		a, err := scanAlias(rows)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("store: aliases %s: %w", name, err)
 		}
 		out = append(out, a)
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 type urlDoc struct {
@@ -379,7 +378,7 @@ type URLRecord struct {
 	InvokeModeExplicit bool
 }
 
-func (t *FuncTx) scanURL(row *sql.Row) (*URLRecord, error) {
+func scanURL(row interface{ Scan(...any) error }) (*URLRecord, error) {
 	var r URLRecord
 	var doc string
 	err := row.Scan(&r.URLID, &r.FunctionName, &r.Qualifier, &doc)
@@ -399,14 +398,16 @@ func (t *FuncTx) scanURL(row *sql.Row) (*URLRecord, error) {
 	return &r, nil
 }
 
+const urlCols = `url_id, name, qualifier, config`
+
 // URL reads the URL config of (function, qualifier).
 func (t *FuncTx) URL(name, qualifier string) (*URLRecord, error) {
-	return t.scanURL(t.tx.QueryRowContext(t.ctx, `SELECT url_id, name, qualifier, config FROM function_urls WHERE name = ? AND qualifier = ?`, name, qualifier))
+	return scanURL(t.tx.QueryRowContext(t.ctx, `SELECT `+urlCols+` FROM function_urls WHERE name = ? AND qualifier = ?`, name, qualifier))
 }
 
 // URLByID reads a URL config by its id.
 func (t *FuncTx) URLByID(id string) (*URLRecord, error) {
-	return t.scanURL(t.tx.QueryRowContext(t.ctx, `SELECT url_id, name, qualifier, config FROM function_urls WHERE url_id = ?`, id))
+	return scanURL(t.tx.QueryRowContext(t.ctx, `SELECT `+urlCols+` FROM function_urls WHERE url_id = ?`, id))
 }
 
 // PutURL inserts or replaces a URL config.
@@ -434,29 +435,20 @@ func (t *FuncTx) DeleteURL(name, qualifier string) error {
 
 // URLs lists a function's URL configs ordered by qualifier.
 func (t *FuncTx) URLs(name string) ([]*URLRecord, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT qualifier FROM function_urls WHERE name = ? ORDER BY qualifier`, name)
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+urlCols+` FROM function_urls WHERE name = ? ORDER BY qualifier`, name)
 	if err != nil {
 		return nil, fmt.Errorf("store: urls: %w", err)
 	}
-	var qs []string
-	for rows.Next() {
-		var q string
-		if err := rows.Scan(&q); err != nil {
-			rows.Close()
-			return nil, fmt.Errorf("store: urls: %w", err)
-		}
-		qs = append(qs, q)
-	}
-	rows.Close()
+	defer rows.Close()
 	var out []*URLRecord
-	for _, q := range qs {
-		u, err := t.URL(name, q)
+	for rows.Next() {
+		u, err := scanURL(rows)
 		if err != nil {
 			return nil, err
 		}
 		out = append(out, u)
 	}
-	return out, nil
+	return out, rows.Err()
 }
 
 // Policy reads the resource policy of (function, qualifier).

@@ -1,0 +1,94 @@
+package store
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/furl/furl/internal/lambda"
+)
+
+func TestFunctionAliasesAndURLs(t *testing.T) {
+	ctx := context.Background()
+	db := openIdentityDB(t)
+	now := time.UnixMilli(1764130000123).UTC()
+	aliases := []*lambda.Alias{
+		{FunctionName: "f", Name: "live", FunctionVersion: "2", Description: "d", AdditionalVersionWeights: map[string]float64{"1": 0.25}, RevisionID: "r1"},
+		{FunctionName: "f", Name: "beta", FunctionVersion: "1", AdditionalVersionWeights: map[string]float64{}, RevisionID: "r2"},
+	}
+	urls := []*URLRecord{
+		{URLConfig: lambda.URLConfig{URLID: "u2", FunctionName: "f", Qualifier: "live", AuthType: lambda.AuthIAM,
+			Cors: &lambda.CORS{AllowOrigins: []string{"*"}}, InvokeMode: lambda.InvokeStream, Created: now, LastModified: now, RateLimit: 5, Burst: 10},
+			InvokeModeExplicit: true},
+		{URLConfig: lambda.URLConfig{URLID: "u1", FunctionName: "f", AuthType: lambda.AuthNone, InvokeMode: lambda.InvokeBuffered, Created: now, LastModified: now}},
+	}
+	err := db.FunctionsTx(ctx, func(tx *FuncTx) error {
+		for _, name := range []string{"f", "g"} {
+			if err := tx.PutFunction(&FunctionRecord{Name: name, Created: now}); err != nil {
+				return err
+			}
+		}
+		for _, a := range aliases {
+			if err := tx.PutAlias(a); err != nil {
+				return err
+			}
+		}
+		for _, u := range urls {
+			if err := tx.PutURL(u); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.FunctionsReadTx(ctx, func(tx *FuncTx) error {
+		gotAliases, err := tx.Aliases("f")
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff([]*lambda.Alias{aliases[1], aliases[0]}, gotAliases); diff != "" {
+			t.Errorf("Aliases (-want +got):\n%s", diff)
+		}
+		a, err := tx.Alias("f", "live")
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff(aliases[0], a); diff != "" {
+			t.Errorf("Alias (-want +got):\n%s", diff)
+		}
+		if _, err := tx.Alias("f", "nope"); err != ErrNotFound {
+			t.Errorf("missing alias: %v", err)
+		}
+		if got, err := tx.Aliases("g"); err != nil || got == nil || len(got) != 0 {
+			t.Errorf("Aliases(g) = %#v, %v; want empty, not nil", got, err)
+		}
+		gotURLs, err := tx.URLs("f")
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff([]*URLRecord{urls[1], urls[0]}, gotURLs); diff != "" {
+			t.Errorf("URLs (-want +got):\n%s", diff)
+		}
+		u, err := tx.URLByID("u2")
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff(urls[0], u); diff != "" {
+			t.Errorf("URLByID (-want +got):\n%s", diff)
+		}
+		if _, err := tx.URL("g", ""); err != ErrNotFound {
+			t.Errorf("missing url: %v", err)
+		}
+		if got, err := tx.URLs("g"); err != nil || got != nil {
+			t.Errorf("URLs(g) = %#v, %v; want nil", got, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
