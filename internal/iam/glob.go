@@ -141,26 +141,15 @@ func (p *pattern) match(s string, c *evalCtx) bool {
 // text returns the pattern with its variables substituted, without glob meaning (for the
 // exact-comparison operators).
 func (p *pattern) text(c *evalCtx) (string, bool) {
-	if !p.hasVar {
-		if p.literal {
-			return p.src, true
-		}
-		var b strings.Builder
-		for _, t := range p.toks {
-			switch t.kind {
-			case tStar:
-				b.WriteByte('*')
-			case tOne:
-				b.WriteByte('?')
-			default:
-				b.WriteString(t.s)
-			}
-		}
-		return b.String(), true
+	if p.literal {
+		return p.src, true
 	}
-	toks, ok := p.resolve(c)
-	if !ok {
-		return "", false
+	toks := p.toks
+	if p.hasVar {
+		var ok bool
+		if toks, ok = p.resolve(c); !ok {
+			return "", false
+		}
 	}
 	var b strings.Builder
 	for _, t := range toks {
