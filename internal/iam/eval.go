@@ -282,7 +282,7 @@ type evalCtx struct {
 }
 
 func newEvalCtx(req *Request) *evalCtx {
-	ec := &evalCtx{req: req, action: lowerASCII(req.Action)}
+	ec := &evalCtx{req: req, action: strings.ToLower(req.Action)}
 	ec.resParts, ec.resIsARN = splitARN(req.Resource)
 	if p := req.Principal; p != nil {
 		ec.pArn[0] = p.PrincipalARN
@@ -295,15 +295,6 @@ func newEvalCtx(req *Request) *evalCtx {
 		}
 	}
 	return ec
-}
-
-func lowerASCII(s string) string {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c >= 'A' && c <= 'Z' {
-			return strings.ToLower(s)
-		}
-	}
-	return s
 }
 
 // lookup finds a condition key (case-insensitively) in the request context, then among the
