@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
 
 	"github.com/furl/furl/internal/awserr"
@@ -293,8 +292,7 @@ func RemoveStatement(doc []byte, sid string) ([]byte, error) {
 			return json.Marshal(d)
 		}
 	}
-	return nil, &awserr.Error{Code: "ResourceNotFoundException", Status: http.StatusNotFound,
-		Message: fmt.Sprintf("Statement %s is not found in resource policy.", sid)}
+	return nil, awserr.NotFound("Statement %s is not found in resource policy.", sid)
 }
 
 // HasStatement reports whether doc has a statement with the given Sid.

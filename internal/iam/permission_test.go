@@ -114,7 +114,8 @@ func TestPolicyDocumentEditing(t *testing.T) {
 	if string(doc) != `{"Version":"2012-10-17","Id":"default","Statement":[`+string(s2)+`]}` {
 		t.Fatalf("after remove: %s", doc)
 	}
-	if _, err = RemoveStatement(doc, "nope"); !errors.As(err, &ae) || ae.Code != "ResourceNotFoundException" {
+	if _, err = RemoveStatement(doc, "nope"); !errors.As(err, &ae) || ae.Code != "ResourceNotFoundException" || ae.Status != 404 ||
+		ae.Message != "Statement nope is not found in resource policy." {
 		t.Fatalf("remove unknown: %v", err)
 	}
 	if doc, err = RemoveStatement(doc, SidURLInvokeAction); err != nil || doc != nil {
