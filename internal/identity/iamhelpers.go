@@ -77,21 +77,21 @@ func (s *Service) lookupOwner(ctx context.Context, o owner, name string) (canon,
 }
 
 // namedOwner reads the owner's name parameter (at most max characters) and authorizes action on
-// the owner, which must exist.
-func (s *Service) namedOwner(c *call, o owner, max int, action string) (string, error) {
-	name, err := c.params.name(o.param, max)
-	if err != nil {
-		return "", err
+// the owner, which must exist. It returns the name as given and as created.
+func (s *Service) namedOwner(c *call, o owner, max int, action string) (name, canon string, err error) {
+	if name, err = c.params.name(o.param, max); err != nil {
+		return "", "", err
 	}
-	if _, err := s.authorizeOwner(c, o, name, action); err != nil {
-		return "", err
+	if canon, err = s.authorizeOwner(c, o, name, action); err != nil {
+		return "", "", err
 	}
-	return name, nil
+	return name, canon, nil
 }
 
-// ownerWith reads the owner's name parameter (at most 128 characters), then the operation's
-// other parameters with more, and authorizes action on the owner, which must exist.
-func ownerWith[T any](s *Service, c *call, o owner, action string, more func(params) (T, error)) (string, T, error) {
+// canonicalOwnerWith reads the owner's name parameter (at most 128 characters), then the
+// operation's other parameters with more, and authorizes action on the owner, which must
+// exist. It returns the owner's name as created.
+func canonicalOwnerWith[T any](s *Service, c *call, o owner, action string, more func(params) (T, error)) (string, T, error) {
 	var zero T
 	name, err := c.params.name(o.param, 128)
 	if err != nil {
@@ -101,21 +101,8 @@ func ownerWith[T any](s *Service, c *call, o owner, action string, more func(par
 	if err != nil {
 		return "", zero, err
 	}
-	if _, err := s.authorizeOwner(c, o, name, action); err != nil {
-		return "", zero, err
-	}
-	return name, v, nil
-}
-
-// canonicalOwnerWith is ownerWith answering the owner's name as created.
-func canonicalOwnerWith[T any](s *Service, c *call, o owner, action string, more func(params) (T, error)) (string, T, error) {
-	name, v, err := ownerWith(s, c, o, action, more)
+	canon, err := s.authorizeOwner(c, o, name, action)
 	if err != nil {
-		return "", v, err
-	}
-	canon, err := s.canonicalOwnerName(c, o, name)
-	if err != nil {
-		var zero T
 		return "", zero, err
 	}
 	return canon, v, nil

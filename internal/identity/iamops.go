@@ -177,19 +177,6 @@ func internal(err error) error {
 	return e
 }
 
-// ownerARN returns the ARN of the named user, group or role and whether it exists (for a
-// missing one, the ARN it would have with path "/").
-func (s *Service) ownerARN(c *call, o owner, name string) (string, bool, error) {
-	_, arn, err := s.lookupOwner(c.ctx, o, name)
-	if errors.Is(err, store.ErrNoSuchEntity) {
-		return s.arn(o.label, "/", name), false, nil
-	}
-	if err != nil {
-		return "", false, internal(err)
-	}
-	return arn, true, nil
-}
-
 // noSuchOwner is IAM's message for a missing user, group or role.
 func noSuchOwner(o owner, name string) error {
 	if o.kind == store.OwnerRole {
@@ -198,19 +185,24 @@ func noSuchOwner(o owner, name string) error {
 	return errNoSuchEntity("The %s with name %s cannot be found.", o.label, name)
 }
 
-// authorizeOwner authorizes action on the named owner and requires it to exist.
+// authorizeOwner authorizes action on the named owner, which must exist, and returns its name
+// as created (names are case-insensitive). A missing owner is authorized at the ARN it would
+// have with path "/".
 func (s *Service) authorizeOwner(c *call, o owner, name, action string) (string, error) {
-	arn, ok, err := s.ownerARN(c, o, name)
-	if err != nil {
-		return "", err
+	canon, arn, err := s.lookupOwner(c.ctx, o, name)
+	missing := errors.Is(err, store.ErrNoSuchEntity)
+	if missing {
+		arn = s.arn(o.label, "/", name)
+	} else if err != nil {
+		return "", internal(err)
 	}
 	if err := s.authorize(c, action, arn); err != nil {
 		return "", err
 	}
-	if !ok {
+	if missing {
 		return "", noSuchOwner(o, name)
 	}
-	return arn, nil
+	return canon, nil
 }
 
 // --- XML shapes ---
@@ -300,7 +292,7 @@ func (s *Service) listUsers(c *call) (*xnode, error) { return listAll(s, c, user
 func userItem(u store.IAMUser) *xnode { return userXML(u) }
 
 func (s *Service) deleteUser(c *call) (*xnode, error) {
-	name, err := s.namedOwner(c, ownerUser, 128, "iam:DeleteUser")
+	name, _, err := s.namedOwner(c, ownerUser, 128, "iam:DeleteUser")
 	if err != nil {
 		return nil, err
 	}
@@ -356,7 +348,8 @@ func (s *Service) createAccessKey(c *call) (*xnode, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.authorizeOwner(c, ownerUser, name, "iam:CreateAccessKey"); err != nil {
+	canon, err := s.authorizeOwner(c, ownerUser, name, "iam:CreateAccessKey")
+	if err != nil {
 		return nil, err
 	}
 	keys, err := s.db.ListAccessKeys(c.ctx, name)
@@ -366,11 +359,7 @@ func (s *Service) createAccessKey(c *call) (*xnode, error) {
 	if len(keys) >= maxAccessKeysPerUser {
 		return nil, errLimit("Cannot exceed quota for AccessKeysPerUser: %d", maxAccessKeysPerUser)
 	}
-	u, err := s.db.GetIAMUser(c.ctx, name)
-	if err != nil {
-		return nil, internal(err)
-	}
-	k := store.IAMAccessKey{UserName: u.Name, Status: "Active", Created: s.now().UTC()}
+	k := store.IAMAccessKey{UserName: canon, Status: "Active", Created: s.now().UTC()}
 	if k.AccessKeyID, err = newAccessKeyID(s.rand, prefixAccessKey); err != nil {
 		return nil, internal(err)
 	}
@@ -399,7 +388,8 @@ func (s *Service) listAccessKeys(c *call) (*xnode, error) {
 	})
 }
 
-// userKey resolves the user and access key parameters of UpdateAccessKey and DeleteAccessKey.
+// userKey resolves the user (its name as created) and access key parameters of
+// UpdateAccessKey and DeleteAccessKey.
 func (s *Service) userKey(c *call, action string) (user, akid string, err error) {
 	akid, err = c.params.required("AccessKeyId")
 	if err != nil {
@@ -409,7 +399,7 @@ func (s *Service) userKey(c *call, action string) (user, akid string, err error)
 	if err != nil {
 		return "", "", err
 	}
-	if _, err := s.authorizeOwner(c, ownerUser, user, action); err != nil {
+	if user, err = s.authorizeOwner(c, ownerUser, user, action); err != nil {
 		return "", "", err
 	}
 	return user, akid, nil
@@ -427,11 +417,7 @@ func (s *Service) changeAccessKey(c *call, action string, check func() error, ch
 			return nil, err
 		}
 	}
-	u, err := s.db.GetIAMUser(c.ctx, user)
-	if err != nil {
-		return nil, internal(err)
-	}
-	if err := change(u.Name, akid); err != nil {
+	if err := change(user, akid); err != nil {
 		return nil, storeFailure(err, store.ErrNoSuchEntity, errNoSuchEntity("The Access Key with id %s cannot be found.", akid))
 	}
 	return nil, nil
@@ -462,7 +448,7 @@ func (p params) policyName() (string, error) { return p.name("PolicyName", 128) 
 
 func (s *Service) putOwnerPolicy(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
-		name, in, err := ownerWith(s, c, o, "iam:Put"+o.title+"Policy", func(p params) (store.IAMInlinePolicy, error) {
+		canon, in, err := canonicalOwnerWith(s, c, o, "iam:Put"+o.title+"Policy", func(p params) (store.IAMInlinePolicy, error) {
 			pname, err := p.policyName()
 			if err != nil {
 				return store.IAMInlinePolicy{}, err
@@ -476,9 +462,7 @@ func (s *Service) putOwnerPolicy(o owner) opFunc {
 		if err := checkPolicyDocument(in.Document, false); err != nil {
 			return nil, err
 		}
-		if in.OwnerName, err = s.canonicalOwnerName(c, o, name); err != nil {
-			return nil, err
-		}
+		in.OwnerName = canon
 		if err := s.db.PutInlinePolicy(c.ctx, in); err != nil {
 			return nil, internal(err)
 		}
@@ -531,15 +515,11 @@ func errNoSuchInline(o owner, policy string) error {
 
 func (s *Service) listOwnerPolicies(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
-		name, err := s.namedOwner(c, o, 128, "iam:List"+o.title+"Policies")
+		_, canon, err := s.namedOwner(c, o, 128, "iam:List"+o.title+"Policies")
 		if err != nil {
 			return nil, err
 		}
 		return pagedList(c, "PolicyNames", func() ([]store.IAMInlinePolicy, error) {
-			canon, err := s.canonicalOwnerName(c, o, name)
-			if err != nil {
-				return nil, err
-			}
 			return fromStore(s.db.ListInlinePolicies(c.ctx, o.kind, canon))
 		}, func(p store.IAMInlinePolicy) *xnode { return tx("", p.Name) })
 	}
@@ -590,15 +570,11 @@ func (s *Service) detachOwnerPolicy(o owner) opFunc {
 
 func (s *Service) listAttachedOwnerPolicies(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
-		name, err := s.namedOwner(c, o, 128, "iam:ListAttached"+o.title+"Policies")
+		_, canon, err := s.namedOwner(c, o, 128, "iam:ListAttached"+o.title+"Policies")
 		if err != nil {
 			return nil, err
 		}
 		return pagedList(c, "AttachedPolicies", func() ([]store.IAMPolicy, error) {
-			canon, err := s.canonicalOwnerName(c, o, name)
-			if err != nil {
-				return nil, err
-			}
 			ps, err := s.db.ListAttachedPolicies(c.ctx, o.kind, canon)
 			if err != nil {
 				return nil, internal(err)
@@ -863,7 +839,7 @@ func (s *Service) createGroup(c *call) (*xnode, error) {
 }
 
 func (s *Service) getGroup(c *call) (*xnode, error) {
-	name, err := s.namedOwner(c, ownerGroup, 128, "iam:GetGroup")
+	name, _, err := s.namedOwner(c, ownerGroup, 128, "iam:GetGroup")
 	if err != nil {
 		return nil, err
 	}
@@ -886,11 +862,7 @@ func (s *Service) listGroups(c *call) (*xnode, error) {
 }
 
 func (s *Service) listGroupsForUser(c *call) (*xnode, error) {
-	name, err := s.namedOwner(c, ownerUser, 128, "iam:ListGroupsForUser")
-	if err != nil {
-		return nil, err
-	}
-	canon, err := s.canonicalOwnerName(c, ownerUser, name)
+	_, canon, err := s.namedOwner(c, ownerUser, 128, "iam:ListGroupsForUser")
 	if err != nil {
 		return nil, err
 	}
@@ -904,7 +876,7 @@ func (s *Service) groupList(c *call, user string) (*xnode, error) {
 }
 
 func (s *Service) deleteGroup(c *call) (*xnode, error) {
-	name, err := s.namedOwner(c, ownerGroup, 128, "iam:DeleteGroup")
+	name, _, err := s.namedOwner(c, ownerGroup, 128, "iam:DeleteGroup")
 	if err != nil {
 		return nil, err
 	}
@@ -1028,7 +1000,7 @@ func (s *Service) getRole(c *call) (*xnode, error) {
 func (s *Service) listRoles(c *call) (*xnode, error) { return listAll(s, c, roles) }
 
 func (s *Service) deleteRole(c *call) (*xnode, error) {
-	name, err := s.namedOwner(c, ownerRole, 64, "iam:DeleteRole")
+	name, _, err := s.namedOwner(c, ownerRole, 64, "iam:DeleteRole")
 	if err != nil {
 		return nil, err
 	}
@@ -1068,7 +1040,7 @@ func (s *Service) updateAssumeRolePolicy(c *call) (*xnode, error) {
 // listInstanceProfilesForRole answers an empty list: furl has no EC2 instance profiles, but
 // tools (Terraform) ask before deleting a role.
 func (s *Service) listInstanceProfilesForRole(c *call) (*xnode, error) {
-	if _, err := s.namedOwner(c, ownerRole, 64, "iam:ListInstanceProfilesForRole"); err != nil {
+	if _, _, err := s.namedOwner(c, ownerRole, 64, "iam:ListInstanceProfilesForRole"); err != nil {
 		return nil, err
 	}
 	return page(el("", members("InstanceProfiles", nil)), ""), nil

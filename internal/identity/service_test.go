@@ -794,6 +794,65 @@ func TestTagsAndPrincipalTags(t *testing.T) {
 	}
 }
 
+// TestOwnerNameInAnyCase names an existing user in another case: the operations act on the
+// user as created.
+func TestOwnerNameInAnyCase(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	root := e.iam(rootID, rootSecret, "")
+	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	akid := ck.AccessKey.AccessKeyId
+	upper := aws.String("ALICE")
+	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: upper, PolicyName: aws.String("p"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: upper,
+		PolicyArn: aws.String("arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.TagUser(ctx, &iam.TagUserInput{UserName: upper, Tags: []iamtypes.Tag{{Key: aws.String("team"), Value: aws.String("red")}}}); err != nil {
+		t.Fatal(err)
+	}
+	if lp, err := root.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: aws.String("alice")}); err != nil || len(lp.PolicyNames) != 1 {
+		t.Errorf("ListUserPolicies = %+v, %v", lp, err)
+	}
+	if lp, err := root.ListUserPolicies(ctx, &iam.ListUserPoliciesInput{UserName: upper}); err != nil || len(lp.PolicyNames) != 1 {
+		t.Errorf("ListUserPolicies(ALICE) = %+v, %v", lp, err)
+	}
+	if la, err := root.ListAttachedUserPolicies(ctx, &iam.ListAttachedUserPoliciesInput{UserName: upper}); err != nil || len(la.AttachedPolicies) != 1 {
+		t.Errorf("ListAttachedUserPolicies(ALICE) = %+v, %v", la, err)
+	}
+	if lt, err := root.ListUserTags(ctx, &iam.ListUserTagsInput{UserName: aws.String("alice")}); err != nil || len(lt.Tags) != 1 {
+		t.Errorf("ListUserTags = %+v, %v", lt, err)
+	}
+	if _, err := root.UntagUser(ctx, &iam.UntagUserInput{UserName: upper, TagKeys: []string{"team"}}); err != nil {
+		t.Fatal(err)
+	}
+	if lt, err := root.ListUserTags(ctx, &iam.ListUserTagsInput{UserName: upper}); err != nil || len(lt.Tags) != 0 {
+		t.Errorf("ListUserTags(ALICE) after UntagUser = %+v, %v", lt, err)
+	}
+	if _, err := root.UpdateAccessKey(ctx, &iam.UpdateAccessKeyInput{UserName: upper, AccessKeyId: akid, Status: iamtypes.StatusTypeInactive}); err != nil {
+		t.Fatal(err)
+	}
+	lk, err := root.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String("alice")})
+	if err != nil || len(lk.AccessKeyMetadata) != 1 || lk.AccessKeyMetadata[0].Status != iamtypes.StatusTypeInactive {
+		t.Errorf("ListAccessKeys after UpdateAccessKey(ALICE) = %+v, %v", lk, err)
+	}
+	if _, err := root.DeleteAccessKey(ctx, &iam.DeleteAccessKeyInput{UserName: upper, AccessKeyId: akid}); err != nil {
+		t.Fatal(err)
+	}
+	if lk, err := root.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String("alice")}); err != nil || len(lk.AccessKeyMetadata) != 0 {
+		t.Errorf("ListAccessKeys after DeleteAccessKey(ALICE) = %+v, %v", lk, err)
+	}
+}
+
 // TestConcurrentWrites creates users and keys from many clients at once: SQLite must serialise
 // them without "database is locked" failures, and every key must then authenticate.
 func TestConcurrentWrites(t *testing.T) {

@@ -126,15 +126,11 @@ func (s *Service) untagOwner(o owner) opFunc {
 
 func (s *Service) listOwnerTags(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
-		name, err := s.namedOwner(c, o, 128, "iam:List"+o.title+"Tags")
+		_, canon, err := s.namedOwner(c, o, 128, "iam:List"+o.title+"Tags")
 		if err != nil {
 			return nil, err
 		}
 		return pagedList(c, "Tags", func() ([]store.IAMTag, error) {
-			canon, err := s.canonicalOwnerName(c, o, name)
-			if err != nil {
-				return nil, err
-			}
 			return fromStore(s.db.OwnerTags(c.ctx, o.kind, canon))
 		}, tagXML)
 	}
