@@ -12,7 +12,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -26,6 +25,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"runtime/pprof"
 	"strconv"
 	"strings"
@@ -218,7 +218,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		}
 		defer pprof.StopCPUProfile()
 	}
-	fmt.Fprintf(out, "wrk %v per run (after %v warm-up), loopback, %d CPUs\n\n", *duration, *warmup, numCPU())
+	fmt.Fprintf(out, "wrk %v per run (after %v warm-up), loopback, %d CPUs\n\n", *duration, *warmup, runtime.NumCPU())
 	fmt.Fprintf(out, "%-8s %6s %12s %10s %10s %9s %10s %8s\n", "target", "conns", "req/s", "p50", "p99", "non-2xx", "vs raw", "p50 +")
 	for _, c := range conns {
 		var raw *wrkResult
@@ -260,22 +260,6 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 			*streamMB, fmtDur(ttfb), fmtDur(total), float64(n)/(1<<20)/total.Seconds(), n)
 	}
 	return nil
-}
-
-func numCPU() int {
-	n := 0
-	f, err := os.Open("/proc/cpuinfo")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if strings.HasPrefix(sc.Text(), "processor") {
-			n++
-		}
-	}
-	return n
 }
 
 func serve(h http.Handler) (string, func(), error) {
