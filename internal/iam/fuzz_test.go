@@ -1,6 +1,7 @@
 package iam
 
 import (
+	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -19,13 +20,18 @@ func FuzzParsePolicy(f *testing.F) {
 			}
 			return
 		}
+		if !bytes.Equal(p.Raw(), doc) {
+			t.Fatal("Raw differs from the parsed document")
+		}
 		for _, s := range p.Statements {
 			_ = s.Label()
 		}
 		ctx := map[string][]string{"aws:SourceIp": {"10.1.2.3"}, "aws:CurrentTime": {"2026-11-26T05:00:00Z"}, "aws:TagKeys": {"a", "b"}}
 		for _, pr := range []*Principal{nil, alice(), bob(), {Type: TypeService, ARN: "s3.amazonaws.com"}} {
 			req := &Request{Principal: pr, Action: "lambda:InvokeFunctionUrl", Resource: fnLive, Context: ctx}
-			_ = Evaluate(req, []*Policy{p}, p)
+			if d := Evaluate(req, []*Policy{p}, p); d.Allowed && d.ExplicitDeny {
+				t.Fatal("allowed and explicitly denied")
+			}
 		}
 	})
 }
