@@ -37,11 +37,7 @@ func (h *Handler) invokeParams(c *call, stream bool) (*invokeParams, error) {
 	if p.typ == "" {
 		p.typ = "RequestResponse"
 	}
-	valid := map[string]bool{"RequestResponse": true, "Event": true, "DryRun": true}
-	if stream {
-		valid["Event"] = false
-	}
-	if !valid[p.typ] {
+	if p.typ != "RequestResponse" && p.typ != "DryRun" && (stream || p.typ != "Event") {
 		enum := "[Event, RequestResponse, DryRun]"
 		if stream {
 			enum = "[RequestResponse, DryRun]"
@@ -77,11 +73,7 @@ func (h *Handler) invokeParams(c *call, stream bool) (*invokeParams, error) {
 func invokeError(err error) error {
 	var te *pool.ThrottleError
 	if errors.As(err, &te) {
-		msg := "Rate Exceeded."
-		if te.Reason == "ReservedFunctionConcurrentInvocationLimitExceeded" {
-			msg = "Rate Exceeded."
-		}
-		e := awserr.TooManyRequests(te.Reason, "%s", msg)
+		e := awserr.TooManyRequests(te.Reason, "Rate Exceeded.")
 		e.Header = http.Header{"Retry-After": {"1"}}
 		e.Cause = err
 		return e
@@ -204,7 +196,6 @@ func (h *Handler) invokeStream(c *call) error {
 			complete["ErrorDetails"] = string(res.Payload)
 		}
 	} else {
-		defer res.Stream.Close()
 		buf := make([]byte, 32<<10)
 		for {
 			n, rerr := res.Stream.Read(buf)
