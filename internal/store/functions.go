@@ -285,7 +285,7 @@ func (t *FuncTx) queryConfigs(q string, args ...any) ([]*lambda.FunctionConfig, 
 
 const aliasCols = `name, alias, version, description, weights, revision_id`
 
-func scanAlias(sc interface{ Scan(...any) error }) (*lambda.Alias, error) {
+func scanAlias(sc rowScanner) (*lambda.Alias, error) {
 	var a lambda.Alias
 	var weights string
 	if err := sc.Scan(&a.FunctionName, &a.Name, &a.FunctionVersion, &a.Description, &weights, &a.RevisionID); err != nil {
@@ -378,7 +378,7 @@ type URLRecord struct {
 	InvokeModeExplicit bool
 }
 
-func scanURL(row interface{ Scan(...any) error }) (*URLRecord, error) {
+func scanURL(row rowScanner) (*URLRecord, error) {
 	var r URLRecord
 	var doc string
 	err := row.Scan(&r.URLID, &r.FunctionName, &r.Qualifier, &doc)

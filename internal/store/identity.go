@@ -215,8 +215,28 @@ type STSSession struct {
 	Expires, Created time.Time
 }
 
-func idMS(t time.Time) int64     { return t.UnixMilli() }
 func idFromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(...any) error }
+
+// queryAll runs the query and scans every row with scan; op names it in errors.
+func queryAll[T any](ctx context.Context, db *sql.DB, op string, scan func(rowScanner) (T, error), q string, args ...any) ([]T, error) {
+	rows, err := db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("store: %s: %w", op, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, fmt.Errorf("store: %s: %w", op, err)
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
 func idIsUnique(err error) bool {
 	return err != nil && strings.Contains(err.Error(), "UNIQUE constraint")
 }
@@ -261,13 +281,13 @@ func idWrapInsert(op string, err error) error {
 // CreateIAMUser inserts u; ErrEntityExists when the name is taken.
 func (s *DB) CreateIAMUser(ctx context.Context, u IAMUser) error {
 	_, err := s.sql.ExecContext(ctx, `INSERT INTO iam_users (name, id, path, arn, created_ms) VALUES (?, ?, ?, ?, ?)`,
-		u.Name, u.ID, u.Path, u.ARN, idMS(u.Created))
+		u.Name, u.ID, u.Path, u.ARN, ms(u.Created))
 	return idWrapInsert("create user", err)
 }
 
 const userCols = `name, id, path, arn, created_ms`
 
-func idScanUser(sc interface{ Scan(...any) error }) (IAMUser, error) {
+func idScanUser(sc rowScanner) (IAMUser, error) {
 	var u IAMUser
 	var c int64
 	err := sc.Scan(&u.Name, &u.ID, &u.Path, &u.ARN, &c)
@@ -286,20 +306,8 @@ func (s *DB) GetIAMUser(ctx context.Context, name string) (IAMUser, error) {
 
 // ListIAMUsers returns the users whose path starts with pathPrefix, by name.
 func (s *DB) ListIAMUsers(ctx context.Context, pathPrefix string) ([]IAMUser, error) {
-	rows, err := s.sql.QueryContext(ctx, `SELECT `+userCols+` FROM iam_users WHERE substr(path, 1, length(?)) = ? ORDER BY name`, pathPrefix, pathPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("store: list users: %w", err)
-	}
-	defer rows.Close()
-	var out []IAMUser
-	for rows.Next() {
-		u, err := idScanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list users: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.sql, "list users", idScanUser,
+		`SELECT `+userCols+` FROM iam_users WHERE substr(path, 1, length(?)) = ? ORDER BY name`, pathPrefix, pathPrefix)
 }
 
 // DeleteIAMUser deletes the user and, by cascade, its keys and group memberships. Callers check
@@ -316,14 +324,16 @@ func (s *DB) DeleteIAMUser(ctx context.Context, name string) error {
 // CreateAccessKey inserts k; ErrNoSuchEntity when the user does not exist.
 func (s *DB) CreateAccessKey(ctx context.Context, k IAMAccessKey) error {
 	_, err := s.sql.ExecContext(ctx, `INSERT INTO iam_access_keys (access_key_id, user_name, secret, status, created_ms)
-		VALUES (?, (SELECT name FROM iam_users WHERE name = ?), ?, ?, ?)`, k.AccessKeyID, k.UserName, k.Secret, k.Status, idMS(k.Created))
+		VALUES (?, (SELECT name FROM iam_users WHERE name = ?), ?, ?, ?)`, k.AccessKeyID, k.UserName, k.Secret, k.Status, ms(k.Created))
 	if err != nil && strings.Contains(err.Error(), "NOT NULL constraint") {
 		return fmt.Errorf("store: create access key: %w", ErrNoSuchEntity)
 	}
 	return idWrapInsert("create access key", err)
 }
 
-func idScanKey(sc interface{ Scan(...any) error }) (IAMAccessKey, error) {
+const keyCols = `access_key_id, user_name, secret, status, created_ms`
+
+func idScanKey(sc rowScanner) (IAMAccessKey, error) {
 	var k IAMAccessKey
 	var c int64
 	err := sc.Scan(&k.AccessKeyID, &k.UserName, &k.Secret, &k.Status, &c)
@@ -333,7 +343,7 @@ func idScanKey(sc interface{ Scan(...any) error }) (IAMAccessKey, error) {
 
 // GetAccessKey returns the key with id akid.
 func (s *DB) GetAccessKey(ctx context.Context, akid string) (IAMAccessKey, error) {
-	k, err := idScanKey(s.sql.QueryRowContext(ctx, `SELECT access_key_id, user_name, secret, status, created_ms FROM iam_access_keys WHERE access_key_id = ?`, akid))
+	k, err := idScanKey(s.sql.QueryRowContext(ctx, `SELECT `+keyCols+` FROM iam_access_keys WHERE access_key_id = ?`, akid))
 	if err != nil {
 		return IAMAccessKey{}, fmt.Errorf("store: get access key: %w", idNotFound(err))
 	}
@@ -342,20 +352,8 @@ func (s *DB) GetAccessKey(ctx context.Context, akid string) (IAMAccessKey, error
 
 // ListAccessKeys returns the user's keys, oldest first.
 func (s *DB) ListAccessKeys(ctx context.Context, userName string) ([]IAMAccessKey, error) {
-	rows, err := s.sql.QueryContext(ctx, `SELECT access_key_id, user_name, secret, status, created_ms FROM iam_access_keys WHERE user_name = ? ORDER BY created_ms, access_key_id`, userName)
-	if err != nil {
-		return nil, fmt.Errorf("store: list access keys: %w", err)
-	}
-	defer rows.Close()
-	var out []IAMAccessKey
-	for rows.Next() {
-		k, err := idScanKey(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list access keys: %w", err)
-		}
-		out = append(out, k)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.sql, "list access keys", idScanKey,
+		`SELECT `+keyCols+` FROM iam_access_keys WHERE user_name = ? ORDER BY created_ms, access_key_id`, userName)
 }
 
 // UpdateAccessKeyStatus sets the status of the user's key.
@@ -379,65 +377,45 @@ func (s *DB) DeleteAccessKey(ctx context.Context, userName, akid string) error {
 // CreateIAMGroup inserts g.
 func (s *DB) CreateIAMGroup(ctx context.Context, g IAMGroup) error {
 	_, err := s.sql.ExecContext(ctx, `INSERT INTO iam_groups (name, id, path, arn, created_ms) VALUES (?, ?, ?, ?, ?)`,
-		g.Name, g.ID, g.Path, g.ARN, idMS(g.Created))
+		g.Name, g.ID, g.Path, g.ARN, ms(g.Created))
 	return idWrapInsert("create group", err)
+}
+
+const groupCols = `name, id, path, arn, created_ms`
+
+func idScanGroup(sc rowScanner) (IAMGroup, error) {
+	var g IAMGroup
+	var c int64
+	err := sc.Scan(&g.Name, &g.ID, &g.Path, &g.ARN, &c)
+	g.Created = idFromMS(c)
+	return g, err
 }
 
 // GetIAMGroup returns the group called name.
 func (s *DB) GetIAMGroup(ctx context.Context, name string) (IAMGroup, error) {
-	var g IAMGroup
-	var c int64
-	err := s.sql.QueryRowContext(ctx, `SELECT name, id, path, arn, created_ms FROM iam_groups WHERE name = ?`, name).Scan(&g.Name, &g.ID, &g.Path, &g.ARN, &c)
+	g, err := idScanGroup(s.sql.QueryRowContext(ctx, `SELECT `+groupCols+` FROM iam_groups WHERE name = ?`, name))
 	if err != nil {
 		return IAMGroup{}, fmt.Errorf("store: get group %s: %w", name, idNotFound(err))
 	}
-	g.Created = idFromMS(c)
 	return g, nil
 }
 
 // ListIAMGroups returns the groups whose path starts with pathPrefix; with userName set, only
 // that user's groups.
 func (s *DB) ListIAMGroups(ctx context.Context, pathPrefix, userName string) ([]IAMGroup, error) {
-	q := `SELECT name, id, path, arn, created_ms FROM iam_groups WHERE substr(path, 1, length(?)) = ?`
+	q := `SELECT ` + groupCols + ` FROM iam_groups WHERE substr(path, 1, length(?)) = ?`
 	args := []any{pathPrefix, pathPrefix}
 	if userName != "" {
 		q += ` AND name IN (SELECT group_name FROM iam_group_members WHERE user_name = ?)`
 		args = append(args, userName)
 	}
-	rows, err := s.sql.QueryContext(ctx, q+` ORDER BY name`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list groups: %w", err)
-	}
-	defer rows.Close()
-	var out []IAMGroup
-	for rows.Next() {
-		var g IAMGroup
-		var c int64
-		if err := rows.Scan(&g.Name, &g.ID, &g.Path, &g.ARN, &c); err != nil {
-			return nil, fmt.Errorf("store: list groups: %w", err)
-		}
-		g.Created = idFromMS(c)
-		out = append(out, g)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.sql, "list groups", idScanGroup, q+` ORDER BY name`, args...)
 }
 
 // GroupMembers returns the users in the group, by name.
 func (s *DB) GroupMembers(ctx context.Context, groupName string) ([]IAMUser, error) {
-	rows, err := s.sql.QueryContext(ctx, `SELECT `+userCols+` FROM iam_users WHERE name IN (SELECT user_name FROM iam_group_members WHERE group_name = ?) ORDER BY name`, groupName)
-	if err != nil {
-		return nil, fmt.Errorf("store: group members: %w", err)
-	}
-	defer rows.Close()
-	var out []IAMUser
-	for rows.Next() {
-		u, err := idScanUser(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: group members: %w", err)
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.sql, "group members", idScanUser,
+		`SELECT `+userCols+` FROM iam_users WHERE name IN (SELECT user_name FROM iam_group_members WHERE group_name = ?) ORDER BY name`, groupName)
 }
 
 // DeleteIAMGroup deletes the group (members are released by cascade).
@@ -471,13 +449,13 @@ func (s *DB) RemoveUserFromGroup(ctx context.Context, groupName, userName string
 // CreateIAMRole inserts r.
 func (s *DB) CreateIAMRole(ctx context.Context, r IAMRole) error {
 	_, err := s.sql.ExecContext(ctx, `INSERT INTO iam_roles (name, id, path, arn, trust_policy, description, max_session_duration, created_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.Name, r.ID, r.Path, r.ARN, r.TrustPolicy, r.Description, r.MaxSessionDuration, idMS(r.Created))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, r.Name, r.ID, r.Path, r.ARN, r.TrustPolicy, r.Description, r.MaxSessionDuration, ms(r.Created))
 	return idWrapInsert("create role", err)
 }
 
 const roleCols = `name, id, path, arn, trust_policy, description, max_session_duration, created_ms`
 
-func idScanRole(sc interface{ Scan(...any) error }) (IAMRole, error) {
+func idScanRole(sc rowScanner) (IAMRole, error) {
 	var r IAMRole
 	var c int64
 	err := sc.Scan(&r.Name, &r.ID, &r.Path, &r.ARN, &r.TrustPolicy, &r.Description, &r.MaxSessionDuration, &c)
@@ -496,20 +474,8 @@ func (s *DB) GetIAMRole(ctx context.Context, name string) (IAMRole, error) {
 
 // ListIAMRoles returns the roles whose path starts with pathPrefix, by name.
 func (s *DB) ListIAMRoles(ctx context.Context, pathPrefix string) ([]IAMRole, error) {
-	rows, err := s.sql.QueryContext(ctx, `SELECT `+roleCols+` FROM iam_roles WHERE substr(path, 1, length(?)) = ? ORDER BY name`, pathPrefix, pathPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("store: list roles: %w", err)
-	}
-	defer rows.Close()
-	var out []IAMRole
-	for rows.Next() {
-		r, err := idScanRole(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list roles: %w", err)
-		}
-		out = append(out, r)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.sql, "list roles", idScanRole,
+		`SELECT `+roleCols+` FROM iam_roles WHERE substr(path, 1, length(?)) = ? ORDER BY name`, pathPrefix, pathPrefix)
 }
 
 // UpdateRoleTrustPolicy replaces the role's trust policy.
@@ -538,11 +504,11 @@ func (s *DB) CreateIAMPolicy(ctx context.Context, p IAMPolicy) error {
 	}
 	defer tx.Rollback()
 	if _, err := tx.ExecContext(ctx, `INSERT INTO iam_policies (arn, name, id, path, document, description, created_ms, updated_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.ARN, p.Name, p.ID, p.Path, p.Document, p.Description, idMS(p.Created), idMS(p.Updated)); err != nil {
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, p.ARN, p.Name, p.ID, p.Path, p.Document, p.Description, ms(p.Created), ms(p.Updated)); err != nil {
 		return idWrapInsert("create policy", err)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO iam_policy_versions (policy_arn, version, document, created_ms) VALUES (?, 1, ?, ?)`,
-		p.ARN, p.Document, idMS(p.Created)); err != nil {
+		p.ARN, p.Document, ms(p.Created)); err != nil {
 		return idWrapInsert("create policy", err)
 	}
 	return idWrapInsert("create policy", tx.Commit())
@@ -551,7 +517,7 @@ func (s *DB) CreateIAMPolicy(ctx context.Context, p IAMPolicy) error {
 const policyCols = `arn, name, id, path, document, description, created_ms, updated_ms,
 	(SELECT COUNT(*) FROM iam_attachments a WHERE a.policy_arn = iam_policies.arn), default_version`
 
-func idScanPolicy(sc interface{ Scan(...any) error }) (IAMPolicy, error) {
+func idScanPolicy(sc rowScanner) (IAMPolicy, error) {
 	var p IAMPolicy
 	var c, u int64
 	err := sc.Scan(&p.ARN, &p.Name, &p.ID, &p.Path, &p.Document, &p.Description, &c, &u, &p.AttachmentCount, &p.DefaultVersion)
@@ -576,20 +542,7 @@ func (s *DB) ListIAMPolicies(ctx context.Context, arnPrefix, pathPrefix string, 
 	if onlyAttached {
 		q += ` AND EXISTS (SELECT 1 FROM iam_attachments a WHERE a.policy_arn = iam_policies.arn)`
 	}
-	rows, err := s.sql.QueryContext(ctx, q+` ORDER BY name, arn`, arnPrefix, arnPrefix, pathPrefix, pathPrefix)
-	if err != nil {
-		return nil, fmt.Errorf("store: list policies: %w", err)
-	}
-	defer rows.Close()
-	var out []IAMPolicy
-	for rows.Next() {
-		p, err := idScanPolicy(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list policies: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+	return queryAll(ctx, s.sql, "list policies", idScanPolicy, q+` ORDER BY name, arn`, arnPrefix, arnPrefix, pathPrefix, pathPrefix)
 }
 
 // DeleteIAMPolicy deletes the managed policy; callers check attachments first.
@@ -626,20 +579,11 @@ func (s *DB) GetInlinePolicy(ctx context.Context, kind, owner, name string) (IAM
 
 // ListInlinePolicies returns the owner's inline policies, by name.
 func (s *DB) ListInlinePolicies(ctx context.Context, kind, owner string) ([]IAMInlinePolicy, error) {
-	rows, err := s.sql.QueryContext(ctx, `SELECT owner_name, policy_name, document FROM iam_inline_policies WHERE owner_kind = ? AND owner_name = ? ORDER BY policy_name`, kind, owner)
-	if err != nil {
-		return nil, fmt.Errorf("store: list inline policies: %w", err)
-	}
-	defer rows.Close()
-	var out []IAMInlinePolicy
-	for rows.Next() {
+	return queryAll(ctx, s.sql, "list inline policies", func(sc rowScanner) (IAMInlinePolicy, error) {
 		p := IAMInlinePolicy{OwnerKind: kind}
-		if err := rows.Scan(&p.OwnerName, &p.Name, &p.Document); err != nil {
-			return nil, fmt.Errorf("store: list inline policies: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
+		err := sc.Scan(&p.OwnerName, &p.Name, &p.Document)
+		return p, err
+	}, `SELECT owner_name, policy_name, document FROM iam_inline_policies WHERE owner_kind = ? AND owner_name = ? ORDER BY policy_name`, kind, owner)
 }
 
 // DeleteInlinePolicy deletes one inline policy.
@@ -669,21 +613,8 @@ func (s *DB) DetachPolicy(ctx context.Context, kind, owner, policyARN string) er
 
 // ListAttachedPolicies returns the managed policies attached to the owner, by name.
 func (s *DB) ListAttachedPolicies(ctx context.Context, kind, owner string) ([]IAMPolicy, error) {
-	rows, err := s.sql.QueryContext(ctx, `SELECT `+policyCols+` FROM iam_policies WHERE arn IN
+	return queryAll(ctx, s.sql, "list attached policies", idScanPolicy, `SELECT `+policyCols+` FROM iam_policies WHERE arn IN
 		(SELECT policy_arn FROM iam_attachments WHERE owner_kind = ? AND owner_name = ?) ORDER BY name, arn`, kind, owner)
-	if err != nil {
-		return nil, fmt.Errorf("store: list attached policies: %w", err)
-	}
-	defer rows.Close()
-	var out []IAMPolicy
-	for rows.Next() {
-		p, err := idScanPolicy(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: list attached policies: %w", err)
-		}
-		out = append(out, p)
-	}
-	return out, rows.Err()
 }
 
 // DeleteOwnerPolicies removes every inline policy and attachment of the owner.
@@ -711,20 +642,11 @@ func (s *DB) PolicyDocuments(ctx context.Context, kind, owner string) ([]string,
 		UNION ALL
 		SELECT p.document FROM iam_attachments a JOIN o ON a.owner_kind = o.kind AND a.owner_name = o.name
 			JOIN iam_policies p ON p.arn = a.policy_arn`
-	rows, err := s.sql.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: policy documents: %w", err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
+	return queryAll(ctx, s.sql, "policy documents", func(sc rowScanner) (string, error) {
 		var d string
-		if err := rows.Scan(&d); err != nil {
-			return nil, fmt.Errorf("store: policy documents: %w", err)
-		}
-		out = append(out, d)
-	}
-	return out, rows.Err()
+		err := sc.Scan(&d)
+		return d, err
+	}, q, args...)
 }
 
 // --- STS sessions ---
@@ -732,7 +654,7 @@ func (s *DB) PolicyDocuments(ctx context.Context, kind, owner string) ([]string,
 // CreateSTSSession inserts a session.
 func (s *DB) CreateSTSSession(ctx context.Context, t STSSession) error {
 	_, err := s.sql.ExecContext(ctx, `INSERT INTO sts_sessions (access_key_id, secret, token, role_name, role_id, role_arn, session_name, source_arn, expires_ms, created_ms)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.AccessKeyID, t.Secret, t.Token, t.RoleName, t.RoleID, t.RoleARN, t.SessionName, t.SourceARN, idMS(t.Expires), idMS(t.Created))
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, t.AccessKeyID, t.Secret, t.Token, t.RoleName, t.RoleID, t.RoleARN, t.SessionName, t.SourceARN, ms(t.Expires), ms(t.Created))
 	return idWrapInsert("create session", err)
 }
 
@@ -751,7 +673,7 @@ func (s *DB) GetSTSSession(ctx context.Context, akid string) (STSSession, error)
 
 // DeleteExpiredSTSSessions removes sessions that expired before before; it returns how many.
 func (s *DB) DeleteExpiredSTSSessions(ctx context.Context, before time.Time) (int64, error) {
-	res, err := s.sql.ExecContext(ctx, `DELETE FROM sts_sessions WHERE expires_ms < ?`, idMS(before))
+	res, err := s.sql.ExecContext(ctx, `DELETE FROM sts_sessions WHERE expires_ms < ?`, ms(before))
 	if err != nil {
 		return 0, fmt.Errorf("store: delete expired sessions: %w", err)
 	}
@@ -801,20 +723,11 @@ func (s *DB) UntagOwner(ctx context.Context, kind, owner string, keys []string) 
 
 // OwnerTags returns the owner's tags, by key.
 func (s *DB) OwnerTags(ctx context.Context, kind, owner string) ([]IAMTag, error) {
-	rows, err := s.sql.QueryContext(ctx, `SELECT key, value FROM iam_tags WHERE owner_kind = ? AND owner_name = ? ORDER BY key`, kind, owner)
-	if err != nil {
-		return nil, fmt.Errorf("store: tags: %w", err)
-	}
-	defer rows.Close()
-	var out []IAMTag
-	for rows.Next() {
+	return queryAll(ctx, s.sql, "tags", func(sc rowScanner) (IAMTag, error) {
 		var t IAMTag
-		if err := rows.Scan(&t.Key, &t.Value); err != nil {
-			return nil, fmt.Errorf("store: tags: %w", err)
-		}
-		out = append(out, t)
-	}
-	return out, rows.Err()
+		err := sc.Scan(&t.Key, &t.Value)
+		return t, err
+	}, `SELECT key, value FROM iam_tags WHERE owner_kind = ? AND owner_name = ? ORDER BY key`, kind, owner)
 }
 
 // --- managed policy versions ---
@@ -852,14 +765,14 @@ func (s *DB) CreatePolicyVersion(ctx context.Context, arn, doc string, setDefaul
 		return 0, fmt.Errorf("store: create policy version: %w", ErrLimitExceeded)
 	}
 	if _, err := tx.ExecContext(ctx, `INSERT INTO iam_policy_versions (policy_arn, version, document, created_ms) VALUES (?, ?, ?, ?)`,
-		arn, next, doc, idMS(at)); err != nil {
+		arn, next, doc, ms(at)); err != nil {
 		return 0, fmt.Errorf("store: create policy version: %w", err)
 	}
 	q := `UPDATE iam_policies SET next_version = next_version + 1 WHERE arn = ?`
 	args := []any{arn}
 	if setDefault {
 		q = `UPDATE iam_policies SET next_version = next_version + 1, default_version = ?, document = ?, updated_ms = ? WHERE arn = ?`
-		args = []any{next, doc, idMS(at), arn}
+		args = []any{next, doc, ms(at), arn}
 	}
 	if _, err := tx.ExecContext(ctx, q, args...); err != nil {
 		return 0, fmt.Errorf("store: create policy version: %w", err)
@@ -872,23 +785,14 @@ func (s *DB) CreatePolicyVersion(ctx context.Context, arn, doc string, setDefaul
 
 // PolicyVersions returns the policy's versions, newest first.
 func (s *DB) PolicyVersions(ctx context.Context, arn string) ([]IAMPolicyVersion, error) {
-	rows, err := s.sql.QueryContext(ctx, `SELECT v.version, v.document, v.version = p.default_version, v.created_ms
-		FROM iam_policy_versions v JOIN iam_policies p ON p.arn = v.policy_arn WHERE v.policy_arn = ? ORDER BY v.version DESC`, arn)
-	if err != nil {
-		return nil, fmt.Errorf("store: policy versions: %w", err)
-	}
-	defer rows.Close()
-	var out []IAMPolicyVersion
-	for rows.Next() {
+	return queryAll(ctx, s.sql, "policy versions", func(sc rowScanner) (IAMPolicyVersion, error) {
 		var v IAMPolicyVersion
 		var c int64
-		if err := rows.Scan(&v.Version, &v.Document, &v.IsDefault, &c); err != nil {
-			return nil, fmt.Errorf("store: policy versions: %w", err)
-		}
+		err := sc.Scan(&v.Version, &v.Document, &v.IsDefault, &c)
 		v.Created = idFromMS(c)
-		out = append(out, v)
-	}
-	return out, rows.Err()
+		return v, err
+	}, `SELECT v.version, v.document, v.version = p.default_version, v.created_ms
+		FROM iam_policy_versions v JOIN iam_policies p ON p.arn = v.policy_arn WHERE v.policy_arn = ? ORDER BY v.version DESC`, arn)
 }
 
 // SetDefaultPolicyVersion makes version the default (its document becomes the policy's).
@@ -896,7 +800,7 @@ func (s *DB) SetDefaultPolicyVersion(ctx context.Context, arn string, version in
 	err := idAffected(s.sql.ExecContext(ctx, `UPDATE iam_policies SET default_version = ?, updated_ms = ?,
 		document = (SELECT document FROM iam_policy_versions WHERE policy_arn = ? AND version = ?)
 		WHERE arn = ? AND EXISTS (SELECT 1 FROM iam_policy_versions WHERE policy_arn = ? AND version = ?)`,
-		version, idMS(at), arn, version, arn, arn, version))
+		version, ms(at), arn, version, arn, arn, version))
 	if err != nil {
 		return fmt.Errorf("store: set default policy version: %w", err)
 	}
