@@ -89,6 +89,20 @@ func (e *env) sts(id, secret, token string) *sts.Client {
 		Credentials: credentials.NewStaticCredentialsProvider(id, secret, token), RetryMaxAttempts: 1})
 }
 
+// newUser creates the user as root, with an access key, and answers the key's id and secret.
+func newUser(t *testing.T, root *iam.Client, name string) (akid, secret string) {
+	t.Helper()
+	ctx := context.Background()
+	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String(name)}); err != nil {
+		t.Fatal(err)
+	}
+	ck, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(ck.AccessKey.AccessKeyId), aws.ToString(ck.AccessKey.SecretAccessKey)
+}
+
 // apiCode is the AWS error code of err ("" for nil).
 func apiCode(err error) string {
 	if err == nil {
@@ -241,12 +255,8 @@ func TestManagedPoliciesAndGroups(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	mustDo(root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("dev1")}))
-	ck, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("dev1")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	dev := e.iam(aws.ToString(ck.AccessKey.AccessKeyId), aws.ToString(ck.AccessKey.SecretAccessKey), "")
+	devID, devSecret := newUser(t, root, "dev1")
+	dev := e.iam(devID, devSecret, "")
 	doc := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:List*","Resource":"*"}]}`
 	cp, err := root.CreatePolicy(ctx, &iam.CreatePolicyInput{PolicyName: aws.String("lister"), PolicyDocument: aws.String(doc), Description: aws.String("lists")})
 	if err != nil {
@@ -333,14 +343,8 @@ func TestAssumeRole(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	root := e.iam(rootID, rootSecret, "")
-	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
-		t.Fatal(err)
-	}
-	ck, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	aliceSTS := e.sts(aws.ToString(ck.AccessKey.AccessKeyId), aws.ToString(ck.AccessKey.SecretAccessKey), "")
+	akid, secret := newUser(t, root, "alice")
+	aliceSTS := e.sts(akid, secret, "")
 	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"AWS":"arn:aws:iam::` + testAccount + `:user/alice"},"Action":"sts:AssumeRole"}]}`
 	cr, err := root.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("R"), AssumeRolePolicyDocument: aws.String(trust), MaxSessionDuration: aws.Int32(7200)})
 	if err != nil {
@@ -468,14 +472,7 @@ func TestAuthenticateAndAuthorize(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	root := e.iam(rootID, rootSecret, "")
-	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
-		t.Fatal(err)
-	}
-	ck, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	akid, secret := aws.ToString(ck.AccessKey.AccessKeyId), aws.ToString(ck.AccessKey.SecretAccessKey)
+	akid, secret := newUser(t, root, "alice")
 	gu, err := root.GetUser(ctx, &iam.GetUserInput{UserName: aws.String("alice")})
 	if err != nil {
 		t.Fatal(err)
@@ -693,18 +690,12 @@ func TestGetSessionToken(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	root := e.iam(rootID, rootSecret, "")
-	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
-		t.Fatal(err)
-	}
+	akid, secret := newUser(t, root, "alice")
 	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: aws.String("alice"), PolicyName: aws.String("p"),
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}`)}); err != nil {
 		t.Fatal(err)
 	}
-	ck, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	gst, err := e.sts(aws.ToString(ck.AccessKey.AccessKeyId), aws.ToString(ck.AccessKey.SecretAccessKey), "").GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(900)})
+	gst, err := e.sts(akid, secret, "").GetSessionToken(ctx, &sts.GetSessionTokenInput{DurationSeconds: aws.Int32(900)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -800,14 +791,8 @@ func TestOwnerNameInAnyCase(t *testing.T) {
 	ctx := context.Background()
 	e := newEnv(t)
 	root := e.iam(rootID, rootSecret, "")
-	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
-		t.Fatal(err)
-	}
-	ck, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	akid := ck.AccessKey.AccessKeyId
+	id, _ := newUser(t, root, "alice")
+	akid := aws.String(id)
 	upper := aws.String("ALICE")
 	if _, err := root.PutUserPolicy(ctx, &iam.PutUserPolicyInput{UserName: upper, PolicyName: aws.String("p"),
 		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"iam:ListUsers","Resource":"*"}]}`)}); err != nil {
@@ -906,14 +891,8 @@ func TestPolicyVersionsAndKeyLastUsed(t *testing.T) {
 	if doc, _ := url.PathUnescape(aws.ToString(gv.PolicyVersion.Document)); err != nil || !strings.Contains(doc, "logs:CreateLogGroup") {
 		t.Errorf("GetPolicyVersion = %v, %v", doc, err)
 	}
-	if _, err := root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}); err != nil {
-		t.Fatal(err)
-	}
-	k, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	lu, err := root.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: k.AccessKey.AccessKeyId})
+	akid, _ := newUser(t, root, "alice")
+	lu, err := root.GetAccessKeyLastUsed(ctx, &iam.GetAccessKeyLastUsedInput{AccessKeyId: aws.String(akid)})
 	if err != nil || aws.ToString(lu.UserName) != "alice" || aws.ToString(lu.AccessKeyLastUsed.ServiceName) != "N/A" {
 		t.Errorf("GetAccessKeyLastUsed = %+v, %v", lu, err)
 	}
@@ -936,13 +915,9 @@ func TestManagedPolicyVersions(t *testing.T) {
 		t.Fatal(err)
 	}
 	parn := cp.Policy.Arn
-	must(root.CreateUser(ctx, &iam.CreateUserInput{UserName: aws.String("alice")}))
+	akid, secret := newUser(t, root, "alice")
 	must(root.AttachUserPolicy(ctx, &iam.AttachUserPolicyInput{UserName: aws.String("alice"), PolicyArn: parn}))
-	k, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: aws.String("alice")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	alice := e.iam(aws.ToString(k.AccessKey.AccessKeyId), aws.ToString(k.AccessKey.SecretAccessKey), "")
+	alice := e.iam(akid, secret, "")
 	if _, err := alice.ListUsers(ctx, &iam.ListUsersInput{}); err != nil {
 		t.Fatalf("v1: %v", err)
 	}
