@@ -87,6 +87,20 @@ func parseArgs(fs *flag.FlagSet, args []string) ([]string, error) {
 	}
 }
 
+// oneArg parses args like parseArgs and returns the one positional argument, named what in
+// the usage error when there is not exactly one.
+func oneArg(fs *flag.FlagSet, args []string, what string) (string, error) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return "", err
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return "", fmt.Errorf("%w: want exactly one %s", errUsage, what)
+	}
+	return pos[0], nil
+}
+
 // apiError renders an API error the way the AWS CLI does: "Code: message".
 func apiError(op string, err error) error {
 	var ae smithy.APIError

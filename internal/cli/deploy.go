@@ -51,13 +51,9 @@ func runDeploy(ctx context.Context, args []string, stdio Stdio, getenv func(stri
 	fs.Var(env, "env", "environment variable KEY=VALUE (repeatable)")
 	rateLimit := fs.String("rate-limit", "", "function URL rate limit in requests/s (0 = off); kept as the furl:url-rate-limit tag")
 	burst := fs.String("burst", "", "function URL burst size in requests; kept as the furl:url-burst tag")
-	pos, err := parseArgs(fs, args)
+	dir, err := oneArg(fs, args, "DIR")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return fmt.Errorf("%w: want exactly one DIR", errUsage)
 	}
 	if *name == "" {
 		return fmt.Errorf("%w: --name is required", errUsage)
@@ -72,11 +68,11 @@ func runDeploy(ctx context.Context, args []string, stdio Stdio, getenv func(stri
 	default:
 		return fmt.Errorf("%w: --url must be none or iam", errUsage)
 	}
-	zipBytes, files, err := zipDir(pos[0])
+	zipBytes, files, err := zipDir(dir)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdio.Err, "packaged %s: %d files, %d bytes\n", pos[0], files, len(zipBytes))
+	fmt.Fprintf(stdio.Err, "packaged %s: %d files, %d bytes\n", dir, files, len(zipBytes))
 	cl, _, err := cf.client(getenv)
 	if err != nil {
 		return err

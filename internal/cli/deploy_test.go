@@ -109,3 +109,32 @@ func TestCredentialsFromDataDir(t *testing.T) {
 		t.Fatal("no error without credentials")
 	}
 }
+
+func TestOneArg(t *testing.T) {
+	for _, tc := range []struct {
+		args    []string
+		want    string
+		wantErr bool
+	}{
+		{[]string{"fn"}, "fn", false},
+		{[]string{"--name", "n", "fn"}, "fn", false},
+		{nil, "", true},
+		{[]string{"a", "b"}, "", true},
+	} {
+		fs := flag.NewFlagSet("x", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		fs.String("name", "", "")
+		usage := false
+		fs.Usage = func() { usage = true }
+		got, err := oneArg(fs, tc.args, "NAME")
+		if tc.wantErr {
+			if !errors.Is(err, errUsage) || !usage {
+				t.Errorf("%v: err = %v, usage printed %v", tc.args, err, usage)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("%v: %q %v, want %q", tc.args, got, err, tc.want)
+		}
+	}
+}

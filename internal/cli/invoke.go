@@ -24,19 +24,15 @@ func runInvoke(ctx context.Context, args []string, stdio Stdio, getenv func(stri
 	qualifier := fs.String("qualifier", "", "version or alias")
 	showLog := fs.Bool("log", false, "print the invocation's log tail to stderr")
 	event := fs.Bool("event", false, "invoke asynchronously (InvocationType Event)")
-	pos, err := parseArgs(fs, args)
+	name, err := oneArg(fs, args, "function NAME")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return fmt.Errorf("%w: want exactly one function NAME", errUsage)
 	}
 	cl, _, err := cf.client(getenv)
 	if err != nil {
 		return err
 	}
-	in := &lambda.InvokeInput{FunctionName: aws.String(pos[0]), Payload: []byte(*payload)}
+	in := &lambda.InvokeInput{FunctionName: aws.String(name), Payload: []byte(*payload)}
 	if *qualifier != "" {
 		in.Qualifier = qualifier
 	}

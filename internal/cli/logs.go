@@ -29,13 +29,9 @@ func runLogs(ctx context.Context, args []string, stdio Stdio, getenv func(string
 	cf.register(fs, getenv)
 	follow := fs.Bool("f", false, "follow: keep printing new lines")
 	since := fs.String("since", "1h", "how far back to start: a duration (10m) or an RFC 3339 time")
-	pos, err := parseArgs(fs, args)
+	name, err := oneArg(fs, args, "function NAME")
 	if err != nil {
 		return err
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return fmt.Errorf("%w: want exactly one function NAME", errUsage)
 	}
 	_, creds, err := cf.client(getenv)
 	if err != nil {
@@ -45,7 +41,7 @@ func runLogs(ctx context.Context, args []string, stdio Stdio, getenv func(string
 	if *follow {
 		q.Set("follow", "1")
 	}
-	u := strings.TrimSuffix(cf.endpoint, "/") + "/furl/v1/functions/" + url.PathEscape(pos[0]) + "/logs?" + q.Encode()
+	u := strings.TrimSuffix(cf.endpoint, "/") + "/furl/v1/functions/" + url.PathEscape(name) + "/logs?" + q.Encode()
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
 		return fmt.Errorf("logs: %w", err)
