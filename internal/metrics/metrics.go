@@ -64,9 +64,6 @@ func New(src StatsSource) *Metrics {
 	return m
 }
 
-// Registry returns the registry, for other packages to register their collectors.
-func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
-
 // Handler serves the Prometheus exposition format (mount it at /metrics).
 func (m *Metrics) Handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
