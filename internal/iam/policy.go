@@ -237,26 +237,17 @@ func parseStatement(m map[string]any, where string, vars bool) (*Statement, erro
 			return nil, err
 		}
 	}
-	a, hasA := m["Action"]
-	na, hasNA := m["NotAction"]
-	switch {
-	case hasA && hasNA:
-		return nil, perr(where, "a statement cannot have both Action and NotAction")
-	case !hasA && !hasNA:
-		return nil, perr(where, "Missing required field Action")
-	case hasA:
-		if s.Actions, err = stringList(a, where+".Action"); err != nil {
-			return nil, err
-		}
-	default:
-		if s.NotActions, err = stringList(na, where+".NotAction"); err != nil {
-			return nil, err
-		}
-		s.notAction = true
+	acts, notAct, hasA, err := element(m, "Action", where)
+	if err != nil {
+		return nil, err
 	}
-	acts := s.Actions
-	if s.notAction {
-		acts = s.NotActions
+	if !hasA {
+		return nil, perr(where, "Missing required field Action")
+	}
+	if s.notAction = notAct; notAct {
+		s.NotActions = acts
+	} else {
+		s.Actions = acts
 	}
 	if len(acts) == 0 {
 		return nil, perr(where, "Policy statement must contain actions.")
@@ -267,29 +258,19 @@ func parseStatement(m map[string]any, where string, vars bool) (*Statement, erro
 		}
 		s.actions = append(s.actions, compilePattern(strings.ToLower(act), false))
 	}
-	r, hasR := m["Resource"]
-	nr, hasNR := m["NotResource"]
-	switch {
-	case hasR && hasNR:
-		return nil, perr(where, "a statement cannot have both Resource and NotResource")
-	case hasR:
-		if s.Resources, err = stringList(r, where+".Resource"); err != nil {
-			return nil, err
-		}
-	case hasNR:
-		if s.NotResources, err = stringList(nr, where+".NotResource"); err != nil {
-			return nil, err
-		}
-		s.notRes = true
+	res, notRes, hasR, err := element(m, "Resource", where)
+	if err != nil {
+		return nil, err
 	}
-	res := s.Resources
-	if s.notRes {
-		res = s.NotResources
+	if s.notRes = notRes; notRes {
+		s.NotResources = res
+	} else {
+		s.Resources = res
 	}
-	if (hasR || hasNR) && len(res) == 0 {
+	if hasR && len(res) == 0 {
 		return nil, perr(where, "Policy statement must contain resources.")
 	}
-	s.hasResElem = hasR || hasNR
+	s.hasResElem = hasR
 	for _, rs := range res {
 		s.resources = append(s.resources, compileARN(rs, vars))
 	}
@@ -358,6 +339,22 @@ func parsePrincipal(v any, where string) (*PrincipalSet, error) {
 	default:
 		return nil, perr(where, "Invalid principal in policy: %s", show(v))
 	}
+}
+
+// element reads an element that may instead be written as Not<name> (Action/NotAction,
+// Resource/NotResource): its values, whether it was the Not form, and whether either was there.
+func element(m map[string]any, name, where string) (vals []string, not, has bool, err error) {
+	v, hasPos := m[name]
+	nv, hasNot := m["Not"+name]
+	switch {
+	case hasPos && hasNot:
+		return nil, false, false, perr(where, "a statement cannot have both %s and Not%s", name, name)
+	case hasPos:
+		vals, err = stringList(v, where+"."+name)
+	case hasNot:
+		vals, err = stringList(nv, where+".Not"+name)
+	}
+	return vals, hasNot, hasPos || hasNot, err
 }
 
 // stringList accepts a string or an array of strings.
