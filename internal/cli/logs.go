@@ -3,8 +3,6 @@ package cli
 import (
 	"bufio"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -16,6 +14,8 @@ import (
 	"time"
 
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/furl/furl/internal/sigv4"
 )
 
 func runLogs(ctx context.Context, args []string, stdio Stdio, getenv func(string) string) error {
@@ -46,8 +46,7 @@ func runLogs(ctx context.Context, args []string, stdio Stdio, getenv func(string
 	if err != nil {
 		return fmt.Errorf("logs: %w", err)
 	}
-	empty := sha256.Sum256(nil)
-	if err := v4.NewSigner().SignHTTP(ctx, creds, req, hex.EncodeToString(empty[:]), "lambda", cf.region, time.Now()); err != nil {
+	if err := v4.NewSigner().SignHTTP(ctx, creds, req, sigv4.EmptyPayloadHash, "lambda", cf.region, time.Now()); err != nil {
 		return fmt.Errorf("logs: sign: %w", err)
 	}
 	resp, err := http.DefaultClient.Do(req)
