@@ -33,18 +33,6 @@ func (p params) tags() ([]store.IAMTag, error) {
 	return out, nil
 }
 
-// tagKeys reads TagKeys.member.N.
-func (p params) tagKeys() []string {
-	var out []string
-	for i := 1; ; i++ {
-		v, ok := p["TagKeys.member."+strconv.Itoa(i)]
-		if !ok {
-			return out
-		}
-		out = append(out, v[0])
-	}
-}
-
 func tagsXML(tags []store.IAMTag) *xnode {
 	if len(tags) == 0 {
 		return nil
@@ -108,7 +96,7 @@ func (s *Service) tagOwner(o owner) opFunc {
 func (s *Service) untagOwner(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
 		canon, keys, err := canonicalOwnerWith(s, c, o, "iam:Untag"+o.title, func(p params) ([]string, error) {
-			keys := p.tagKeys()
+			keys := p.list("TagKeys")
 			if len(keys) == 0 {
 				return nil, errMissing("tagKeys")
 			}
