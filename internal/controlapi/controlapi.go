@@ -330,8 +330,13 @@ func writeJSON(c *call, status int, v any) error {
 	if err != nil {
 		return awserr.Internal(err)
 	}
+	return writeBody(c, status, "application/json", b)
+}
+
+// writeBody answers status with body b of content type ct.
+func writeBody(c *call, status int, ct string, b []byte) error {
 	h := c.w.Header()
-	h.Set("Content-Type", "application/json")
+	h.Set("Content-Type", ct)
 	h.Set("X-Amzn-Requestid", c.requestID)
 	h.Set("Content-Length", strconv.Itoa(len(b)))
 	c.w.WriteHeader(status)

@@ -134,8 +134,6 @@ func (h *Handler) invoke(c *call) error {
 		}
 	}
 	hd := c.w.Header()
-	hd.Set("Content-Type", "application/json")
-	hd.Set("X-Amzn-Requestid", c.requestID)
 	hd.Set("X-Amz-Executed-Version", inv.ExecutedVersion)
 	if res.FunctionError != "" {
 		hd.Set("X-Amz-Function-Error", res.FunctionError)
@@ -143,10 +141,7 @@ func (h *Handler) invoke(c *call) error {
 	if p.tail {
 		hd.Set("X-Amz-Log-Result", tailLog(res.Log))
 	}
-	hd.Set("Content-Length", strconv.Itoa(len(body)))
-	c.w.WriteHeader(http.StatusOK)
-	_, _ = c.w.Write(body)
-	return nil
+	return writeBody(c, http.StatusOK, "application/json", body)
 }
 
 // invokeStream answers InvokeWithResponseStream: an AWS event stream of PayloadChunk events

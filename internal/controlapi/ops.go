@@ -148,12 +148,7 @@ func (h *Handler) getCode(c *call) error {
 	if err != nil {
 		return awserr.Internal(err)
 	}
-	c.w.Header().Set("Content-Type", "application/zip")
-	c.w.Header().Set("X-Amzn-Requestid", c.requestID)
-	c.w.Header().Set("Content-Length", strconv.Itoa(len(b)))
-	c.w.WriteHeader(http.StatusOK)
-	_, _ = c.w.Write(b)
-	return nil
+	return writeBody(c, http.StatusOK, "application/zip", b)
 }
 
 func (h *Handler) getFunctionConfiguration(c *call) error {
