@@ -130,16 +130,10 @@ func (s *Service) trustAllows(c *call, role store.IAMRole, roleARN string) (bool
 		ctx["sts:ExternalId"] = []string{v}
 	}
 	ctx["sts:RoleSessionName"] = []string{c.params.get("RoleSessionName")}
-	req := &iam.Request{Principal: c.p, Action: "sts:AssumeRole", Resource: roleARN, ResourceAccount: s.account, Context: ctx}
-	s.AddContext(c.p, req)
-	info, err := s.principalInfo(c.ctx, c.p)
-	if err != nil {
+	req := &iam.Request{Action: "sts:AssumeRole", Resource: roleARN, Context: ctx}
+	full, err := s.Authorize(c.ctx, c.p, req, []byte(role.TrustPolicy))
+	if err != nil || !full.Allowed {
 		return false, err
-	}
-	info.addTags(req)
-	full := iam.Evaluate(req, info.policies, trust)
-	if !full.Allowed {
-		return false, nil
 	}
 	// Does the trust policy name the caller at all? Evaluate it as if cross-account with an
 	// identity policy that allows everything: then only the trust policy's Allow counts.
