@@ -2,42 +2,30 @@ package controlapi_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/xml"
-	"io"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 )
 
 // iamCall signs and sends one IAM Query API call as the root and returns the response body.
-func iamCall(t *testing.T, endpoint, action string, params url.Values) []byte {
-	t.Helper()
+func (e *env) iamCall(action string, params url.Values) []byte {
+	e.t.Helper()
 	params.Set("Action", action)
 	params.Set("Version", "2010-05-08")
 	body := params.Encode()
-	req, _ := http.NewRequest(http.MethodPost, endpoint+"/", strings.NewReader(body))
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
-	sum := sha256.Sum256([]byte(body))
-	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret}, req,
-		hex.EncodeToString(sum[:]), "iam", "us-east-1", time.Now()); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
+	req, err := http.NewRequest(http.MethodPost, e.srv.URL+"/", strings.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		e.t.Fatal(err)
 	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != 200 {
-		t.Fatalf("IAM %s: %d %s", action, resp.StatusCode, b)
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded; charset=utf-8")
+	st, b := e.send(req, "iam", []byte(body))
+	if st != 200 {
+		e.t.Fatalf("IAM %s: %d %s", action, st, b)
 	}
 	return b
 }
@@ -49,15 +37,15 @@ func TestIAMUserAuthorization(t *testing.T) {
 	ctx := context.Background()
 	e.create("allowed", pyApp("1"))
 	e.create("other", pyApp("1"))
-	iamCall(t, e.srv.URL, "CreateUser", url.Values{"UserName": {"bob"}})
-	iamCall(t, e.srv.URL, "PutUserPolicy", url.Values{"UserName": {"bob"}, "PolicyName": {"p"}, "PolicyDocument": {`{"Version":"2012-10-17","Statement":[
+	e.iamCall("CreateUser", url.Values{"UserName": {"bob"}})
+	e.iamCall("PutUserPolicy", url.Values{"UserName": {"bob"}, "PolicyName": {"p"}, "PolicyDocument": {`{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":["lambda:GetFunction","lambda:InvokeFunction"],"Resource":"arn:aws:lambda:us-east-1:000000000000:function:allowed"},
 		{"Effect":"Allow","Action":"lambda:ListFunctions","Resource":"*"}]}`}})
 	var key struct {
 		AccessKeyID     string `xml:"CreateAccessKeyResult>AccessKey>AccessKeyId"`
 		SecretAccessKey string `xml:"CreateAccessKeyResult>AccessKey>SecretAccessKey"`
 	}
-	if err := xml.Unmarshal(iamCall(t, e.srv.URL, "CreateAccessKey", url.Values{"UserName": {"bob"}}), &key); err != nil || key.AccessKeyID == "" {
+	if err := xml.Unmarshal(e.iamCall("CreateAccessKey", url.Values{"UserName": {"bob"}}), &key); err != nil || key.AccessKeyID == "" {
 		t.Fatalf("CreateAccessKey: %+v %v", key, err)
 	}
 	bob := newClient(e.srv.URL, key.AccessKeyID, key.SecretAccessKey)

@@ -25,8 +25,15 @@ func (e *env) get(path string) (int, []byte) {
 	if err != nil {
 		e.t.Fatal(err)
 	}
+	return e.send(r, "lambda", nil)
+}
+
+// send signs r, whose body is body, as the root for service and returns the status and body
+// of the answer.
+func (e *env) send(r *http.Request, service string, body []byte) (int, []byte) {
+	e.t.Helper()
 	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret}, r,
-		sigv4.EmptyPayloadHash, "lambda", testRegion, time.Now()); err != nil {
+		sigv4.HashPayload(body), service, testRegion, time.Now()); err != nil {
 		e.t.Fatal(err)
 	}
 	resp, err := http.DefaultClient.Do(r)

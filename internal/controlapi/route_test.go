@@ -1,6 +1,7 @@
 package controlapi
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -39,7 +40,7 @@ func TestMatch(t *testing.T) {
 		t.Run(tt.method+" "+tt.path, func(t *testing.T) {
 			rt, params, err := match(tt.method, tt.path)
 			if tt.wantErr != "" {
-				if err == nil || !contains(err.Error(), tt.wantErr) {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("err = %v, want %s", err, tt.wantErr)
 				}
 				return
@@ -54,15 +55,6 @@ func TestMatch(t *testing.T) {
 			}
 		})
 	}
-}
-
-func contains(s, sub string) bool {
-	for i := 0; i+len(sub) <= len(s); i++ {
-		if s[i:i+len(sub)] == sub {
-			return true
-		}
-	}
-	return false
 }
 
 func FuzzMatch(f *testing.F) {
