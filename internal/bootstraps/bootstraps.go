@@ -19,6 +19,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -52,17 +53,8 @@ func Supports(runtime string) bool {
 	return isPython(runtime) || isNode(runtime)
 }
 
-func isPython(runtime string) bool { return contains(pythonRuntimes, runtime) }
-func isNode(runtime string) bool   { return contains(nodeRuntimes, runtime) }
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
-}
+func isPython(runtime string) bool { return slices.Contains(pythonRuntimes, runtime) }
+func isNode(runtime string) bool   { return slices.Contains(nodeRuntimes, runtime) }
 
 // Options chooses the interpreters. Empty fields mean "python3" and "node" found on PATH.
 type Options struct {
