@@ -263,24 +263,13 @@ func (t *FuncTx) AllVersions(limit int) ([]*lambda.FunctionConfig, error) {
 }
 
 func (t *FuncTx) queryConfigs(q string, args ...any) ([]*lambda.FunctionConfig, error) {
-	rows, err := t.tx.QueryContext(t.ctx, q, args...)
-	if err != nil {
-		return nil, fmt.Errorf("store: list versions: %w", err)
-	}
-	defer rows.Close()
-	var out []*lambda.FunctionConfig
-	for rows.Next() {
+	return queryAll(t.ctx, t.tx, "list versions", func(sc rowScanner) (*lambda.FunctionConfig, error) {
 		var doc string
-		if err := rows.Scan(&doc); err != nil {
-			return nil, fmt.Errorf("store: list versions: %w", err)
-		}
-		c, err := decodeConfig(doc)
-		if err != nil {
+		if err := sc.Scan(&doc); err != nil {
 			return nil, err
 		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
+		return decodeConfig(doc)
+	}, q, args...)
 }
 
 const aliasCols = `name, alias, version, description, weights, revision_id`
@@ -344,20 +333,11 @@ func (t *FuncTx) DeleteAlias(name, alias string) error {
 
 // Aliases lists a function's aliases by name.
 func (t *FuncTx) Aliases(name string) ([]*lambda.Alias, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+aliasCols+` FROM function_aliases WHERE name = ? ORDER BY alias`, name)
-	if err != nil {
-		return nil, fmt.Errorf("store: aliases %s: %w", name, err)
+	out, err := queryAll(t.ctx, t.tx, "aliases "+name, scanAlias, `SELECT `+aliasCols+` FROM function_aliases WHERE name = ? ORDER BY alias`, name)
+	if out == nil && err == nil {
+		out = []*lambda.Alias{}
 	}
-	defer rows.Close()
-	out := []*lambda.Alias{}
-	for rows.Next() {
-		a, err := scanAlias(rows)
-		if err != nil {
-			return nil, fmt.Errorf("store: aliases %s: %w", name, err)
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
+	return out, err
 }
 
 type urlDoc struct {
@@ -435,20 +415,7 @@ func (t *FuncTx) DeleteURL(name, qualifier string) error {
 
 // URLs lists a function's URL configs ordered by qualifier.
 func (t *FuncTx) URLs(name string) ([]*URLRecord, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT `+urlCols+` FROM function_urls WHERE name = ? ORDER BY qualifier`, name)
-	if err != nil {
-		return nil, fmt.Errorf("store: urls: %w", err)
-	}
-	defer rows.Close()
-	var out []*URLRecord
-	for rows.Next() {
-		u, err := scanURL(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, u)
-	}
-	return out, rows.Err()
+	return queryAll(t.ctx, t.tx, "urls", scanURL, `SELECT `+urlCols+` FROM function_urls WHERE name = ? ORDER BY qualifier`, name)
 }
 
 // Policy reads the resource policy of (function, qualifier).
@@ -496,22 +463,15 @@ func (t *FuncTx) EnqueueAsync(a *AsyncInvocation) error {
 
 // DueAsync returns up to limit queued invocations due at now, oldest first.
 func (t *FuncTx) DueAsync(now time.Time, limit int) ([]*AsyncInvocation, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT id, name, qualifier, payload, client_context, attempts, next_ms, created_ms FROM async_invocations WHERE next_ms <= ? ORDER BY next_ms LIMIT ?`, ms(now), limit)
-	if err != nil {
-		return nil, fmt.Errorf("store: due: %w", err)
-	}
-	defer rows.Close()
-	var out []*AsyncInvocation
-	for rows.Next() {
+	return queryAll(t.ctx, t.tx, "due", func(sc rowScanner) (*AsyncInvocation, error) {
 		var a AsyncInvocation
 		var next, created int64
-		if err := rows.Scan(&a.ID, &a.FunctionName, &a.Qualifier, &a.Payload, &a.ClientContext, &a.Attempts, &next, &created); err != nil {
-			return nil, fmt.Errorf("store: due: %w", err)
+		if err := sc.Scan(&a.ID, &a.FunctionName, &a.Qualifier, &a.Payload, &a.ClientContext, &a.Attempts, &next, &created); err != nil {
+			return nil, err
 		}
 		a.Next, a.Created = time.UnixMilli(next).UTC(), time.UnixMilli(created).UTC()
-		out = append(out, &a)
-	}
-	return out, rows.Err()
+		return &a, nil
+	}, `SELECT id, name, qualifier, payload, client_context, attempts, next_ms, created_ms FROM async_invocations WHERE next_ms <= ? ORDER BY next_ms LIMIT ?`, ms(now), limit)
 }
 
 // RescheduleAsync records an attempt and the next time to try.

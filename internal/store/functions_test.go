@@ -92,3 +92,64 @@ func TestFunctionAliasesAndURLs(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestFunctionVersionsAndAsyncQueue(t *testing.T) {
+	ctx := context.Background()
+	db := openIdentityDB(t)
+	now := time.UnixMilli(1764130000123).UTC()
+	versions := []*lambda.FunctionConfig{
+		{Name: "f", Version: "10", Runtime: "provided.al2023", MemoryMB: 128, RevisionID: "r10"},
+		{Name: "f", Version: lambda.LatestVersion, Runtime: "provided.al2023", MemoryMB: 256, RevisionID: "rl"},
+		{Name: "f", Version: "2", Runtime: "provided.al2023", MemoryMB: 128, RevisionID: "r2"},
+	}
+	queued := []*AsyncInvocation{
+		{ID: "late", FunctionName: "f", Payload: []byte("{}"), Next: now.Add(time.Minute), Created: now},
+		{ID: "b", FunctionName: "f", Qualifier: "live", Payload: []byte(`{"b":1}`), ClientContext: "cc", Attempts: 1, Next: now, Created: now},
+		{ID: "a", FunctionName: "f", Payload: []byte(`{"a":1}`), Next: now.Add(-time.Second), Created: now},
+	}
+	err := db.FunctionsTx(ctx, func(tx *FuncTx) error {
+		if err := tx.PutFunction(&FunctionRecord{Name: "f", Created: now}); err != nil {
+			return err
+		}
+		for _, c := range versions {
+			if err := tx.PutVersion(c, "hex"); err != nil {
+				return err
+			}
+		}
+		for _, a := range queued {
+			if err := tx.EnqueueAsync(a); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.FunctionsReadTx(ctx, func(tx *FuncTx) error {
+		got, err := tx.Versions("f")
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff([]*lambda.FunctionConfig{versions[1], versions[2], versions[0]}, got); diff != "" {
+			t.Errorf("Versions (-want +got):\n%s", diff)
+		}
+		due, err := tx.DueAsync(now, 10)
+		if err != nil {
+			return err
+		}
+		if diff := cmp.Diff([]*AsyncInvocation{queued[2], queued[1]}, due); diff != "" {
+			t.Errorf("DueAsync (-want +got):\n%s", diff)
+		}
+		if due, err := tx.DueAsync(now, 1); err != nil || len(due) != 1 || due[0].ID != "a" {
+			t.Errorf("DueAsync limit 1 = %v, %v", due, err)
+		}
+		if got, err := tx.Versions("nope"); err != nil || got != nil {
+			t.Errorf("Versions(nope) = %v, %v", got, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
