@@ -71,13 +71,16 @@ type Set struct {
 	dir  string
 	opts Options
 
-	mu        sync.Mutex
-	python    string
-	pythonErr error
-	pyDone    bool
-	node      string
-	nodeErr   error
-	nodeDone  bool
+	mu     sync.Mutex
+	python interpreter
+	node   interpreter
+}
+
+// interpreter is a looked-up interpreter path; a failed lookup is retried next time.
+type interpreter struct {
+	path string
+	err  error
+	done bool
 }
 
 // New writes the embedded bootstraps into dir (created if needed) and returns the Set that
@@ -180,31 +183,34 @@ func (s *Set) Command(runtime, handler, taskRoot string) ([]string, []string, er
 }
 
 func (s *Set) pythonPath(ctx context.Context) (string, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if !s.pyDone {
-		s.python, s.pythonErr = resolvePython(ctx, s.opts.Python)
-		s.pyDone = s.pythonErr == nil // a failed lookup is retried next time
-	}
-	return s.python, s.pythonErr
+	return s.lookup(&s.python, func() (string, error) { return resolvePython(ctx, s.opts.Python) })
 }
 
 func (s *Set) nodePath() (string, error) {
+	return s.lookup(&s.node, func() (string, error) { return resolveNode(s.opts.Node) })
+}
+
+// lookup returns in's path, running find while no lookup has succeeded yet.
+func (s *Set) lookup(in *interpreter, find func() (string, error)) (string, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if !s.nodeDone {
-		name := s.opts.Node
-		if name == "" {
-			name = "node"
-		}
-		p, err := exec.LookPath(name)
-		if err != nil {
-			s.nodeErr = fmt.Errorf("node interpreter: %w", err)
-		} else {
-			s.node, s.nodeErr, s.nodeDone = absPath(p), nil, true
-		}
+	if !in.done {
+		in.path, in.err = find()
+		in.done = in.err == nil
 	}
-	return s.node, s.nodeErr
+	return in.path, in.err
+}
+
+// resolveNode finds the node executable.
+func resolveNode(name string) (string, error) {
+	if name == "" {
+		name = "node"
+	}
+	p, err := exec.LookPath(name)
+	if err != nil {
+		return "", fmt.Errorf("node interpreter: %w", err)
+	}
+	return absPath(p), nil
 }
 
 // resolvePython finds python3 and, when it is a wrapper script (pyenv shim), the interpreter

@@ -117,3 +117,35 @@ func TestRuntimes(t *testing.T) {
 		}
 	}
 }
+
+// TestInterpreterLookupRetried: a failed interpreter lookup is not remembered; once the
+// interpreter appears, the next Command finds it.
+func TestInterpreterLookupRetried(t *testing.T) {
+	t.Parallel()
+	bin := t.TempDir()
+	py, node := filepath.Join(bin, "python3"), filepath.Join(bin, "node")
+	s, err := NewWithOptions(t.TempDir(), Options{Python: py, Node: node})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, rt := range []string{"python3.12", "nodejs20.x"} {
+		if _, _, err := s.Command(rt, "app.handler", "/task"); err == nil {
+			t.Fatalf("%s: no error before the interpreter exists", rt)
+		}
+	}
+	sh, err := os.ReadFile("/bin/sh") // an executable that is not a "#!" script
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{py, node} {
+		if err := os.WriteFile(p, sh, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for rt, want := range map[string]string{"python3.12": py, "nodejs20.x": node} {
+		argv, _, err := s.Command(rt, "app.handler", "/task")
+		if err != nil || argv[0] != want {
+			t.Errorf("%s: argv %q err %v, want %s", rt, argv, err, want)
+		}
+	}
+}
