@@ -236,11 +236,13 @@ func appendRecord(b []byte, ev Event) []byte {
 	return append(b, '\n')
 }
 
+var fieldSpaces = strings.NewReplacer("\t", " ", "\n", " ", "\r", " ")
+
 func sanitizeField(s string) string {
 	if !strings.ContainsAny(s, "\t\n\r") {
 		return s
 	}
-	return strings.NewReplacer("\t", " ", "\n", " ", "\r", " ").Replace(s)
+	return fieldSpaces.Replace(s)
 }
 
 // parseRecord is the inverse of appendRecord.
