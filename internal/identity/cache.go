@@ -20,24 +20,19 @@ const maxCacheEntries = 10000
 type authCache struct {
 	mu   sync.Mutex
 	gen  uint64
-	keys map[string]cachedKey
-	pols map[string]cachedPolicies
+	keys map[string]cached[sigv4.Credentials]
+	pols map[string]cached[*principalInfo]
 }
 
-type cachedKey struct {
-	creds sigv4.Credentials
-	gen   uint64
-	at    time.Time
-}
-
-type cachedPolicies struct {
-	info *principalInfo
-	gen  uint64
-	at   time.Time
+// cached is a value with the generation and time it was cached at.
+type cached[V any] struct {
+	v   V
+	gen uint64
+	at  time.Time
 }
 
 func newAuthCache() *authCache {
-	return &authCache{keys: map[string]cachedKey{}, pols: map[string]cachedPolicies{}}
+	return &authCache{keys: map[string]cached[sigv4.Credentials]{}, pols: map[string]cached[*principalInfo]{}}
 }
 
 // invalidate drops everything cached (called after every IAM write).
@@ -55,47 +50,43 @@ func (c *authCache) generation() uint64 {
 	return c.gen
 }
 
-func (c *authCache) key(akid string, now time.Time) (sigv4.Credentials, bool) {
+// cacheGet returns m[k] if it was cached in the current generation at most cacheTTL before now.
+func cacheGet[V any](c *authCache, m map[string]cached[V], k string, now time.Time) (V, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	e, ok := c.keys[akid]
+	e, ok := m[k]
 	if !ok || e.gen != c.gen || now.Sub(e.at) > cacheTTL || now.Before(e.at) {
-		return sigv4.Credentials{}, false
+		var zero V
+		return zero, false
 	}
-	return e.creds, true
+	return e.v, true
 }
 
-// putKey caches creds if no write happened since gen was read (before the lookup).
-func (c *authCache) putKey(akid string, creds sigv4.Credentials, gen uint64, now time.Time) {
+// cachePut caches v as m[k] if no write happened since gen was read (before the lookup).
+func cachePut[V any](c *authCache, m map[string]cached[V], k string, v V, gen uint64, now time.Time) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if gen != c.gen {
 		return
 	}
-	if len(c.keys) >= maxCacheEntries {
-		clear(c.keys)
+	if len(m) >= maxCacheEntries {
+		clear(m)
 	}
-	c.keys[akid] = cachedKey{creds: creds, gen: gen, at: now}
+	m[k] = cached[V]{v: v, gen: gen, at: now}
+}
+
+func (c *authCache) key(akid string, now time.Time) (sigv4.Credentials, bool) {
+	return cacheGet(c, c.keys, akid, now)
+}
+
+func (c *authCache) putKey(akid string, creds sigv4.Credentials, gen uint64, now time.Time) {
+	cachePut(c, c.keys, akid, creds, gen, now)
 }
 
 func (c *authCache) policies(owner string, now time.Time) (*principalInfo, bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	e, ok := c.pols[owner]
-	if !ok || e.gen != c.gen || now.Sub(e.at) > cacheTTL || now.Before(e.at) {
-		return nil, false
-	}
-	return e.info, true
+	return cacheGet(c, c.pols, owner, now)
 }
 
 func (c *authCache) putPolicies(owner string, info *principalInfo, gen uint64, now time.Time) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if gen != c.gen {
-		return
-	}
-	if len(c.pols) >= maxCacheEntries {
-		clear(c.pols)
-	}
-	c.pols[owner] = cachedPolicies{info: info, gen: gen, at: now}
+	cachePut(c, c.pols, owner, info, gen, now)
 }
