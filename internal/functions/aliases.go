@@ -171,13 +171,6 @@ func (s *Service) DeleteAlias(ctx context.Context, name, alias string) error {
 		}
 		return tx.DeleteAlias(name, alias)
 	})
-	return internalOrNil(err)
-}
-
-func internalOrNil(err error) error {
-	if err == nil {
-		return nil
-	}
 	return internal(err)
 }
 
@@ -271,12 +264,12 @@ func (s *Service) GetConcurrency(ctx context.Context, name string) (*int, error)
 		n = f.ReservedConcurrency
 		return nil
 	})
-	return n, internalOrNil(err)
+	return n, internal(err)
 }
 
 // DeleteConcurrency removes the reservation.
 func (s *Service) DeleteConcurrency(ctx context.Context, name string) error {
-	return internalOrNil(s.tx(ctx, func(tx *store.FuncTx) error {
+	return internal(s.tx(ctx, func(tx *store.FuncTx) error {
 		f, err := s.mustFunction(tx, name)
 		if err != nil {
 			return err
@@ -311,7 +304,7 @@ func (s *Service) GetAccountSettings(ctx context.Context) (*AccountSettings, err
 		out.Unreserved = s.opt.MaxConcurrency - r
 		return err
 	})
-	return out, internalOrNil(err)
+	return out, internal(err)
 }
 
 // Tag ARNs must name a function of this account and region, unqualified.
@@ -356,7 +349,7 @@ func (s *Service) TagResource(ctx context.Context, arn string, tags map[string]s
 	if err := validateTags(tags); err != nil {
 		return err
 	}
-	return internalOrNil(s.tx(ctx, func(tx *store.FuncTx) error {
+	return internal(s.tx(ctx, func(tx *store.FuncTx) error {
 		f, err := s.mustFunction(tx, name)
 		if err != nil {
 			return err
@@ -380,7 +373,7 @@ func (s *Service) UntagResource(ctx context.Context, arn string, keys []string) 
 	if err != nil {
 		return err
 	}
-	return internalOrNil(s.tx(ctx, func(tx *store.FuncTx) error {
+	return internal(s.tx(ctx, func(tx *store.FuncTx) error {
 		f, err := s.mustFunction(tx, name)
 		if err != nil {
 			return err
@@ -407,7 +400,7 @@ func (s *Service) ListTags(ctx context.Context, arn string) (map[string]string, 
 		tags = f.Tags
 		return nil
 	})
-	return tags, internalOrNil(err)
+	return tags, internal(err)
 }
 
 // ---- resource policies ----
@@ -542,7 +535,7 @@ func (s *Service) AddPermission(ctx context.Context, ref Ref, in *PermissionInpu
 
 // RemovePermission removes a statement.
 func (s *Service) RemovePermission(ctx context.Context, ref Ref, sid, revision string) error {
-	return internalOrNil(s.tx(ctx, func(tx *store.FuncTx) error {
+	return internal(s.tx(ctx, func(tx *store.FuncTx) error {
 		if _, err := s.mustFunction(tx, ref.Name); err != nil {
 			return err
 		}

@@ -165,8 +165,12 @@ func (s *Service) notFound(name string) error {
 	return awserr.NotFound("Function not found: %s", s.ARN(name, ""))
 }
 
-// mapStoreErr turns store errors into service errors.
+// internal turns a store error into a service error: AWS errors pass through, anything else
+// is an internal error; nil stays nil.
 func internal(err error) error {
+	if err == nil {
+		return nil
+	}
 	var ae *awserr.Error
 	if errors.As(err, &ae) {
 		return ae

@@ -222,7 +222,7 @@ func (s *Service) DeleteURL(ctx context.Context, ref Ref) error {
 	if err := validateURLQualifier(ref.Qualifier); err != nil {
 		return err
 	}
-	return internalOrNil(s.tx(ctx, func(tx *store.FuncTx) error {
+	return internal(s.tx(ctx, func(tx *store.FuncTx) error {
 		if err := s.urlFunction(tx, ref, errResourceNotExist); err != nil {
 			return err
 		}
