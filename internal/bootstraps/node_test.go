@@ -378,30 +378,16 @@ func TestRealNodeRIC(t *testing.T) {
 		handler string
 		check   func(t *testing.T, own, real outcome)
 	}{
-		{"index.callbackErr", func(t *testing.T, own, real outcome) {
-			if string(own.Body) != string(real.Body) {
-				t.Errorf("own %s, real %s", own.Body, real.Body)
-			}
-		}},
-		{"index.nested.deeper.fn", func(t *testing.T, own, real outcome) {
-			if string(own.Body) != string(real.Body) {
-				t.Errorf("own %s, real %s", own.Body, real.Body)
-			}
-		}},
+		{"index.callbackErr", sameBody},
+		{"index.nested.deeper.fn", sameBody},
 		{"index.throws", func(t *testing.T, own, real outcome) {
 			if diff := cmp.Diff(keyOrder(real.Body), keyOrder(own.Body)); diff != "" {
 				t.Errorf("keys (-real +own):\n%s", diff)
 			}
 		}},
-		{"index.async", func(t *testing.T, own, real outcome) {
-			if string(own.Body) != string(real.Body) {
-				t.Errorf("own %s, real %s", own.Body, real.Body)
-			}
-		}},
+		{"index.async", sameBody},
 		{"index.callbackWaits", func(t *testing.T, own, real outcome) {
-			if string(own.Body) != string(real.Body) {
-				t.Errorf("own %s, real %s", own.Body, real.Body)
-			}
+			sameBody(t, own, real)
 			ownD, realD := own.ReceivedAt.Sub(own.Dispatched), real.ReceivedAt.Sub(real.Dispatched)
 			if ownD < 350*time.Millisecond || realD < 350*time.Millisecond {
 				t.Errorf("callbackWaitsForEmptyEventLoop: own answered after %v, real after %v", ownD, realD)
@@ -502,23 +488,32 @@ exports.rejection = async () => {
 	}
 }
 
+// runtimeStarter names a way to start a runtime for the tests that run against each bootstrap.
+type runtimeStarter struct {
+	name  string
+	start func(t *testing.T) (*fakeAPI, *runtimeProc)
+}
+
+// nodeStarter starts the Node bootstrap on handler in nodeHandlers.
+func nodeStarter(name, handler string) runtimeStarter {
+	return runtimeStarter{name, func(t *testing.T) (*fakeAPI, *runtimeProc) {
+		return startNode(t, handler, map[string]string{"index.js": nodeHandlers}, nil)
+	}}
+}
+
+// pythonStarter starts the Python bootstrap on a handler that returns 1.
+var pythonStarter = runtimeStarter{"python", func(t *testing.T) (*fakeAPI, *runtimeProc) {
+	return startPython(t, "python3.12", "app.handler", map[string]string{"app.py": "def handler(e, c):\n    return 1\n"}, nil)
+}}
+
 // TestRefusedPost: when the Runtime API refuses a post (413 for an oversized response), the
 // runtime process ends, as the RICs' do, instead of serving more invocations.
 func TestRefusedPost(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name  string
-		start func(t *testing.T) (*fakeAPI, *runtimeProc)
-	}{
-		{"node", func(t *testing.T) (*fakeAPI, *runtimeProc) {
-			return startNode(t, "index.async", map[string]string{"index.js": nodeHandlers}, nil)
-		}},
-		{"node error path", func(t *testing.T) (*fakeAPI, *runtimeProc) {
-			return startNode(t, "index.throws", map[string]string{"index.js": nodeHandlers}, nil)
-		}},
-		{"python", func(t *testing.T) (*fakeAPI, *runtimeProc) {
-			return startPython(t, "python3.12", "app.handler", map[string]string{"app.py": "def handler(e, c):\n    return 1\n"}, nil)
-		}},
+	for _, tc := range []runtimeStarter{
+		nodeStarter("node", "index.async"),
+		nodeStarter("node error path", "index.throws"),
+		pythonStarter,
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -538,19 +533,10 @@ func TestRefusedPost(t *testing.T) {
 // instead of lingering or spinning.
 func TestRuntimeAPIGone(t *testing.T) {
 	t.Parallel()
-	for _, tc := range []struct {
-		name  string
-		start func(t *testing.T) (*fakeAPI, *runtimeProc)
-	}{
-		{"node", func(t *testing.T) (*fakeAPI, *runtimeProc) {
-			return startNode(t, "index.async", map[string]string{"index.js": nodeHandlers}, nil)
-		}},
-		{"node callback", func(t *testing.T) (*fakeAPI, *runtimeProc) {
-			return startNode(t, "index.callbackErr", map[string]string{"index.js": nodeHandlers}, nil)
-		}},
-		{"python", func(t *testing.T) (*fakeAPI, *runtimeProc) {
-			return startPython(t, "python3.12", "app.handler", map[string]string{"app.py": "def handler(e, c):\n    return 1\n"}, nil)
-		}},
+	for _, tc := range []runtimeStarter{
+		nodeStarter("node", "index.async"),
+		nodeStarter("node callback", "index.callbackErr"),
+		pythonStarter,
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -562,6 +548,14 @@ func TestRuntimeAPIGone(t *testing.T) {
 				t.Errorf("exit code 0\n%s", p.out)
 			}
 		})
+	}
+}
+
+// sameBody checks that furl's bootstrap and the real RIC posted the same body.
+func sameBody(t *testing.T, own, real outcome) {
+	t.Helper()
+	if string(own.Body) != string(real.Body) {
+		t.Errorf("own %s, real %s", own.Body, real.Body)
 	}
 }
 
