@@ -20,18 +20,10 @@ const RootCredentialsFile = "root-credentials"
 // EnsureRootCredentials returns the root key pair kept in dataDir, creating it (mode 0600) with
 // fresh random keys when it does not exist yet; created reports that it did.
 func EnsureRootCredentials(dataDir string) (id, secret string, created bool, err error) {
+	if id, secret, err = ReadRootCredentials(dataDir); !errors.Is(err, fs.ErrNotExist) {
+		return id, secret, false, err
+	}
 	path := filepath.Join(dataDir, RootCredentialsFile)
-	b, err := os.ReadFile(path)
-	if err == nil {
-		id, secret, err = parseCredentialsFile(b)
-		if err != nil {
-			return "", "", false, fmt.Errorf("identity: root credentials %s: %w", path, err)
-		}
-		return id, secret, false, nil
-	}
-	if !errors.Is(err, fs.ErrNotExist) {
-		return "", "", false, fmt.Errorf("identity: root credentials: %w", err)
-	}
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return "", "", false, fmt.Errorf("identity: root credentials: %w", err)
 	}

@@ -601,6 +601,16 @@ func TestEnsureRootCredentials(t *testing.T) {
 	if err != nil || created2 || id2 != id || secret2 != secret {
 		t.Errorf("second call = %s %s %v %v", id2, secret2, created2, err)
 	}
+	if id3, secret3, err := ReadRootCredentials(dir); err != nil || id3 != id || secret3 != secret {
+		t.Errorf("ReadRootCredentials = %s %s %v", id3, secret3, err)
+	}
+	// A file without a key pair is an error, never overwritten.
+	if err := os.WriteFile(filepath.Join(dir, RootCredentialsFile), []byte("[default]\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, created, err := EnsureRootCredentials(dir); err == nil || created {
+		t.Errorf("EnsureRootCredentials over a broken file: created=%v, %v", created, err)
+	}
 }
 
 // BenchmarkAuthenticateAuthorize measures the data-plane cost of one AWS_IAM request: SigV4
