@@ -37,9 +37,7 @@ func (s *Service) checkAliasTargets(tx *store.FuncTx, name, version string, weig
 		if !digitsRE.MatchString(version) {
 			return patternError(version, "functionVersion", versionPattern)
 		}
-		if _, err := tx.Version(name, version); errors.Is(err, store.ErrNotFound) {
-			return awserr.NotFound("Function not found: %s", s.ARN(name, version))
-		} else if err != nil {
+		if _, err := s.mustVersion(tx, name, version); err != nil {
 			return err
 		}
 	}
@@ -56,9 +54,7 @@ func (s *Service) checkAliasTargets(tx *store.FuncTx, name, version string, weig
 		if !digitsRE.MatchString(v) {
 			return awserr.InvalidParameter("Only numeric versions can be used in a routing configuration.")
 		}
-		if _, err := tx.Version(name, v); errors.Is(err, store.ErrNotFound) {
-			return awserr.NotFound("Function not found: %s", s.ARN(name, v))
-		} else if err != nil {
+		if _, err := s.mustVersion(tx, name, v); err != nil {
 			return err
 		}
 	}
@@ -448,9 +444,7 @@ func (s *Service) policyQualifier(tx *store.FuncTx, name, q string) error {
 	case q == lambda.LatestVersion:
 		return awserr.InvalidParameter("We currently do not support adding policies for $LATEST.")
 	case digitsRE.MatchString(q):
-		if _, err := tx.Version(name, q); errors.Is(err, store.ErrNotFound) {
-			return awserr.NotFound("Function not found: %s", s.ARN(name, q))
-		} else if err != nil {
+		if _, err := s.mustVersion(tx, name, q); err != nil {
 			return err
 		}
 	default:

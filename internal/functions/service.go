@@ -186,6 +186,15 @@ func (s *Service) mustFunction(tx *store.FuncTx, name string) (*store.FunctionRe
 	return f, err
 }
 
+// mustVersion reads a version of a function, with AWS's not-found error.
+func (s *Service) mustVersion(tx *store.FuncTx, name, version string) (*lambda.FunctionConfig, error) {
+	c, err := tx.Version(name, version)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, awserr.NotFound("Function not found: %s", s.ARN(name, version))
+	}
+	return c, err
+}
+
 // CreateInput is CreateFunction's request (AWS member names).
 type CreateInput struct {
 	FunctionName  string
@@ -676,9 +685,7 @@ func (s *Service) DeleteFunction(ctx context.Context, ref Ref) error {
 		case !digitsRE.MatchString(ref.Qualifier):
 			return awserr.InvalidParameter("Deletion of aliases is not currently supported.")
 		}
-		if _, err := tx.Version(ref.Name, ref.Qualifier); errors.Is(err, store.ErrNotFound) {
-			return awserr.NotFound("Function not found: %s", s.ARN(ref.Name, ref.Qualifier))
-		} else if err != nil {
+		if _, err := s.mustVersion(tx, ref.Name, ref.Qualifier); err != nil {
 			return err
 		}
 		aliases, err := tx.Aliases(ref.Name)
