@@ -242,9 +242,7 @@ func (s *Service) ListURLs(ctx context.Context, name, marker string, max int) ([
 	}
 	var list []*store.URLRecord
 	err := s.read(ctx, func(tx *store.FuncTx) error {
-		if _, err := tx.Function(name); errors.Is(err, store.ErrNotFound) {
-			return errFunctionDoesNotExist()
-		} else if err != nil {
+		if err := s.urlFunction(tx, Ref{Name: name}, errFunctionDoesNotExist); err != nil {
 			return err
 		}
 		var err error
