@@ -197,18 +197,34 @@ func (s *Service) Authenticate(ctx context.Context, r *http.Request, bodySHA256H
 
 func (s *Service) principal(c sigv4.Credentials) *iam.Principal {
 	parts := strings.Split(c.Subject, subjectSep)
+	var p *iam.Principal
 	switch {
 	case parts[0] == "user" && len(parts) == 4:
-		return &iam.Principal{Type: TypeUser, AccountID: s.account, ARN: parts[3], PrincipalARN: parts[3],
-			UserID: parts[2], Username: parts[1], AccessKeyID: c.AccessKeyID, SessionToken: c.SessionToken}
+		p = s.userPrincipal(parts[1], parts[2], parts[3])
 	case parts[0] == "session" && len(parts) == 5:
-		roleName, roleID, roleARN, session := parts[1], parts[2], parts[3], parts[4]
-		return &iam.Principal{Type: TypeAssumedRole, AccountID: s.account,
-			ARN:          "arn:aws:sts::" + s.account + ":assumed-role/" + roleName + "/" + session,
-			PrincipalARN: roleARN, UserID: roleID + ":" + session, AccessKeyID: c.AccessKeyID, SessionToken: c.SessionToken}
+		p = s.sessionPrincipal(parts[1], parts[2], parts[3], parts[4])
+	default:
+		p = s.rootPrincipal()
 	}
-	return &iam.Principal{Type: TypeAccount, AccountID: s.account, ARN: s.RootARN(), PrincipalARN: s.RootARN(),
-		UserID: s.account, AccessKeyID: c.AccessKeyID, SessionToken: c.SessionToken}
+	p.AccessKeyID, p.SessionToken = c.AccessKeyID, c.SessionToken
+	return p
+}
+
+// userPrincipal is the principal of the user called name.
+func (s *Service) userPrincipal(name, id, arn string) *iam.Principal {
+	return &iam.Principal{Type: TypeUser, AccountID: s.account, ARN: arn, PrincipalARN: arn, UserID: id, Username: name}
+}
+
+// sessionPrincipal is the principal of the role's session called session.
+func (s *Service) sessionPrincipal(role, roleID, roleARN, session string) *iam.Principal {
+	return &iam.Principal{Type: TypeAssumedRole, AccountID: s.account,
+		ARN:          "arn:aws:sts::" + s.account + ":assumed-role/" + role + "/" + session,
+		PrincipalARN: roleARN, UserID: roleID + ":" + session}
+}
+
+// rootPrincipal is the principal of the account root.
+func (s *Service) rootPrincipal() *iam.Principal {
+	return &iam.Principal{Type: TypeAccount, AccountID: s.account, ARN: s.RootARN(), PrincipalARN: s.RootARN(), UserID: s.account}
 }
 
 // AddContext sets the principal and time condition keys of req.Context that are not set yet:

@@ -105,7 +105,7 @@ func (s *Service) simulatedPrincipal(c *call, arn string) (*iam.Principal, error
 	name := lastSegment(rest)
 	switch {
 	case rest == "root":
-		return &iam.Principal{Type: TypeAccount, AccountID: s.account, ARN: s.RootARN(), PrincipalARN: s.RootARN(), UserID: s.account}, nil
+		return s.rootPrincipal(), nil
 	case strings.HasPrefix(rest, "user/"):
 		u, err := s.db.GetIAMUser(c.ctx, name)
 		if errors.Is(err, store.ErrNoSuchEntity) || (err == nil && u.ARN != arn) {
@@ -114,7 +114,7 @@ func (s *Service) simulatedPrincipal(c *call, arn string) (*iam.Principal, error
 		if err != nil {
 			return nil, internal(err)
 		}
-		return &iam.Principal{Type: TypeUser, AccountID: s.account, ARN: u.ARN, PrincipalARN: u.ARN, UserID: u.ID, Username: u.Name}, nil
+		return s.userPrincipal(u.Name, u.ID, u.ARN), nil
 	case strings.HasPrefix(rest, "role/"):
 		r, err := s.db.GetIAMRole(c.ctx, name)
 		if errors.Is(err, store.ErrNoSuchEntity) || (err == nil && r.ARN != arn) {
@@ -123,8 +123,7 @@ func (s *Service) simulatedPrincipal(c *call, arn string) (*iam.Principal, error
 		if err != nil {
 			return nil, internal(err)
 		}
-		return &iam.Principal{Type: TypeAssumedRole, AccountID: s.account,
-			ARN: "arn:aws:sts::" + s.account + ":assumed-role/" + r.Name + "/simulation", PrincipalARN: r.ARN, UserID: r.ID + ":simulation"}, nil
+		return s.sessionPrincipal(r.Name, r.ID, r.ARN, "simulation"), nil
 	}
 	return nil, errInvalidInput("PolicySourceArn must be a user or role ARN: %s", arn)
 }

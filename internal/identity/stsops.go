@@ -111,9 +111,8 @@ func (s *Service) assumeRole(c *call) (*xnode, error) {
 	if err != nil {
 		return nil, err
 	}
-	return el("", creds,
-		el("AssumedRoleUser", tx("AssumedRoleId", role.ID+":"+session), tx("Arn", "arn:aws:sts::"+s.account+":assumed-role/"+role.Name+"/"+session)),
-	), nil
+	ap := s.sessionPrincipal(role.Name, role.ID, role.ARN, session)
+	return el("", creds, el("AssumedRoleUser", tx("AssumedRoleId", ap.UserID), tx("Arn", ap.ARN))), nil
 }
 
 // trustAllows decides sts:AssumeRole for the caller: the role's trust policy must admit the
