@@ -329,7 +329,6 @@ func Extract(ctx context.Context, data []byte, dir string, l Limits) error {
 		return fmt.Errorf("codestore: extract: %w", err)
 	}
 	var links []pendingLink
-	var dirs []string
 	var written int64
 	for _, f := range zr.File {
 		if err := ctx.Err(); err != nil {
@@ -346,7 +345,6 @@ func Extract(ctx context.Context, data []byte, dir string, l Limits) error {
 			if err := os.MkdirAll(dst, 0o755); err != nil {
 				return invalid("Could not unzip uploaded file: %q: %v.", f.Name, err)
 			}
-			dirs = append(dirs, dst)
 		case mode&fs.ModeSymlink != 0:
 			t, err := readEntry(f, 4096)
 			if err != nil {
@@ -376,6 +374,7 @@ func Extract(ctx context.Context, data []byte, dir string, l Limits) error {
 		}
 	}
 	// Directories read-only last (deepest first so parents stay writable while we work).
+	var dirs []string
 	_ = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err == nil && d.IsDir() {
 			dirs = append(dirs, p)

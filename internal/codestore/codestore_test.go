@@ -84,6 +84,15 @@ func TestPutKeepsModesAndIsContentAddressed(t *testing.T) {
 	if st.Mode().Perm()&0o222 != 0 {
 		t.Errorf("bootstrap mode = %v, want read-only", st.Mode())
 	}
+	for _, d := range []string{dir, filepath.Join(dir, "lib")} {
+		st, err := os.Stat(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Mode().Perm()&0o222 != 0 {
+			t.Errorf("directory %s mode = %v, want read-only", d, st.Mode())
+		}
+	}
 	b, err := os.ReadFile(filepath.Join(dir, "link"))
 	if err != nil || string(b) != "data" {
 		t.Errorf("link reads %q, %v", b, err)
