@@ -424,9 +424,7 @@ class LambdaRuntimeClient(object):
     def post_invocation_result(self, invoke_id, result_data, content_type="application/json"):
         endpoint = "/2018-06-01/runtime/invocation/" + invoke_id + "/response"
         body = result_data if isinstance(result_data, bytes) else result_data.encode("utf-8")
-        resp = self._call("POST", endpoint, body, {"Content-Type": content_type})
-        if resp.status != 202:
-            raise LambdaRuntimeClientError(endpoint, resp.status, resp.body)
+        self._post(endpoint, body, {"Content-Type": content_type})
 
     def post_invocation_error(self, invoke_id, error_response_data, xray_fault):
         endpoint = "/2018-06-01/runtime/invocation/" + invoke_id + "/error"
@@ -434,15 +432,17 @@ class LambdaRuntimeClient(object):
         xray = xray_fault.encode("utf-8")
         if xray and len(xray) < 1024 * 1024:
             headers[XRAY_CAUSE_HEADER] = xray
-        resp = self._call("POST", endpoint, error_response_data.encode("utf-8"), headers)
-        if resp.status != 202:
-            raise LambdaRuntimeClientError(endpoint, resp.status, resp.body)
+        self._post(endpoint, error_response_data.encode("utf-8"), headers)
 
     def post_init_error(self, error_response_data, error_type_override=None):
         endpoint = "/2018-06-01/runtime/init/error"
         # Like awslambdaric (http.client, no Content-Type), unlike the invocation posts.
         headers = {ERROR_TYPE_HEADER: error_type_override or error_response_data["errorType"]}
-        resp = self._call("POST", endpoint, to_json(error_response_data).encode("utf-8"), headers)
+        self._post(endpoint, to_json(error_response_data).encode("utf-8"), headers)
+
+    def _post(self, endpoint, body, headers):
+        """POSTs body; anything but 202 Accepted is an error, as in awslambdaric."""
+        resp = self._call("POST", endpoint, body, headers)
         if resp.status != 202:
             raise LambdaRuntimeClientError(endpoint, resp.status, resp.body)
 
