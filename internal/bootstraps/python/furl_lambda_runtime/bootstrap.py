@@ -733,12 +733,14 @@ def make_xray_fault(ex_type, ex_msg, working_dir, tb_tuples):
     }
 
 
-def build_fault_result(exc_info, msg):
+def build_fault_result(exc_info, msg, invoke_id=None):
+    """The error body of an exception, and its frames without the bootstrap's own."""
     import traceback
 
     etype, value, tb = exc_info
     tb_tuples = _trim_bootstrap_frames(extract_traceback(tb))
-    return make_error(msg if msg else str(value), etype.__name__, traceback.format_list(tb_tuples))
+    error = make_error(msg if msg else str(value), etype.__name__, traceback.format_list(tb_tuples), invoke_id)
+    return error, tb_tuples
 
 
 def parse_json_header(header, name):
@@ -781,12 +783,8 @@ def handle_event_request(client, request_handler, req, log_sink):
         xray_fault = make_xray_fault("LambdaValidationError", e.msg, os.getcwd(), [])
         error_result = make_error(e.msg, e.exception_type, e.trace, invoke_id)
     except Exception:
-        import traceback
-
-        etype, value, tb = sys.exc_info()
-        tb_tuples = _trim_bootstrap_frames(extract_traceback(tb))
-        xray_fault = make_xray_fault(etype.__name__, str(value), os.getcwd(), tb_tuples)
-        error_result = make_error(str(value), etype.__name__, traceback.format_list(tb_tuples), invoke_id)
+        error_result, tb_tuples = build_fault_result(sys.exc_info(), None, invoke_id)
+        xray_fault = make_xray_fault(error_result["errorType"], error_result["errorMessage"], os.getcwd(), tb_tuples)
 
     if error_result is not None:
         log_error(error_result, log_sink)
@@ -1054,7 +1052,7 @@ def run(handler, client):
         except FaultException as e:
             error_result = make_error(e.msg, e.exception_type, e.trace)
         except Exception:
-            error_result = build_fault_result(sys.exc_info(), None)
+            error_result, _ = build_fault_result(sys.exc_info(), None)
 
         if error_result is not None:
             import logging
