@@ -179,24 +179,8 @@ func (h *Handler) deleteFunction(c *call) error {
 	if err != nil {
 		return err
 	}
-	versions := []string{ref.Qualifier}
-	if ref.Qualifier == "" {
-		versions = nil
-		for marker := ""; ; {
-			list, next, err := h.svc.ListVersions(c.r.Context(), ref, marker, 50)
-			if err != nil {
-				break
-			}
-			for _, v := range list {
-				versions = append(versions, v.Version)
-			}
-			if next == "" {
-				break
-			}
-			marker = next
-		}
-	}
-	if err := h.svc.DeleteFunction(c.r.Context(), ref); err != nil {
+	versions, err := h.svc.DeleteFunction(c.r.Context(), ref)
+	if err != nil {
 		return err
 	}
 	if d, ok := h.invoker.(drainer); ok {

@@ -168,8 +168,8 @@ func TestResolveURLCacheInvalidation(t *testing.T) {
 	if err != nil || tg == nil || tg.Policy == nil || tg.Target.Timeout.Seconds() != 7 {
 		t.Fatalf("after writes ResolveURL = %+v, %v", tg, err)
 	}
-	if err := s.DeleteFunction(ctx, Ref{Name: "f"}); err != nil {
-		t.Fatal(err)
+	if deleted, err := s.DeleteFunction(ctx, Ref{Name: "f"}); err != nil || len(deleted) != 1 || deleted[0] != "$LATEST" {
+		t.Fatalf("DeleteFunction = %q, %v; want [$LATEST]", deleted, err)
 	}
 	if tg, err := s.ResolveURL(ctx, u.URLID); tg != nil || err != nil {
 		t.Fatalf("after delete: %v %v", tg, err)

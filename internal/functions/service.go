@@ -671,14 +671,24 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref Ref, in *
 	return &r, nil
 }
 
-// DeleteFunction deletes a whole function (no qualifier) or one published version.
-func (s *Service) DeleteFunction(ctx context.Context, ref Ref) error {
+// DeleteFunction deletes a whole function (no qualifier) or one published version, and
+// returns the versions it deleted ($LATEST among them for a whole function).
+func (s *Service) DeleteFunction(ctx context.Context, ref Ref) ([]string, error) {
+	deleted := []string{ref.Qualifier}
 	err := s.tx(ctx, func(tx *store.FuncTx) error {
 		if _, err := s.mustFunction(tx, ref.Name); err != nil {
 			return err
 		}
 		switch {
 		case ref.Qualifier == "":
+			list, err := tx.Versions(ref.Name)
+			if err != nil {
+				return err
+			}
+			deleted = deleted[:0]
+			for _, c := range list {
+				deleted = append(deleted, c.Version)
+			}
 			return tx.DeleteFunction(ref.Name)
 		case ref.Qualifier == lambda.LatestVersion:
 			return awserr.InvalidParameter("$LATEST version cannot be deleted without deleting the function.")
@@ -700,10 +710,10 @@ func (s *Service) DeleteFunction(ctx context.Context, ref Ref) error {
 		return tx.DeleteVersion(ref.Name, ref.Qualifier)
 	})
 	if err != nil {
-		return internal(err)
+		return nil, internal(err)
 	}
 	s.log.Info("function deleted", "function", ref.Name, "qualifier", ref.Qualifier)
-	return nil
+	return deleted, nil
 }
 
 func sameVersionContent(a, b *lambda.FunctionConfig) bool {
