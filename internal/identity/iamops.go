@@ -896,19 +896,19 @@ func (s *Service) deleteGroup(c *call) (*xnode, error) {
 	return nil, nil
 }
 
+// groupMembership reads GroupName and UserName, authorizes action on the group and requires
+// both to exist. It answers their names as created.
 func (s *Service) groupMembership(c *call, action string) (group, user string, err error) {
-	group, err = c.params.name("GroupName", 128)
-	if err != nil {
+	if group, err = c.params.name("GroupName", 128); err != nil {
 		return "", "", err
 	}
-	user, err = c.params.name("UserName", 128)
-	if err != nil {
+	if user, err = c.params.name("UserName", 128); err != nil {
 		return "", "", err
 	}
-	if _, err := s.authorizeOwner(c, ownerGroup, group, action); err != nil {
+	if group, err = s.authorizeOwner(c, ownerGroup, group, action); err != nil {
 		return "", "", err
 	}
-	if _, err := s.canonicalOwnerName(c, ownerUser, user); err != nil {
+	if user, err = s.canonicalOwnerName(c, ownerUser, user); err != nil {
 		return "", "", err
 	}
 	return group, user, nil
@@ -930,16 +930,9 @@ func (s *Service) removeUserFromGroup(c *call) (*xnode, error) {
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.db.GetIAMGroup(c.ctx, group)
-	if err != nil {
-		return nil, internal(err)
-	}
-	u, err := s.db.GetIAMUser(c.ctx, user)
-	if err != nil {
-		return nil, internal(err)
-	}
-	if err := s.db.RemoveUserFromGroup(c.ctx, g.Name, u.Name); err != nil {
-		return nil, storeFailure(err, store.ErrNoSuchEntity, errNoSuchEntity("The user with name %s cannot be found in group %s.", user, group))
+	if err := s.db.RemoveUserFromGroup(c.ctx, group, user); err != nil {
+		return nil, storeFailure(err, store.ErrNoSuchEntity, errNoSuchEntity("The user with name %s cannot be found in group %s.",
+			c.params.get("UserName"), c.params.get("GroupName")))
 	}
 	return nil, nil
 }

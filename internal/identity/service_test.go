@@ -846,6 +846,22 @@ func TestOwnerNameInAnyCase(t *testing.T) {
 	if lk, err := root.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: aws.String("alice")}); err != nil || len(lk.AccessKeyMetadata) != 0 {
 		t.Errorf("ListAccessKeys after DeleteAccessKey(ALICE) = %+v, %v", lk, err)
 	}
+	if _, err := root.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("devs")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("DEVS"), UserName: upper}); err != nil {
+		t.Fatal(err)
+	}
+	if lg, err := root.ListGroupsForUser(ctx, &iam.ListGroupsForUserInput{UserName: aws.String("alice")}); err != nil || len(lg.Groups) != 1 {
+		t.Errorf("ListGroupsForUser after AddUserToGroup(DEVS, ALICE) = %+v, %v", lg, err)
+	}
+	if _, err := root.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: aws.String("Devs"), UserName: upper}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = root.RemoveUserFromGroup(ctx, &iam.RemoveUserFromGroupInput{GroupName: aws.String("Devs"), UserName: upper})
+	if apiCode(err) != "NoSuchEntity" || !strings.Contains(err.Error(), "The user with name ALICE cannot be found in group Devs.") {
+		t.Errorf("RemoveUserFromGroup of a non-member: %v", err)
+	}
 }
 
 // TestConcurrentWrites creates users and keys from many clients at once: SQLite must serialise
