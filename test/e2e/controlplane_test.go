@@ -38,61 +38,6 @@ func cpStart(t *testing.T, dataDir, addr string) *cpServer {
 	return startFurl(t, dataDir, addr, cpKey, cpSecret)
 }
 
-func cpAWSEnv() []string {
-	return append(os.Environ(),
-		"AWS_ACCESS_KEY_ID="+cpKey, "AWS_SECRET_ACCESS_KEY="+cpSecret, "AWS_DEFAULT_REGION=us-east-1",
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=",
-		"AWS_MAX_ATTEMPTS=1")
-}
-
-// aws runs the AWS CLI v2 and returns stdout, stderr and the error.
-func (s *cpServer) aws(args ...string) (string, string, error) {
-	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "/usr/bin/aws", append([]string{"--endpoint-url", s.endpoint(), "--output", "json"}, args...)...)
-	cmd.Env = cpAWSEnv()
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	return out.String(), errb.String(), err
-}
-
-func (s *cpServer) awsOK(args ...string) map[string]any {
-	s.t.Helper()
-	out, errs, err := s.aws(args...)
-	if err != nil {
-		s.t.Fatalf("aws %s: %v\n%s\nserver log tail:\n%s", strings.Join(args, " "), err, errs, tail(s.logs.String(), 3000))
-	}
-	m := map[string]any{}
-	if strings.TrimSpace(out) != "" {
-		if err := json.Unmarshal([]byte(out), &m); err != nil {
-			s.t.Fatalf("aws %s: output %q: %v", strings.Join(args, " "), out, err)
-		}
-	}
-	return m
-}
-
-// awsFails runs a command that must fail with the named exception.
-func (s *cpServer) awsFails(exception string, args ...string) string {
-	s.t.Helper()
-	_, errs, err := s.aws(args...)
-	if err == nil {
-		s.t.Fatalf("aws %s succeeded, want %s", strings.Join(args, " "), exception)
-	}
-	if !strings.Contains(errs, "("+exception+")") {
-		s.t.Fatalf("aws %s: stderr %q, want (%s)", strings.Join(args, " "), errs, exception)
-	}
-	return errs
-}
-
-func tail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
-
 func cpZip(t *testing.T, dir string, files map[string]string) string {
 	t.Helper()
 	return writeZip(t, dir, files)
@@ -256,16 +201,8 @@ func TestControlPlaneCLI(t *testing.T) {
 		s.awsFails(c.exception, c.args...)
 	}
 	// Bad credentials.
-	cmd := exec.Command("/usr/bin/aws", "--endpoint-url", s.endpoint(), "lambda", "list-functions")
-	cmd.Env = append(cpAWSEnv(), "AWS_SECRET_ACCESS_KEY=wrong")
-	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "InvalidSignatureException") {
-		t.Fatalf("wrong secret: %v %s", err, b)
-	}
-	cmd = exec.Command("/usr/bin/aws", "--endpoint-url", s.endpoint(), "lambda", "list-functions")
-	cmd.Env = append(cpAWSEnv(), "AWS_ACCESS_KEY_ID=AKIANOBODY0000000000")
-	if b, err := cmd.CombinedOutput(); err == nil || !strings.Contains(string(b), "UnrecognizedClientException") {
-		t.Fatalf("unknown key: %v %s", err, b)
-	}
+	s.cli().fails("InvalidSignatureException", iamCreds{cpKey, "wrong", ""}, "lambda", "list-functions")
+	s.cli().fails("UnrecognizedClientException", iamCreds{"AKIANOBODY0000000000", cpSecret, ""}, "lambda", "list-functions")
 
 	s.awsOK("lambda", "delete-alias", "--function-name", "hello", "--name", "live")
 	s.awsOK("lambda", "delete-function-url-config", "--function-name", "hello")
@@ -345,16 +282,7 @@ func TestControlPlaneBoto3(t *testing.T) {
 		t.Skip("python3 not installed")
 	}
 	s := cpStart(t, t.TempDir(), freeAddr(t))
-	cmd := exec.Command("python3", "-c", cpBotoScript, s.endpoint(), cpKey, cpSecret)
-	cmd.Env = cpAWSEnv()
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("boto3 script: %v\n%s\nserver:\n%s", err, stderr, tail(s.logs.String(), 3000))
-	}
+	out := []byte(s.python(cpBotoScript, s.endpoint(), cpKey, cpSecret))
 	var res struct {
 		Invoke1, Invoke2 struct{ V string }
 		Version          string

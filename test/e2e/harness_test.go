@@ -5,6 +5,8 @@ package e2e
 import (
 	"archive/zip"
 	"bytes"
+	"context"
+	"encoding/json"
 	"fmt"
 	"net"
 	"net/http"
@@ -13,6 +15,7 @@ import (
 	"path"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -73,6 +76,7 @@ type cpServer struct {
 	t       *testing.T
 	dataDir string
 	addr    string
+	root    iamCreds // the root key pair it was started with
 	cmd     *exec.Cmd
 	logs    *bytes.Buffer
 	exited  chan struct{}
@@ -82,7 +86,7 @@ type cpServer struct {
 // its process group at the end of the test.
 func startFurl(t *testing.T, dataDir, addr, key, secret string) *cpServer {
 	t.Helper()
-	s := &cpServer{t: t, dataDir: dataDir, addr: addr, logs: &bytes.Buffer{}, exited: make(chan struct{})}
+	s := &cpServer{t: t, dataDir: dataDir, addr: addr, root: iamCreds{key, secret, ""}, logs: &bytes.Buffer{}, exited: make(chan struct{})}
 	s.cmd = exec.Command(furlBinary(t), "serve", "--addr", addr, "--data-dir", dataDir, "--log-level", "debug")
 	s.cmd.Env = append(os.Environ(), "FURL_ROOT_ACCESS_KEY_ID="+key, "FURL_ROOT_SECRET_ACCESS_KEY="+secret)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
@@ -129,6 +133,123 @@ func (s *cpServer) stop(sig syscall.Signal) {
 }
 
 func (s *cpServer) endpoint() string { return "http://" + s.addr }
+
+// cli is the AWS CLI v2 pointed at s.
+func (s *cpServer) cli() iamClient {
+	return iamClient{t: s.t, cli: "/usr/bin/aws", endpoint: s.endpoint(), logs: s.logs.String}
+}
+
+// aws runs the AWS CLI v2 as s's root and returns stdout, stderr and the error.
+func (s *cpServer) aws(args ...string) (string, string, error) {
+	s.t.Helper()
+	return s.cli().run(s.root, args...)
+}
+
+// awsOK runs the AWS CLI v2 as s's root and decodes its JSON output; it must succeed.
+func (s *cpServer) awsOK(args ...string) map[string]any {
+	s.t.Helper()
+	return s.cli().ok(s.root, args...)
+}
+
+// awsFails runs a command as s's root that must fail with the named exception.
+func (s *cpServer) awsFails(exception string, args ...string) string {
+	s.t.Helper()
+	return s.cli().fails(exception, s.root, args...)
+}
+
+// clientEnv is the environment of a client of s (boto3 scripts): s's root credentials and its
+// endpoint in FURL_ENDPOINT.
+func (s *cpServer) clientEnv() []string {
+	return append(iamEnv(s.root), "FURL_ENDPOINT="+s.endpoint())
+}
+
+// python runs a python3 script as a client of s (see clientEnv) and returns its stdout.
+func (s *cpServer) python(script string, args ...string) string {
+	s.t.Helper()
+	cmd := exec.Command("python3", append([]string{"-c", script}, args...)...)
+	cmd.Env = s.clientEnv()
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	if err := cmd.Run(); err != nil {
+		s.t.Fatalf("python3: %v\n%s\nserver log tail:\n%s", err, errb.String(), tail(s.logs.String(), 3000))
+	}
+	return out.String()
+}
+
+// iamCreds are the credentials a command runs with.
+type iamCreds struct{ id, secret, token string }
+
+// iamEnv is the environment of a client: only the given credentials, no config files.
+func iamEnv(c iamCreds) []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	env = append(env, "AWS_ACCESS_KEY_ID="+c.id, "AWS_SECRET_ACCESS_KEY="+c.secret, "AWS_DEFAULT_REGION=us-east-1",
+		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
+	if c.token != "" {
+		env = append(env, "AWS_SESSION_TOKEN="+c.token)
+	}
+	return env
+}
+
+// iamClient runs one AWS CLI (v1 or v2) against one endpoint.
+type iamClient struct {
+	t        *testing.T
+	cli      string
+	endpoint string
+	logs     func() string
+}
+
+func (c iamClient) run(creds iamCreds, args ...string) (string, string, error) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.cli, append([]string{"--endpoint-url", c.endpoint, "--output", "json"}, args...)...)
+	cmd.Env = iamEnv(creds)
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	err := cmd.Run()
+	return out.String(), errb.String(), err
+}
+
+func (c iamClient) ok(creds iamCreds, args ...string) map[string]any {
+	c.t.Helper()
+	out, errs, err := c.run(creds, args...)
+	if err != nil {
+		c.t.Fatalf("%s %s: %v\n%s\nserver log tail:\n%s", c.cli, strings.Join(args, " "), err, errs, tail(c.logs(), 3000))
+	}
+	m := map[string]any{}
+	if strings.TrimSpace(out) != "" {
+		if err := json.Unmarshal([]byte(out), &m); err != nil {
+			c.t.Fatalf("%s: output %q: %v", strings.Join(args, " "), out, err)
+		}
+	}
+	return m
+}
+
+func (c iamClient) fails(code string, creds iamCreds, args ...string) string {
+	c.t.Helper()
+	_, errs, err := c.run(creds, args...)
+	if err == nil {
+		c.t.Fatalf("%s %s succeeded, want %s", c.cli, strings.Join(args, " "), code)
+	}
+	if !strings.Contains(errs, "("+code+")") {
+		c.t.Fatalf("%s %s: stderr %q, want (%s)", c.cli, strings.Join(args, " "), errs, code)
+	}
+	return errs
+}
+
+// tail is the last n bytes of s (a server log).
+func tail(s string, n int) string {
+	if len(s) > n {
+		return s[len(s)-n:]
+	}
+	return s
+}
 
 // writeZip writes a deployment package into dir and returns its path; files named bootstrap
 // (in any folder) are executable.

@@ -22,9 +22,6 @@ import (
 
 const iamAccount = "000000000000"
 
-// iamCreds are the credentials a command runs with.
-type iamCreds struct{ id, secret, token string }
-
 var iamRoot = iamCreds{cpKey, cpSecret, ""}
 
 // iamCLIs returns the AWS CLIs on the machine: v1 next to python3 (pyenv), v2 at /usr/bin/aws.
@@ -48,69 +45,6 @@ func iamCLIs(t *testing.T) map[string]string {
 func fileExists(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && !fi.IsDir()
-}
-
-// iamEnv is the environment of a client: only the given credentials, no config files.
-func iamEnv(c iamCreds) []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") {
-			env = append(env, kv)
-		}
-	}
-	env = append(env, "AWS_ACCESS_KEY_ID="+c.id, "AWS_SECRET_ACCESS_KEY="+c.secret, "AWS_DEFAULT_REGION=us-east-1",
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
-		"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
-	if c.token != "" {
-		env = append(env, "AWS_SESSION_TOKEN="+c.token)
-	}
-	return env
-}
-
-type iamClient struct {
-	t        *testing.T
-	cli      string
-	endpoint string
-	logs     func() string
-}
-
-func (c iamClient) run(creds iamCreds, args ...string) (string, string, error) {
-	c.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, c.cli, append([]string{"--endpoint-url", c.endpoint, "--output", "json"}, args...)...)
-	cmd.Env = iamEnv(creds)
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	err := cmd.Run()
-	return out.String(), errb.String(), err
-}
-
-func (c iamClient) ok(creds iamCreds, args ...string) map[string]any {
-	c.t.Helper()
-	out, errs, err := c.run(creds, args...)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v\n%s\nserver log tail:\n%s", c.cli, strings.Join(args, " "), err, errs, tail(c.logs(), 2000))
-	}
-	m := map[string]any{}
-	if strings.TrimSpace(out) != "" {
-		if err := json.Unmarshal([]byte(out), &m); err != nil {
-			c.t.Fatalf("%s: output %q: %v", strings.Join(args, " "), out, err)
-		}
-	}
-	return m
-}
-
-func (c iamClient) fails(code string, creds iamCreds, args ...string) string {
-	c.t.Helper()
-	_, errs, err := c.run(creds, args...)
-	if err == nil {
-		c.t.Fatalf("%s %s succeeded, want %s", c.cli, strings.Join(args, " "), code)
-	}
-	if !strings.Contains(errs, "("+code+")") {
-		c.t.Fatalf("%s %s: stderr %q, want (%s)", c.cli, strings.Join(args, " "), errs, code)
-	}
-	return errs
 }
 
 // str digs a string out of decoded JSON: str(m, "User", "Arn").
@@ -345,8 +279,8 @@ func TestIAMFunctionURLPrincipals(t *testing.T) {
 	s := urlStart(t)
 	id := s.deploy("whoami", "python3.12", "whoami.handler", map[string][]byte{"whoami.py": []byte(iamWhoami)}, "AWS_IAM", "")
 	url := s.endpoint() + "/lambda-url/" + id + "/"
-	c := iamClient{t: t, cli: "/usr/bin/aws", endpoint: s.endpoint(), logs: s.logs.String}
-	root := iamCreds{urlKey, urlSecret, ""}
+	c := s.cli()
+	root := s.root
 
 	invoke := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":["lambda:InvokeFunctionUrl","lambda:InvokeFunction","sts:AssumeRole"],"Resource":"*"}]}`
 	newUser := func(name, policy string) (iamCreds, string) {

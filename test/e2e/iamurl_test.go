@@ -31,8 +31,8 @@ func TestIAMURLCallers(t *testing.T) {
 	s := urlStart(t)
 	id := s.deploy("whoami", "python3.12", "whoami.handler", map[string][]byte{"whoami.py": []byte(iamWhoami)}, "AWS_IAM", "")
 	url := s.endpoint() + "/lambda-url/" + id + "/path?a=1&b=2"
-	c := iamClient{t: t, cli: "/usr/bin/aws", endpoint: s.endpoint(), logs: s.logs.String}
-	root := iamCreds{urlKey, urlSecret, ""}
+	c := s.cli()
+	root := s.root
 
 	const forbidden = `{"Message":"Forbidden. For troubleshooting Function URL authorization issues, see: https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"}`
 	allow := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:InvokeFunctionUrl","Resource":"*"}]}`

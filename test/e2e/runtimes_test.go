@@ -14,7 +14,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"runtime"
 	"strconv"
@@ -52,18 +51,9 @@ print(json.dumps(r, default=str))
 // rtBoto3 runs a boto3 script with furl's endpoint and root credentials and decodes its JSON output.
 func rtBoto3(t *testing.T, s *cpServer, script string, args ...string) map[string]any {
 	t.Helper()
-	cmd := exec.Command("python3", append([]string{"-c", script}, args...)...)
-	cmd.Env = append(cpAWSEnv(), "FURL_ENDPOINT="+s.endpoint())
-	out, err := cmd.Output()
-	if err != nil {
-		var stderr []byte
-		if ee, ok := err.(*exec.ExitError); ok {
-			stderr = ee.Stderr
-		}
-		t.Fatalf("boto3: %v\n%s\nserver log:\n%s", err, stderr, tail(s.logs.String(), 3000))
-	}
+	out := s.python(script, args...)
 	m := map[string]any{}
-	if err := json.Unmarshal(out, &m); err != nil {
+	if err := json.Unmarshal([]byte(out), &m); err != nil {
 		t.Fatalf("boto3 output %q: %v", out, err)
 	}
 	return m

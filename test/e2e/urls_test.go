@@ -10,7 +10,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -58,59 +57,10 @@ func urlStart(t *testing.T) *urlServer {
 	t.Cleanup(func() {
 		s.stop(syscall.SIGTERM)
 		if t.Failed() {
-			t.Logf("server log tail:\n%s", urlTail(s.logs.String(), 4000))
+			t.Logf("server log tail:\n%s", tail(s.logs.String(), 4000))
 		}
 	})
 	return s
-}
-
-func urlTail(s string, n int) string {
-	if len(s) > n {
-		return s[len(s)-n:]
-	}
-	return s
-}
-
-func (s *urlServer) env() []string {
-	return append(os.Environ(),
-		"AWS_ACCESS_KEY_ID="+urlKey, "AWS_SECRET_ACCESS_KEY="+urlSecret, "AWS_DEFAULT_REGION=us-east-1",
-		"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null", "AWS_EC2_METADATA_DISABLED=true",
-		"AWS_PAGER=", "AWS_MAX_ATTEMPTS=1", "FURL_ENDPOINT="+s.endpoint())
-}
-
-// aws runs the AWS CLI v2 against furl and decodes its JSON output.
-func (s *urlServer) aws(args ...string) map[string]any {
-	s.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "/usr/bin/aws", append([]string{"--endpoint-url", s.endpoint(), "--output", "json"}, args...)...)
-	cmd.Env = s.env()
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		s.t.Fatalf("aws %s: %v\n%s", strings.Join(args, " "), err, errb.String())
-	}
-	m := map[string]any{}
-	if strings.TrimSpace(out.String()) != "" {
-		if err := json.Unmarshal(out.Bytes(), &m); err != nil {
-			s.t.Fatalf("aws %s: output %q: %v", strings.Join(args, " "), out.String(), err)
-		}
-	}
-	return m
-}
-
-// python runs a python3 script (with furl's endpoint and credentials in the environment) and
-// returns its stdout.
-func (s *urlServer) python(script string, args ...string) string {
-	s.t.Helper()
-	cmd := exec.Command("python3", append([]string{"-c", script}, args...)...)
-	cmd.Env = s.env()
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		s.t.Fatalf("python3: %v\n%s", err, errb.String())
-	}
-	return out.String()
 }
 
 // curl runs curl and returns its stdout.
@@ -133,16 +83,16 @@ func (s *urlServer) zip(files map[string][]byte) string {
 // also gets the public add-permission statement. cors is the CLI's --cors shorthand ("" = none).
 func (s *urlServer) deploy(name, rt, handler string, files map[string][]byte, authType, cors string) string {
 	s.t.Helper()
-	s.aws("lambda", "create-function", "--function-name", name, "--runtime", rt, "--handler", handler,
+	s.awsOK("lambda", "create-function", "--function-name", name, "--runtime", rt, "--handler", handler,
 		"--role", "arn:aws:iam::000000000000:role/lambda-role", "--zip-file", "fileb://"+s.zip(files), "--timeout", "30")
-	s.aws("lambda", "wait", "function-active-v2", "--function-name", name)
+	s.awsOK("lambda", "wait", "function-active-v2", "--function-name", name)
 	args := []string{"lambda", "create-function-url-config", "--function-name", name, "--auth-type", authType}
 	if cors != "" {
 		args = append(args, "--cors", cors)
 	}
-	cfg := s.aws(args...)
+	cfg := s.awsOK(args...)
 	if authType == "NONE" {
-		s.aws("lambda", "add-permission", "--function-name", name, "--statement-id", "FunctionURLAllowPublicAccess",
+		s.awsOK("lambda", "add-permission", "--function-name", name, "--statement-id", "FunctionURLAllowPublicAccess",
 			"--action", "lambda:InvokeFunctionUrl", "--principal", "*", "--function-url-auth-type", "NONE")
 	}
 	return urlIDOf(s.t, cfg)
@@ -171,7 +121,7 @@ func (s *urlServer) events(name string) []map[string]any {
 	s.t.Helper()
 	req, _ := http.NewRequest("GET", s.endpoint()+"/furl/v1/functions/"+name+"/events", nil)
 	sum := sha256.Sum256(nil)
-	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: urlKey, SecretAccessKey: urlSecret},
+	if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: s.root.id, SecretAccessKey: s.root.secret},
 		req, hex.EncodeToString(sum[:]), "lambda", "us-east-1", time.Now()); err != nil {
 		s.t.Fatal(err)
 	}
@@ -464,9 +414,9 @@ func TestURLsStreaming(t *testing.T) {
 	}
 	code, _ := os.ReadFile(bin)
 	name := "streamer"
-	s.aws("lambda", "create-function", "--function-name", name, "--runtime", "provided.al2023", "--handler", "bootstrap",
+	s.awsOK("lambda", "create-function", "--function-name", name, "--runtime", "provided.al2023", "--handler", "bootstrap",
 		"--role", "arn:aws:iam::000000000000:role/lambda-role", "--zip-file", "fileb://"+s.zip(map[string][]byte{"bootstrap": code}))
-	s.aws("lambda", "wait", "function-active-v2", "--function-name", name)
+	s.awsOK("lambda", "wait", "function-active-v2", "--function-name", name)
 	// AWS CLI v2 2.9 predates InvokeMode: create the URL config with boto3.
 	out := s.python(`import boto3, json, os
 c = boto3.client("lambda", endpoint_url=os.environ["FURL_ENDPOINT"])
@@ -478,7 +428,7 @@ print(json.dumps({"FunctionUrl": r["FunctionUrl"], "InvokeMode": r.get("InvokeMo
 		t.Fatalf("create url: %q %v", out, err)
 	}
 	id := urlIDOf(t, cfg)
-	s.aws("lambda", "add-permission", "--function-name", name, "--statement-id", "FunctionURLAllowPublicAccess",
+	s.awsOK("lambda", "add-permission", "--function-name", name, "--statement-id", "FunctionURLAllowPublicAccess",
 		"--action", "lambda:InvokeFunctionUrl", "--principal", "*", "--function-url-auth-type", "NONE")
 
 	u, resolve := s.hostURL(id)
