@@ -234,14 +234,19 @@ func validateArch(a []string) (string, error) {
 	return a[0], nil
 }
 
-func (s *Service) putCode(ctx context.Context, zip []byte) (codestore.Package, error) {
-	p, err := s.code.Put(ctx, zip)
+// packageError maps a code store error: a refused package is the caller's, anything else ours.
+func packageError(err error) error {
 	var ip *codestore.InvalidPackageError
 	if errors.As(err, &ip) {
-		return p, awserr.InvalidParameter("%s", ip.Msg)
+		return awserr.InvalidParameter("%s", ip.Msg)
 	}
+	return awserr.Internal(err)
+}
+
+func (s *Service) putCode(ctx context.Context, zip []byte) (codestore.Package, error) {
+	p, err := s.code.Put(ctx, zip)
 	if err != nil {
-		return p, awserr.Internal(err)
+		return p, packageError(err)
 	}
 	if s.opt.Stage != nil {
 		s.opt.Stage(s.code.Dir(p.Hex))
@@ -522,11 +527,7 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, ref Ref, in *UpdateCod
 	var pkg codestore.Package
 	if in.DryRun {
 		if _, err := codestore.Check(in.ZipFile, codestore.Limits{}); err != nil {
-			var ip *codestore.InvalidPackageError
-			if errors.As(err, &ip) {
-				return nil, awserr.InvalidParameter("%s", ip.Msg)
-			}
-			return nil, awserr.Internal(err)
+			return nil, packageError(err)
 		}
 	} else {
 		var err error
