@@ -55,12 +55,7 @@ def handler(event, context):
 
 func cpNeedCLI(t *testing.T) {
 	t.Helper()
-	if _, err := os.Stat("/usr/bin/aws"); err != nil {
-		t.Skip("AWS CLI v2 (/usr/bin/aws) is not installed; install it with apt-get install awscli")
-	}
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not installed")
-	}
+	needCommands(t, "/usr/bin/aws", "python3")
 }
 
 func readJSON(t *testing.T, path string) map[string]any {
@@ -278,9 +273,7 @@ print(json.dumps(res))
 // TestControlPlaneBoto3 drives the lifecycle, response streaming, URL configs, pagination and
 // errors with boto3.
 func TestControlPlaneBoto3(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not installed")
-	}
+	needCommands(t, "python3")
 	s := cpStart(t, t.TempDir(), freeAddr(t))
 	out := []byte(s.python(cpBotoScript, s.endpoint(), cpKey, cpSecret))
 	var res struct {
@@ -422,9 +415,7 @@ func (s *cpServer) furl(args ...string) (string, string, error) {
 
 // TestControlPlaneFurlCLI runs furl deploy / invoke / ls / logs against a real server.
 func TestControlPlaneFurlCLI(t *testing.T) {
-	if _, err := exec.LookPath("python3"); err != nil {
-		t.Skip("python3 not installed")
-	}
+	needCommands(t, "python3")
 	s := cpStart(t, t.TempDir(), freeAddr(t))
 	src := t.TempDir()
 	for name, body := range cpApp("cli1") {

@@ -59,6 +59,28 @@ func furlBinary(t *testing.T) string {
 	return furlBuild.bin
 }
 
+// need skips the test when a tool it drives is missing (err != nil), except under CI, where
+// make test installs what the tests need (scripts/deps.sh) and a missing tool is a failure.
+func need(t *testing.T, what string, err error) {
+	t.Helper()
+	if err == nil {
+		return
+	}
+	if os.Getenv("CI") != "" {
+		t.Fatalf("%s is not installed: %v", what, err)
+	}
+	t.Skipf("%s is not installed: %v", what, err)
+}
+
+// needCommands calls need for each command, looked up in PATH (or at its absolute path).
+func needCommands(t *testing.T, names ...string) {
+	t.Helper()
+	for _, name := range names {
+		_, err := exec.LookPath(name)
+		need(t, name, err)
+	}
+}
+
 // freeAddr returns a loopback address with a port that was free a moment ago.
 func freeAddr(t *testing.T) string {
 	t.Helper()

@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -37,7 +38,7 @@ func iamCLIs(t *testing.T) map[string]string {
 		out["v2"] = "/usr/bin/aws"
 	}
 	if len(out) == 0 {
-		t.Skip("no AWS CLI installed")
+		need(t, "an AWS CLI", errors.New("neither v1 next to python3 nor v2 at /usr/bin/aws"))
 	}
 	return out
 }
@@ -199,9 +200,7 @@ print(json.dumps(out))
 `
 
 func TestIAMBoto3(t *testing.T) {
-	if err := exec.Command("python3", "-c", "import boto3").Run(); err != nil {
-		t.Skip("boto3 not installed")
-	}
+	need(t, "boto3", exec.Command("python3", "-c", "import boto3").Run())
 	srv := cpStart(t, t.TempDir(), freeAddr(t))
 	script := filepath.Join(t.TempDir(), "iam.py")
 	if err := os.WriteFile(script, []byte(iamBotoScript), 0o644); err != nil {

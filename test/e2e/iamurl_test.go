@@ -25,10 +25,7 @@ import (
 // inactive key, an explicit deny, and an IP allow-list (aws:SourceIp) that includes or excludes
 // the caller. Each refusal is AWS's 403 Forbidden body with x-amzn-ErrorType AccessDeniedException.
 func TestIAMURLCallers(t *testing.T) {
-	if _, err := exec.LookPath("curl"); err != nil {
-		t.Skip("curl is not installed")
-	}
-	s := urlStart(t)
+	s := urlStart(t) // needs curl
 	id := s.deploy("whoami", "python3.12", "whoami.handler", map[string][]byte{"whoami.py": []byte(iamWhoami)}, "AWS_IAM", "")
 	url := s.endpoint() + "/lambda-url/" + id + "/path?a=1&b=2"
 	c := s.cli()

@@ -165,12 +165,8 @@ func TestRuntimesThroughFunctionURLs(t *testing.T) {
 
 	t.Run("aws-lambda-ric as provided.al2023", func(t *testing.T) {
 		ric := filepath.Join(repoRoot(), ".deps", "node", "node_modules", "aws-lambda-ric")
-		if _, err := os.Stat(filepath.Join(ric, "dist", "rapid-client.node")); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("aws-lambda-ric with its native addon is not installed (scripts/deps.sh): %v", err)
-			}
-			t.Skipf("aws-lambda-ric with its native addon is not installed (scripts/deps.sh): %v", err)
-		}
+		_, err := os.Stat(filepath.Join(ric, "dist", "rapid-client.node"))
+		need(t, "aws-lambda-ric with its native addon (scripts/deps.sh)", err)
 		ric, _ = filepath.Abs(ric)
 		base := rtDeployURL(t, s, work, "ric-node", "provided.al2023", "index.handler", "BUFFERED", map[string]string{
 			"index.js":  rtNodeHello,

@@ -44,14 +44,7 @@ type urlServer struct {
 
 func urlStart(t *testing.T) *urlServer {
 	t.Helper()
-	if _, err := os.Stat("/usr/bin/aws"); err != nil {
-		t.Skip("AWS CLI v2 (/usr/bin/aws) is not installed")
-	}
-	for _, tool := range []string{"curl", "python3"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skip(tool + " is not installed")
-		}
-	}
+	needCommands(t, "/usr/bin/aws", "curl", "python3")
 	work := t.TempDir()
 	s := &urlServer{cpServer: startFurl(t, filepath.Join(work, "data"), freeAddr(t), urlKey, urlSecret), work: work}
 	t.Cleanup(func() {
