@@ -16,7 +16,6 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -54,25 +53,12 @@ func TestSigV4CLIs(t *testing.T) {
 	}))
 	defer srv.Close()
 
-	clis := map[string]string{}
-	if p, err := exec.LookPath("aws"); err == nil {
-		clis["v1"] = p
-	}
-	if _, err := os.Stat("/usr/bin/aws"); err == nil {
-		clis["v2"] = "/usr/bin/aws"
-	}
-	if len(clis) == 0 {
-		t.Skip("no AWS CLI")
-	}
-	for name, bin := range clis {
+	for name, bin := range iamCLIs(t) {
 		run := func(key, secret string, args ...string) (string, error) {
 			ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 			defer cancel()
 			cmd := exec.CommandContext(ctx, bin, append([]string{"--endpoint-url", srv.URL, "--region", "us-east-1", "--output", "json"}, args...)...)
-			cmd.Env = append(os.Environ(), "HOME="+t.TempDir(),
-				"AWS_ACCESS_KEY_ID="+key, "AWS_SECRET_ACCESS_KEY="+secret,
-				"AWS_CONFIG_FILE=/dev/null", "AWS_SHARED_CREDENTIALS_FILE=/dev/null",
-				"AWS_EC2_METADATA_DISABLED=true", "AWS_PAGER=", "AWS_MAX_ATTEMPTS=1")
+			cmd.Env = append(iamEnv(iamCreds{key, secret, ""}), "HOME="+t.TempDir())
 			out, err := cmd.CombinedOutput()
 			return string(out), err
 		}
