@@ -292,16 +292,11 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	now := g.opt.Now()
 	root, parent := g.traceIDs(now)
 	in := urlevent.FromHTTP(r, prefix, body)
-	in.SourceIP = sourceIP
 	in.URLID = id
 	in.DomainName = lambda.URLHost(id, g.opt.Region, g.opt.EventDomain)
 	in.RequestID = rp.reqID
 	in.Time = now
 	in.ForwardedPort = localPort(r)
-	peer := urlevent.PeerIP(r.RemoteAddr)
-	if peer != sourceIP { // behind a trusted proxy: x-forwarded-for gets the proxy's address
-		in.SourceIP = peer
-	}
 	clientRoot := ""
 	if tv := r.Header.Get("X-Amzn-Trace-Id"); tv != "" {
 		in.TraceHeader = "Self=" + root + ";" + tv
@@ -317,6 +312,8 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.IAM = g.opt.Auth.AuthorizerIAM(principal)
 	}
 	ev := urlevent.Build(in)
+	// The event's x-forwarded-for carries the TCP peer (FromHTTP); sourceIp is the caller,
+	// which behind a trusted proxy is the address the proxy forwarded.
 	ev.RequestContext.HTTP.SourceIP = sourceIP
 	payload := ev.AppendJSON(make([]byte, 0, ev.SizeHint()))
 	if len(payload) > urlevent.MaxEventBytes {

@@ -663,3 +663,29 @@ func TestStreamShaping(t *testing.T) {
 		t.Errorf("not shaped: %v", el)
 	}
 }
+
+// Behind a trusted proxy the caller is the address the proxy forwarded (sourceIp, and the
+// source for aws:SourceIp), while the event's x-forwarded-for keeps the client's list with the
+// proxy's own address appended, as a load balancer in front of the URL would show it.
+func TestEventBehindTrustedProxy(t *testing.T) {
+	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
+	e := newEnv(t, gateway.Options{TrustedProxies: []*net.IPNet{loopback}})
+	policy := []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"` +
+		fnARN("fn") + `","Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"NONE"},"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}]}`)
+	e.addURL("u1", "fn", lambda.URLConfig{}, policy, nil)
+	resp := e.do("GET", "u1", "/", nil, map[string]string{"X-Forwarded-For": "203.0.113.9"})
+	body := readAll(t, resp)
+	if resp.StatusCode != 200 {
+		t.Fatalf("status %d %s (the forwarded address should pass the IP allow-list)", resp.StatusCode, body)
+	}
+	var ev map[string]any
+	if err := json.Unmarshal([]byte(body), &ev); err != nil {
+		t.Fatalf("%v: %s", err, body)
+	}
+	if got := ev["requestContext"].(map[string]any)["http"].(map[string]any)["sourceIp"]; got != "203.0.113.9" {
+		t.Errorf("sourceIp = %v, want the forwarded 203.0.113.9", got)
+	}
+	if got := ev["headers"].(map[string]any)["x-forwarded-for"]; got != "203.0.113.9, 127.0.0.1" {
+		t.Errorf("x-forwarded-for = %v, want the client's list and the proxy", got)
+	}
+}
