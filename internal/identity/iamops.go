@@ -292,31 +292,31 @@ func (s *Service) listUsers(c *call) (*xnode, error) { return listAll(s, c, user
 func userItem(u store.IAMUser) *xnode { return userXML(u) }
 
 func (s *Service) deleteUser(c *call) (*xnode, error) {
-	name, _, err := s.namedOwner(c, ownerUser, 128, "iam:DeleteUser")
+	name, canon, err := s.namedOwner(c, ownerUser, 128, "iam:DeleteUser")
 	if err != nil {
 		return nil, err
 	}
-	keys, err := s.db.ListAccessKeys(c.ctx, name)
+	keys, err := s.db.ListAccessKeys(c.ctx, canon)
 	if err != nil {
 		return nil, internal(err)
 	}
 	if len(keys) > 0 {
 		return nil, errDeleteConflict("Cannot delete entity, must delete access keys first.")
 	}
-	if err := s.checkNoPolicies(c, ownerUser, name); err != nil {
+	if err := s.checkNoPolicies(c, ownerUser, canon); err != nil {
 		return nil, err
 	}
-	groups, err := s.db.ListIAMGroups(c.ctx, "/", name)
+	groups, err := s.db.ListIAMGroups(c.ctx, "/", canon)
 	if err != nil {
 		return nil, internal(err)
 	}
 	if len(groups) > 0 {
 		return nil, errDeleteConflict("Cannot delete entity, must remove users from group first.")
 	}
-	if err := s.db.UntagOwner(c.ctx, store.OwnerUser, name, nil); err != nil {
+	if err := s.db.UntagOwner(c.ctx, store.OwnerUser, canon, nil); err != nil {
 		return nil, internal(err)
 	}
-	if err := s.db.DeleteIAMUser(c.ctx, name); err != nil {
+	if err := s.db.DeleteIAMUser(c.ctx, canon); err != nil {
 		return nil, storeFailure(err, store.ErrNoSuchEntity, noSuchOwner(ownerUser, name))
 	}
 	return nil, nil
@@ -352,7 +352,7 @@ func (s *Service) createAccessKey(c *call) (*xnode, error) {
 	if err != nil {
 		return nil, err
 	}
-	keys, err := s.db.ListAccessKeys(c.ctx, name)
+	keys, err := s.db.ListAccessKeys(c.ctx, canon)
 	if err != nil {
 		return nil, internal(err)
 	}
@@ -378,11 +378,12 @@ func (s *Service) listAccessKeys(c *call) (*xnode, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.authorizeOwner(c, ownerUser, name, "iam:ListAccessKeys"); err != nil {
+	canon, err := s.authorizeOwner(c, ownerUser, name, "iam:ListAccessKeys")
+	if err != nil {
 		return nil, err
 	}
 	return pagedList(c, "AccessKeyMetadata", func() ([]store.IAMAccessKey, error) {
-		return fromStore(s.db.ListAccessKeys(c.ctx, name))
+		return fromStore(s.db.ListAccessKeys(c.ctx, canon))
 	}, func(k store.IAMAccessKey) *xnode {
 		return el("", tx("UserName", k.UserName), tx("AccessKeyId", k.AccessKeyID), tx("Status", k.Status), ttime("CreateDate", k.Created))
 	})
@@ -839,11 +840,11 @@ func (s *Service) createGroup(c *call) (*xnode, error) {
 }
 
 func (s *Service) getGroup(c *call) (*xnode, error) {
-	name, _, err := s.namedOwner(c, ownerGroup, 128, "iam:GetGroup")
+	_, canon, err := s.namedOwner(c, ownerGroup, 128, "iam:GetGroup")
 	if err != nil {
 		return nil, err
 	}
-	g, err := s.db.GetIAMGroup(c.ctx, name)
+	g, err := s.db.GetIAMGroup(c.ctx, canon)
 	if err != nil {
 		return nil, internal(err)
 	}
@@ -876,21 +877,21 @@ func (s *Service) groupList(c *call, user string) (*xnode, error) {
 }
 
 func (s *Service) deleteGroup(c *call) (*xnode, error) {
-	name, _, err := s.namedOwner(c, ownerGroup, 128, "iam:DeleteGroup")
+	_, canon, err := s.namedOwner(c, ownerGroup, 128, "iam:DeleteGroup")
 	if err != nil {
 		return nil, err
 	}
-	us, err := s.db.GroupMembers(c.ctx, name)
+	us, err := s.db.GroupMembers(c.ctx, canon)
 	if err != nil {
 		return nil, internal(err)
 	}
 	if len(us) > 0 {
 		return nil, errDeleteConflict("Cannot delete entity, must remove users from group first.")
 	}
-	if err := s.checkNoPolicies(c, ownerGroup, name); err != nil {
+	if err := s.checkNoPolicies(c, ownerGroup, canon); err != nil {
 		return nil, err
 	}
-	if err := s.db.DeleteIAMGroup(c.ctx, name); err != nil {
+	if err := s.db.DeleteIAMGroup(c.ctx, canon); err != nil {
 		return nil, internal(err)
 	}
 	return nil, nil
@@ -993,17 +994,17 @@ func (s *Service) getRole(c *call) (*xnode, error) {
 func (s *Service) listRoles(c *call) (*xnode, error) { return listAll(s, c, roles) }
 
 func (s *Service) deleteRole(c *call) (*xnode, error) {
-	name, _, err := s.namedOwner(c, ownerRole, 64, "iam:DeleteRole")
+	_, canon, err := s.namedOwner(c, ownerRole, 64, "iam:DeleteRole")
 	if err != nil {
 		return nil, err
 	}
-	if err := s.checkNoPolicies(c, ownerRole, name); err != nil {
+	if err := s.checkNoPolicies(c, ownerRole, canon); err != nil {
 		return nil, err
 	}
-	if err := s.db.UntagOwner(c.ctx, store.OwnerRole, name, nil); err != nil {
+	if err := s.db.UntagOwner(c.ctx, store.OwnerRole, canon, nil); err != nil {
 		return nil, internal(err)
 	}
-	if err := s.db.DeleteIAMRole(c.ctx, name); err != nil {
+	if err := s.db.DeleteIAMRole(c.ctx, canon); err != nil {
 		return nil, internal(err)
 	}
 	return nil, nil
@@ -1018,13 +1019,14 @@ func (s *Service) updateAssumeRolePolicy(c *call) (*xnode, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := s.authorizeOwner(c, ownerRole, name, "iam:UpdateAssumeRolePolicy"); err != nil {
+	canon, err := s.authorizeOwner(c, ownerRole, name, "iam:UpdateAssumeRolePolicy")
+	if err != nil {
 		return nil, err
 	}
 	if err := checkPolicyDocument(doc, true); err != nil {
 		return nil, err
 	}
-	if err := s.db.UpdateRoleTrustPolicy(c.ctx, name, doc); err != nil {
+	if err := s.db.UpdateRoleTrustPolicy(c.ctx, canon, doc); err != nil {
 		return nil, internal(err)
 	}
 	return nil, nil

@@ -1022,3 +1022,51 @@ func TestSimulatePrincipalPolicy(t *testing.T) {
 		t.Errorf("unknown user: %v", err)
 	}
 }
+
+// IAM names are unique whatever their case, so an owner named in another case has the same
+// keys, members and policies: the 2-key quota holds, and deletes refuse while any remain.
+func TestOwnerReferencesInAnyCase(t *testing.T) {
+	ctx := context.Background()
+	e := newEnv(t)
+	root := e.iam(rootID, rootSecret, "")
+	newUser(t, root, "bob")
+	upper := aws.String("BOB")
+	if _, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: upper}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.CreateAccessKey(ctx, &iam.CreateAccessKeyInput{UserName: upper}); apiCode(err) != "LimitExceeded" {
+		t.Errorf("third key through BOB: %v, want LimitExceeded", err)
+	}
+	if lk, err := root.ListAccessKeys(ctx, &iam.ListAccessKeysInput{UserName: upper}); err != nil || len(lk.AccessKeyMetadata) != 2 {
+		t.Errorf("ListAccessKeys(BOB) = %+v, %v, want bob's 2 keys", lk, err)
+	}
+	if _, err := root.DeleteUser(ctx, &iam.DeleteUserInput{UserName: upper}); apiCode(err) != "DeleteConflict" {
+		t.Errorf("DeleteUser(BOB) with keys: %v, want DeleteConflict", err)
+	}
+	if _, err := root.CreateGroup(ctx, &iam.CreateGroupInput{GroupName: aws.String("ops")}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.AddUserToGroup(ctx, &iam.AddUserToGroupInput{GroupName: aws.String("ops"), UserName: aws.String("bob")}); err != nil {
+		t.Fatal(err)
+	}
+	if g, err := root.GetGroup(ctx, &iam.GetGroupInput{GroupName: aws.String("OPS")}); err != nil || len(g.Users) != 1 {
+		t.Errorf("GetGroup(OPS) = %+v, %v, want its member", g, err)
+	}
+	if _, err := root.DeleteGroup(ctx, &iam.DeleteGroupInput{GroupName: aws.String("OPS")}); apiCode(err) != "DeleteConflict" {
+		t.Errorf("DeleteGroup(OPS) with a member: %v, want DeleteConflict", err)
+	}
+	trust := `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":{"Service":"lambda.amazonaws.com"},"Action":"sts:AssumeRole"}]}`
+	if _, err := root.CreateRole(ctx, &iam.CreateRoleInput{RoleName: aws.String("svc"), AssumeRolePolicyDocument: aws.String(trust)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: aws.String("svc"), PolicyName: aws.String("p"),
+		PolicyDocument: aws.String(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"s3:GetObject","Resource":"*"}]}`)}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := root.DeleteRole(ctx, &iam.DeleteRoleInput{RoleName: aws.String("SVC")}); apiCode(err) != "DeleteConflict" {
+		t.Errorf("DeleteRole(SVC) with a policy: %v, want DeleteConflict", err)
+	}
+	if _, err := root.UpdateAssumeRolePolicy(ctx, &iam.UpdateAssumeRolePolicyInput{RoleName: aws.String("SVC"), PolicyDocument: aws.String(trust)}); err != nil {
+		t.Errorf("UpdateAssumeRolePolicy(SVC): %v", err)
+	}
+}
