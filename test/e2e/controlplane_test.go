@@ -38,11 +38,6 @@ func cpStart(t *testing.T, dataDir, addr string) *cpServer {
 	return startFurl(t, dataDir, addr, cpKey, cpSecret)
 }
 
-func cpZip(t *testing.T, dir string, files map[string]string) string {
-	t.Helper()
-	return writeZip(t, dir, files)
-}
-
 func cpApp(v string) map[string]string {
 	return map[string]string{"app.py": fmt.Sprintf(`
 def handler(event, context):
@@ -81,7 +76,7 @@ func TestControlPlaneCLI(t *testing.T) {
 	role := "arn:aws:iam::000000000000:role/lambda-role"
 
 	created := s.awsOK("lambda", "create-function", "--function-name", "hello", "--runtime", "python3.12", "--handler", "app.handler",
-		"--role", role, "--zip-file", "fileb://"+cpZip(t, work, cpApp("1")), "--environment", "Variables={AB=1}", "--timeout", "10")
+		"--role", role, "--zip-file", "fileb://"+writeZip(t, work, cpApp("1")), "--environment", "Variables={AB=1}", "--timeout", "10")
 	if created["State"] != "Pending" || created["FunctionArn"] != "arn:aws:lambda:us-east-1:000000000000:function:hello" {
 		t.Fatalf("create-function = %v", created)
 	}
@@ -98,7 +93,7 @@ func TestControlPlaneCLI(t *testing.T) {
 	if !strings.Contains(string(logTail), "invoked with") {
 		t.Fatalf("LogResult %q", logTail)
 	}
-	s.awsOK("lambda", "update-function-code", "--function-name", "hello", "--zip-file", "fileb://"+cpZip(t, work, cpApp("2")))
+	s.awsOK("lambda", "update-function-code", "--function-name", "hello", "--zip-file", "fileb://"+writeZip(t, work, cpApp("2")))
 	s.awsOK("lambda", "wait", "function-updated-v2", "--function-name", "hello")
 	s.awsOK("lambda", "invoke", "--function-name", "hello", out)
 	if r := readJSON(t, out); r["v"] != "2" {
@@ -142,7 +137,7 @@ func TestControlPlaneCLI(t *testing.T) {
 		t.Fatalf("invoke alias after restart = %v", inv)
 	}
 	// The URL works through the data plane (path-style).
-	id := strings.TrimPrefix(strings.SplitN(url["FunctionUrl"].(string), ".", 2)[0], "http://")
+	id := urlIDOf(t, str(url, "FunctionUrl"))
 	if resp, err := http.Get(s.endpoint() + "/lambda-url/" + id + "/x"); err == nil {
 		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
@@ -162,12 +157,12 @@ func TestControlPlaneCLI(t *testing.T) {
 	s.awsOK("lambda", "get-account-settings")
 
 	// Error cases, by exception name.
-	zipPath := cpZip(t, work, cpApp("x"))
+	zipPath := writeZip(t, work, cpApp("x"))
 	create := func(extra ...string) []string {
 		args := []string{"lambda", "create-function", "--function-name", "e1", "--runtime", "python3.12", "--handler", "app.handler", "--role", role, "--zip-file", "fileb://" + zipPath}
 		return append(args, extra...)
 	}
-	badZip := cpZip(t, work, map[string]string{"../evil.py": "x"}) // zip slip
+	badZip := writeZip(t, work, map[string]string{"../evil.py": "x"}) // zip slip
 	cases := []struct {
 		exception string
 		args      []string
@@ -329,7 +324,7 @@ func TestControlPlaneSIGKILLMidDeploy(t *testing.T) {
 	rand.Read(noise)
 	files := cpApp("big")
 	files["blob.bin"] = string(noise)
-	big := cpZip(t, work, files)
+	big := writeZip(t, work, files)
 	out := filepath.Join(work, "out.json")
 	// Kill at three points of the deploy, observed on disk: while the zip is being written,
 	// once it is stored (unpacking), and while the tree is being unpacked.
@@ -392,7 +387,7 @@ func TestControlPlaneSIGKILLMidDeploy(t *testing.T) {
 	// After all that, a normal deploy and invoke work.
 	s := cpStart(t, data, addr)
 	s.awsOK("lambda", "create-function", "--function-name", "after", "--runtime", "python3.12", "--handler", "app.handler",
-		"--role", "arn:aws:iam::000000000000:role/r", "--zip-file", "fileb://"+cpZip(t, work, cpApp("ok")))
+		"--role", "arn:aws:iam::000000000000:role/r", "--zip-file", "fileb://"+writeZip(t, work, cpApp("ok")))
 	s.awsOK("lambda", "wait", "function-active-v2", "--function-name", "after")
 	s.awsOK("lambda", "invoke", "--function-name", "after", out)
 	if readJSON(t, out)["v"] != "ok" {
@@ -400,13 +395,19 @@ func TestControlPlaneSIGKILLMidDeploy(t *testing.T) {
 	}
 }
 
+// furlCmd is the furl CLI pointed at s, as its root.
+func (s *cpServer) furlCmd(ctx context.Context, args ...string) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, furlBinary(s.t), args...)
+	cmd.Env = append(os.Environ(), "FURL_ENDPOINT="+s.endpoint(), "FURL_ROOT_ACCESS_KEY_ID="+s.root.id, "FURL_ROOT_SECRET_ACCESS_KEY="+s.root.secret)
+	return cmd
+}
+
 // furl runs the furl CLI against s.
 func (s *cpServer) furl(args ...string) (string, string, error) {
 	s.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, furlBinary(s.t), args...)
-	cmd.Env = append(os.Environ(), "FURL_ENDPOINT="+s.endpoint(), "FURL_ROOT_ACCESS_KEY_ID="+cpKey, "FURL_ROOT_SECRET_ACCESS_KEY="+cpSecret)
+	cmd := s.furlCmd(ctx, args...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
 	err := cmd.Run()
@@ -429,7 +430,7 @@ func TestControlPlaneFurlCLI(t *testing.T) {
 	if !strings.HasPrefix(url, "http://") || !strings.Contains(url, ".lambda-url.us-east-1.localhost:") || !strings.Contains(errs, "created clifn") {
 		t.Fatalf("deploy printed %q / %q", out, errs)
 	}
-	id := strings.TrimPrefix(strings.SplitN(url, ".", 2)[0], "http://")
+	id := urlIDOf(t, url)
 	resp, err := http.Get(s.endpoint() + "/lambda-url/" + id + "/hello")
 	if err != nil {
 		t.Fatal(err)
@@ -473,8 +474,7 @@ func TestControlPlaneFurlCLI(t *testing.T) {
 	// Follow: a new invocation shows up while following.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, furlBinary(t), "logs", "clifn", "-f", "--since", "1s")
-	cmd.Env = append(os.Environ(), "FURL_ENDPOINT="+s.endpoint(), "FURL_ROOT_ACCESS_KEY_ID="+cpKey, "FURL_ROOT_SECRET_ACCESS_KEY="+cpSecret)
+	cmd := s.furlCmd(ctx, "logs", "clifn", "-f", "--since", "1s")
 	pr, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

@@ -38,14 +38,7 @@ print(json.dumps(r, default=str))
 `, name, mode)
 	s.awsOK("lambda", "add-permission", "--function-name", name, "--statement-id", "FunctionURLAllowPublicAccess",
 		"--action", "lambda:InvokeFunctionUrl", "--principal", "*", "--function-url-auth-type", "NONE")
-	fu, _ := url["FunctionUrl"].(string)
-	host := strings.TrimPrefix(fu, "http://")
-	host = strings.TrimPrefix(host, "https://")
-	id, _, _ := strings.Cut(host, ".")
-	if id == "" {
-		t.Fatalf("create-function-url-config = %v", url)
-	}
-	return s.endpoint() + "/lambda-url/" + id
+	return s.endpoint() + "/lambda-url/" + urlIDOf(t, str(url, "FunctionUrl"))
 }
 
 // rtBoto3 runs a boto3 script with furl's endpoint and root credentials and decodes its JSON output.

@@ -88,12 +88,12 @@ func (s *urlServer) deploy(name, rt, handler string, files map[string][]byte, au
 		s.awsOK("lambda", "add-permission", "--function-name", name, "--statement-id", "FunctionURLAllowPublicAccess",
 			"--action", "lambda:InvokeFunctionUrl", "--principal", "*", "--function-url-auth-type", "NONE")
 	}
-	return urlIDOf(s.t, cfg)
+	return urlIDOf(s.t, str(cfg, "FunctionUrl"))
 }
 
-func urlIDOf(t *testing.T, cfg map[string]any) string {
+// urlIDOf returns the URL id of a FunctionUrl (http://<id>.lambda-url.us-east-1.<domain>:<port>/).
+func urlIDOf(t *testing.T, fu string) string {
 	t.Helper()
-	fu, _ := cfg["FunctionUrl"].(string)
 	host := strings.TrimPrefix(strings.TrimPrefix(fu, "http://"), "https://")
 	id, rest, _ := strings.Cut(host, ".")
 	if id == "" || !strings.HasPrefix(rest, "lambda-url.us-east-1.") || !strings.HasSuffix(fu, "/") {
@@ -340,6 +340,9 @@ with urllib.request.urlopen(req) as r:
 			// Signed requests go to the Host-style URL so the signed host is the URL's.
 			script := strings.Replace(urlClient, "req = urllib.request.Request(url,", "req = urllib.request.Request(os.environ['FURL_ENDPOINT'] + '/',", 1)
 			script = strings.Replace(script, `headers = dict(req.headers.items())`, `headers = dict(req.headers.items()); headers["Host"] = url.split("/")[2]`, 1)
+			if strings.Count(script, "FURL_ENDPOINT") != 1 || !strings.Contains(script, `headers["Host"]`) {
+				t.Fatalf("urlClient no longer has the lines this test rewrites:\n%s", script)
+			}
 			var rep urlReply
 			out := s.python(script, u, c.method, c.body, "sign")
 			if err := json.Unmarshal([]byte(out), &rep); err != nil {
@@ -420,7 +423,7 @@ print(json.dumps({"FunctionUrl": r["FunctionUrl"], "InvokeMode": r.get("InvokeMo
 	if err := json.Unmarshal([]byte(out), &cfg); err != nil || cfg["InvokeMode"] != "RESPONSE_STREAM" {
 		t.Fatalf("create url: %q %v", out, err)
 	}
-	id := urlIDOf(t, cfg)
+	id := urlIDOf(t, str(cfg, "FunctionUrl"))
 	s.awsOK("lambda", "add-permission", "--function-name", name, "--statement-id", "FunctionURLAllowPublicAccess",
 		"--action", "lambda:InvokeFunctionUrl", "--principal", "*", "--function-url-auth-type", "NONE")
 
