@@ -26,6 +26,7 @@ import (
 	"github.com/furl/furl/internal/iam"
 	"github.com/furl/furl/internal/invocationlog"
 	"github.com/furl/furl/internal/sigv4"
+	"github.com/furl/furl/internal/urlevent"
 )
 
 // Authenticator verifies a request's signature and returns the caller. Errors are
@@ -185,13 +186,7 @@ func (h *Handler) authorize(c *call, rt *route) error {
 	}
 	req := &iam.Request{
 		Principal: c.principal, Action: action, Resource: resource, ResourceAccount: h.svc.AccountID(),
-		Context: map[string][]string{
-			"aws:CurrentTime":     {time.Now().UTC().Format(time.RFC3339)},
-			"aws:EpochTime":       {strconv.FormatInt(time.Now().Unix(), 10)},
-			"aws:SecureTransport": {strconv.FormatBool(c.r.TLS != nil)},
-			"aws:RequestedRegion": {h.svc.Region()},
-			"aws:SourceIp":        {remoteIP(c.r)},
-		},
+		Context: RequestContext(c.r, h.svc.Region()),
 	}
 	d, err := h.authz.Authorize(c.r.Context(), c.principal, req, policy)
 	if err != nil {
@@ -200,25 +195,17 @@ func (h *Handler) authorize(c *call, rt *route) error {
 	if d.Allowed {
 		return nil
 	}
-	who := "anonymous"
-	if c.principal != nil {
-		who = c.principal.ARN
-	}
-	why := "because no identity-based policy allows the " + action + " action"
-	if d.ExplicitDeny {
-		why = "with an explicit deny in an identity-based policy"
-	}
-	e := awserr.AccessDenied("User: %s is not authorized to perform: %s on resource: %s %s", who, action, resource, why)
+	e := awserr.AccessDenied("%s", d.AccessDeniedMessage(req))
 	e.Cause = errors.New(d.Reason)
 	return e
 }
 
-func remoteIP(r *http.Request) string {
-	host := r.RemoteAddr
-	if i := strings.LastIndexByte(host, ':'); i >= 0 {
-		host = host[:i]
-	}
-	return strings.Trim(host, "[]")
+// RequestContext is the condition context of a signed API request: aws:SourceIp (the TCP
+// peer), aws:SecureTransport, the time keys and aws:RequestedRegion.
+func RequestContext(r *http.Request, region string) map[string][]string {
+	return iam.NewContext(iam.ContextInput{
+		SourceIP: urlevent.PeerIP(r.RemoteAddr), SecureTransport: r.TLS != nil, Now: time.Now(), RequestedRegion: region,
+	})
 }
 
 // match finds the route of method + escaped path and returns the decoded path parameters.

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/furl/furl/internal/awserr"
+	"github.com/furl/furl/internal/controlapi"
 	"github.com/furl/furl/internal/iam"
 	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/sigv4"
@@ -33,15 +34,17 @@ func (s *Server) requireFunctionRead(auth authority, h http.Handler) http.Handle
 		rest := strings.TrimPrefix(r.URL.Path, "/furl/v1/functions/")
 		name, _, _ := strings.Cut(rest, "/")
 		arn := lambda.FunctionARN(s.cfg.Region, s.cfg.AccountID, name, "")
-		d, err := auth.Authorize(r.Context(), p, &iam.Request{
+		req := &iam.Request{
 			Principal: p, Action: "lambda:GetFunction", Resource: arn, ResourceAccount: s.cfg.AccountID,
-		}, nil)
+			Context: controlapi.RequestContext(r, s.cfg.Region),
+		}
+		d, err := auth.Authorize(r.Context(), p, req, nil)
 		if err != nil {
 			awserr.WriteJSON(w, reqID, err)
 			return
 		}
 		if !d.Allowed {
-			awserr.WriteJSON(w, reqID, awserr.AccessDenied("User: %s is not authorized to perform: lambda:GetFunction on resource: %s", p.ARN, arn))
+			awserr.WriteJSON(w, reqID, awserr.AccessDenied("%s", d.AccessDeniedMessage(req)))
 			return
 		}
 		h.ServeHTTP(w, r)
