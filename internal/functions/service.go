@@ -482,6 +482,23 @@ func (s *Service) ListFunctions(ctx context.Context, marker string, max int, all
 }
 
 // checkRevision compares a caller's RevisionId with the current one.
+// latestForUpdate reads the function and its $LATEST configuration for an update, which
+// must name the latest revision when it names one.
+func (s *Service) latestForUpdate(tx *store.FuncTx, name, revisionID string) (*store.FunctionRecord, *lambda.FunctionConfig, error) {
+	f, err := s.mustFunction(tx, name)
+	if err != nil {
+		return nil, nil, err
+	}
+	c, err := tx.Version(name, lambda.LatestVersion)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkRevision(revisionID, c.RevisionID); err != nil {
+		return nil, nil, err
+	}
+	return f, c, nil
+}
+
 func checkRevision(want, have string) error {
 	if want != "" && want != have {
 		return awserr.New(412, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
@@ -537,15 +554,8 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, ref Ref, in *UpdateCod
 	}
 	var out *lambda.FunctionConfig
 	err := s.tx(ctx, func(tx *store.FuncTx) error {
-		f, err := s.mustFunction(tx, ref.Name)
+		f, c, err := s.latestForUpdate(tx, ref.Name, in.RevisionId)
 		if err != nil {
-			return err
-		}
-		c, err := tx.Version(ref.Name, lambda.LatestVersion)
-		if err != nil {
-			return err
-		}
-		if err := checkRevision(in.RevisionId, c.RevisionID); err != nil {
 			return err
 		}
 		if in.DryRun {
@@ -624,15 +634,8 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref Ref, in *
 	}
 	var out *lambda.FunctionConfig
 	err := s.tx(ctx, func(tx *store.FuncTx) error {
-		f, err := s.mustFunction(tx, ref.Name)
+		f, c, err := s.latestForUpdate(tx, ref.Name, in.RevisionId)
 		if err != nil {
-			return err
-		}
-		c, err := tx.Version(ref.Name, lambda.LatestVersion)
-		if err != nil {
-			return err
-		}
-		if err := checkRevision(in.RevisionId, c.RevisionID); err != nil {
 			return err
 		}
 		if in.Role != nil {
