@@ -30,11 +30,12 @@ type command struct {
 
 func commands() map[string]command {
 	return map[string]command{
-		"serve":  {"run the furl server", runServe},
-		"deploy": {"package a directory and create or update a function (and its URL)", runDeploy},
-		"invoke": {"invoke a function and print its result", runInvoke},
-		"logs":   {"print (or follow with -f) a function's logs", runLogs},
-		"ls":     {"list functions and their URLs", runLs},
+		"serve":   {"run the furl server", runServe},
+		"deploy":  {"package a directory and create or update a function (and its URL)", runDeploy},
+		"invoke":  {"invoke a function and print its result", runInvoke},
+		"logs":    {"print (or follow with -f) a function's logs", runLogs},
+		"ls":      {"list functions and their URLs", runLs},
+		"console": {"print a one-time sign-in link to the web console (and open it)", runConsole},
 	}
 }
 

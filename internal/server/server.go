@@ -18,6 +18,7 @@ import (
 	"github.com/furl/furl/internal/bootstraps"
 	"github.com/furl/furl/internal/codestore"
 	"github.com/furl/furl/internal/config"
+	"github.com/furl/furl/internal/console"
 	"github.com/furl/furl/internal/controlapi"
 	"github.com/furl/furl/internal/functions"
 	"github.com/furl/furl/internal/gateway"
@@ -26,6 +27,7 @@ import (
 	"github.com/furl/furl/internal/metrics"
 	"github.com/furl/furl/internal/pool"
 	"github.com/furl/furl/internal/procs"
+	"github.com/furl/furl/internal/series"
 	"github.com/furl/furl/internal/store"
 )
 
@@ -43,6 +45,7 @@ type Server struct {
 	urls         http.Handler // function URL data plane
 	events       http.Handler // recent URL events per function (/furl/v1/functions/{name}/events)
 	metrics      http.Handler // Prometheus /metrics
+	console      http.Handler // web console (/furl/console/) and its link API
 
 	// inflight counts HTTP requests in flight, for procs.Adapt.
 	inflight procs.Counter
@@ -137,8 +140,11 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	}
 
 	met := metrics.New(s.pool)
+	// The console's charts keep 15 minutes of per-function traffic beside the Prometheus
+	// metrics: the gateway records into the series, which forwards to the metrics.
+	traffic := series.New(met, nil)
 	gw := gateway.New(s.functions, s.pool, gateway.Options{
-		Log: log, Region: cfg.Region, Auth: ids, Metrics: met,
+		Log: log, Region: cfg.Region, Auth: ids, Metrics: traffic,
 		RequireInvokeFunction: cfg.RequireInvokeFunctionForURLs,
 		StreamMaxBytes:        cfg.StreamMaxBytes,
 		StreamBandwidthAfter:  cfg.StreamBandwidthAfter,
@@ -150,6 +156,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	s.metrics = met.Handler()
 	s.queryAPI = identity.NewQueryAPI(ids)
 	s.controlPlane = controlapi.New(s.functions, ids, ids, s.pool, logs, log)
+	s.console, err = console.New(console.Options{
+		Log: log, Region: cfg.Region, AccountID: cfg.AccountID, Auth: ids,
+		Functions: s.functions, Invoker: s.pool, Stats: s.pool, Logs: logs, Series: traffic,
+		URLs: gw,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	return s, nil
 }
 
@@ -175,6 +189,8 @@ func (s *Server) route(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.URL.Path == "/metrics":
 		s.metrics.ServeHTTP(w, r)
+	case strings.HasPrefix(r.URL.Path, "/furl/console") || r.URL.Path == console.LinkAPIPath:
+		s.console.ServeHTTP(w, r)
 	case strings.HasPrefix(r.URL.Path, "/furl/v1/functions/") && strings.HasSuffix(r.URL.Path, "/events"):
 		s.events.ServeHTTP(w, r)
 	case r.URL.Path == "/" && (r.Method == http.MethodPost || r.URL.Query().Has("Action")):
