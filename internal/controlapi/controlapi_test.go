@@ -31,6 +31,7 @@ import (
 	"github.com/furl/furl/internal/codestore"
 	"github.com/furl/furl/internal/controlapi"
 	"github.com/furl/furl/internal/functions"
+	"github.com/furl/furl/internal/iamapi"
 	"github.com/furl/furl/internal/identity"
 	"github.com/furl/furl/internal/pool"
 	"github.com/furl/furl/internal/store"
@@ -118,7 +119,10 @@ func newEnvWith(t testing.TB, dir string, withIdentity bool) *env {
 			t.Fatal(err)
 		}
 		cp := controlapi.New(svc, ids, ids, p, nil, log)
-		q := identity.NewQueryAPI(ids)
+		q, err := iamapi.New(iamapi.Options{Identity: ids, Store: db, Log: log})
+		if err != nil {
+			t.Fatal(err)
+		}
 		handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if r.URL.Path == "/" && r.Method == http.MethodPost {
 				q.ServeHTTP(w, r)

@@ -1,7 +1,8 @@
 // Package identity is furl's account: IAM users, access keys, groups, roles, managed (with
-// versions) and inline policies, tags, and STS sessions, kept in the store.
+// versions) and inline policies, tags, and STS sessions, kept in the store, and the principals
+// they sign as.
 //
-// Service is the one authentication and authorization service of both HTTP planes:
+// Service is the one authentication and authorization service of every HTTP plane:
 //
 //	Authenticate  SigV4 (internal/sigv4) with a key lookup over the root pair, users' access
 //	              keys (Inactive or deleted: UnrecognizedClientException) and STS sessions
@@ -12,19 +13,6 @@
 //	              aws:PrincipalTag/*, aws:CurrentTime and aws:EpochTime filled in;
 //	AuthorizerIAM the requestContext.authorizer.iam object of function-URL events.
 //
-// Key lookups and policy sets are cached briefly and invalidated by every IAM write.
-//
-// QueryAPI (NewQueryAPI) serves IAM and STS in the Query protocol (form-encoded Action=...,
-// XML answers and errors as botocore and the AWS SDKs parse them), SigV4-signed for service
-// iam or sts, with IAM enforced on every IAM action:
-//
-//	users:    CreateUser GetUser ListUsers DeleteUser, Tag/Untag/ListUserTags
-//	keys:     CreateAccessKey ListAccessKeys UpdateAccessKey DeleteAccessKey GetAccessKeyLastUsed
-//	groups:   CreateGroup GetGroup ListGroups ListGroupsForUser DeleteGroup AddUserToGroup RemoveUserFromGroup
-//	roles:    CreateRole GetRole ListRoles DeleteRole UpdateAssumeRolePolicy, Tag/Untag/ListRoleTags,
-//	          ListInstanceProfilesForRole
-//	policies: Put/Get/Delete/List{User,Group,Role}Policy(ies), Attach/Detach/ListAttached{User,Group,Role}Policies,
-//	          CreatePolicy GetPolicy DeletePolicy ListPolicies, Create/Get/List/Delete/SetDefaultPolicyVersion,
-//	          SimulatePrincipalPolicy
-//	STS:      GetCallerIdentity AssumeRole GetSessionToken
+// Key lookups and policy sets are cached briefly and invalidated by every IAM write
+// (Invalidate). The IAM and STS wire API over this account is internal/iamapi.
 package identity

@@ -8,12 +8,12 @@ import (
 
 // Unique-id and key prefixes AWS uses.
 const (
-	prefixUser      = "AIDA"
-	prefixGroup     = "AGPA"
-	prefixRole      = "AROA"
-	prefixPolicy    = "ANPA"
-	prefixAccessKey = "AKIA"
-	prefixSessionID = "ASIA"
+	PrefixUser      = "AIDA"
+	PrefixGroup     = "AGPA"
+	PrefixRole      = "AROA"
+	PrefixPolicy    = "ANPA"
+	PrefixAccessKey = "AKIA"
+	PrefixSessionID = "ASIA"
 )
 
 // idAlphabet is the alphabet of AWS unique ids and access key ids (upper-case base32).
@@ -33,14 +33,14 @@ func randomID(r io.Reader, prefix string, n int) (string, error) {
 	return string(out), nil
 }
 
-// newUniqueID returns a 21-character IAM unique id (AIDA…, AROA…, AGPA…, ANPA…).
-func newUniqueID(r io.Reader, prefix string) (string, error) { return randomID(r, prefix, 17) }
+// NewUniqueID returns a 21-character IAM unique id (AIDA…, AROA…, AGPA…, ANPA…).
+func NewUniqueID(r io.Reader, prefix string) (string, error) { return randomID(r, prefix, 17) }
 
-// newAccessKeyID returns a 20-character access key id (AKIA… or ASIA…).
-func newAccessKeyID(r io.Reader, prefix string) (string, error) { return randomID(r, prefix, 16) }
+// NewAccessKeyID returns a 20-character access key id (AKIA… or ASIA…).
+func NewAccessKeyID(r io.Reader, prefix string) (string, error) { return randomID(r, prefix, 16) }
 
-// newSecret returns a 40-character secret access key.
-func newSecret(r io.Reader) (string, error) {
+// NewSecret returns a 40-character secret access key.
+func NewSecret(r io.Reader) (string, error) {
 	b := make([]byte, 30)
 	if _, err := io.ReadFull(r, b); err != nil {
 		return "", fmt.Errorf("identity: random secret: %w", err)
@@ -48,8 +48,8 @@ func newSecret(r io.Reader) (string, error) {
 	return base64.StdEncoding.EncodeToString(b), nil
 }
 
-// newSessionToken returns an opaque session token (AWS's are a few hundred base64 characters).
-func newSessionToken(r io.Reader) (string, error) {
+// NewSessionToken returns an opaque session token (AWS's are a few hundred base64 characters).
+func NewSessionToken(r io.Reader) (string, error) {
 	b := make([]byte, 192)
 	if _, err := io.ReadFull(r, b); err != nil {
 		return "", fmt.Errorf("identity: random token: %w", err)

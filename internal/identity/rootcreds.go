@@ -27,10 +27,10 @@ func EnsureRootCredentials(dataDir string) (id, secret string, created bool, err
 	if err := os.MkdirAll(dataDir, 0o700); err != nil {
 		return "", "", false, fmt.Errorf("identity: root credentials: %w", err)
 	}
-	if id, err = newAccessKeyID(rand.Reader, prefixAccessKey); err != nil {
+	if id, err = NewAccessKeyID(rand.Reader, PrefixAccessKey); err != nil {
 		return "", "", false, err
 	}
-	if secret, err = newSecret(rand.Reader); err != nil {
+	if secret, err = NewSecret(rand.Reader); err != nil {
 		return "", "", false, err
 	}
 	content := fmt.Sprintf("# furl account root credentials (generated). Use with:\n"+

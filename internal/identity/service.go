@@ -13,7 +13,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/iam"
 	"github.com/furl/furl/internal/sigv4"
 	"github.com/furl/furl/internal/store"
@@ -128,7 +127,7 @@ func (s *Service) lookupKeyStore(ctx context.Context, akid string) (sigv4.Creden
 	if akid == s.rootID {
 		return sigv4.Credentials{AccessKeyID: akid, SecretAccessKey: s.rootKey, Subject: "root"}, nil
 	}
-	if strings.HasPrefix(akid, prefixSessionID) {
+	if strings.HasPrefix(akid, PrefixSessionID) {
 		t, err := s.db.GetSTSSession(ctx, akid)
 		if errors.Is(err, store.ErrNoSuchEntity) {
 			return sigv4.Credentials{}, fmt.Errorf("identity: lookup %s: %w", akid, sigv4.ErrUnknownAccessKey)
@@ -200,30 +199,30 @@ func (s *Service) principal(c sigv4.Credentials) *iam.Principal {
 	var p *iam.Principal
 	switch {
 	case parts[0] == "user" && len(parts) == 4:
-		p = s.userPrincipal(parts[1], parts[2], parts[3])
+		p = s.UserPrincipal(parts[1], parts[2], parts[3])
 	case parts[0] == "session" && len(parts) == 5:
-		p = s.sessionPrincipal(parts[1], parts[2], parts[3], parts[4])
+		p = s.SessionPrincipal(parts[1], parts[2], parts[3], parts[4])
 	default:
-		p = s.rootPrincipal()
+		p = s.RootPrincipal()
 	}
 	p.AccessKeyID, p.SessionToken = c.AccessKeyID, c.SessionToken
 	return p
 }
 
-// userPrincipal is the principal of the user called name.
-func (s *Service) userPrincipal(name, id, arn string) *iam.Principal {
+// UserPrincipal is the principal of the user called name.
+func (s *Service) UserPrincipal(name, id, arn string) *iam.Principal {
 	return &iam.Principal{Type: TypeUser, AccountID: s.account, ARN: arn, PrincipalARN: arn, UserID: id, Username: name}
 }
 
-// sessionPrincipal is the principal of the role's session called session.
-func (s *Service) sessionPrincipal(role, roleID, roleARN, session string) *iam.Principal {
+// SessionPrincipal is the principal of the role's session called session.
+func (s *Service) SessionPrincipal(role, roleID, roleARN, session string) *iam.Principal {
 	return &iam.Principal{Type: TypeAssumedRole, AccountID: s.account,
 		ARN:          "arn:aws:sts::" + s.account + ":assumed-role/" + role + "/" + session,
 		PrincipalARN: roleARN, UserID: roleID + ":" + session}
 }
 
-// rootPrincipal is the principal of the account root.
-func (s *Service) rootPrincipal() *iam.Principal {
+// RootPrincipal is the principal of the account root.
+func (s *Service) RootPrincipal() *iam.Principal {
 	return &iam.Principal{Type: TypeAccount, AccountID: s.account, ARN: s.RootARN(), PrincipalARN: s.RootARN(), UserID: s.account}
 }
 
@@ -264,8 +263,8 @@ func (s *Service) AddContext(p *iam.Principal, req *iam.Request) {
 	}
 }
 
-// allowAll is the identity policy of the account root.
-const allowAll = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
+// AllowAll is the identity policy of the account root.
+const AllowAll = `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"*","Resource":"*"}]}`
 
 // Authorize decides whether p (nil = anonymous) may perform req.Action on req.Resource, given
 // the resource's policy document (nil or empty when it has none). It gathers p's identity
@@ -284,7 +283,7 @@ func (s *Service) Authorize(ctx context.Context, p *iam.Principal, req *iam.Requ
 	var res *iam.Policy
 	if len(strings.TrimSpace(string(resourcePolicy))) > 0 {
 		var err error
-		if res, err = s.parse(string(resourcePolicy)); err != nil {
+		if res, err = s.ParsePolicy(string(resourcePolicy)); err != nil {
 			return iam.Decision{}, fmt.Errorf("identity: authorize: resource policy: %w", err)
 		}
 	}
@@ -338,13 +337,13 @@ func (s *Service) principalInfo(ctx context.Context, p *iam.Principal) (*princip
 		if p.AccountID != s.account {
 			return &principalInfo{}, nil
 		}
-		docs = []string{allowAll}
+		docs = []string{AllowAll}
 	case TypeUser:
 		if docs, err = s.db.PolicyDocuments(ctx, store.OwnerUser, p.Username); err == nil {
 			tags, err = s.db.OwnerTags(ctx, store.OwnerUser, p.Username)
 		}
 	case TypeAssumedRole:
-		role := lastSegment(p.PrincipalARN)
+		role := LastSegment(p.PrincipalARN)
 		if docs, err = s.db.PolicyDocuments(ctx, store.OwnerRole, role); err == nil {
 			tags, err = s.db.OwnerTags(ctx, store.OwnerRole, role)
 		}
@@ -354,7 +353,7 @@ func (s *Service) principalInfo(ctx context.Context, p *iam.Principal) (*princip
 	}
 	info := &principalInfo{policies: make([]*iam.Policy, 0, len(docs)), tags: tags}
 	for _, d := range docs {
-		pol, err := s.parse(d)
+		pol, err := s.ParsePolicy(d)
 		if err != nil {
 			// A stored policy was valid when stored; one that no longer parses (an evaluator
 			// change) is skipped rather than failing every request.
@@ -367,15 +366,19 @@ func (s *Service) principalInfo(ctx context.Context, p *iam.Principal) (*princip
 	return info, nil
 }
 
-func lastSegment(arn string) string {
+func LastSegment(arn string) string {
 	if i := strings.LastIndexByte(arn, '/'); i >= 0 {
 		return arn[i+1:]
 	}
 	return arn
 }
 
-// parse parses a policy document, caching the result by its text.
-func (s *Service) parse(doc string) (*iam.Policy, error) {
+// Invalidate drops every cached key and policy set; the IAM API calls it after every write so
+// a revoked key or a new Deny takes effect on the next request.
+func (s *Service) Invalidate() { s.cache.invalidate() }
+
+// ParsePolicy parses a policy document, caching the result by its text.
+func (s *Service) ParsePolicy(doc string) (*iam.Policy, error) {
 	s.mu.Lock()
 	p, ok := s.policies[doc]
 	s.mu.Unlock()
@@ -409,22 +412,4 @@ func (s *Service) AuthorizerIAM(p *iam.Principal) *urlevent.IAMAuthorizer {
 		a.PrincipalOrgID = &org
 	}
 	return a
-}
-
-// accessDenied is the IAM-style message of a denied request.
-func accessDenied(p *iam.Principal, action, resource string, d iam.Decision) *awserr.Error {
-	who := "anonymous"
-	if p != nil {
-		who = p.ARN
-	}
-	why := "because no identity-based policy allows the " + action + " action"
-	if d.ExplicitDeny {
-		why = "with an explicit deny in an identity-based policy"
-		if d.Policy == iam.PolicyResource {
-			why = "with an explicit deny in a resource-based policy"
-		}
-	}
-	e := awserr.Newf(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: %s on resource: %s %s", who, action, resource, why)
-	e.Cause = fmt.Errorf("identity: %s", d.Reason)
-	return e
 }

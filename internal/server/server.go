@@ -22,6 +22,7 @@ import (
 	"github.com/furl/furl/internal/controlapi"
 	"github.com/furl/furl/internal/functions"
 	"github.com/furl/furl/internal/gateway"
+	"github.com/furl/furl/internal/iamapi"
 	"github.com/furl/furl/internal/identity"
 	"github.com/furl/furl/internal/invocationlog"
 	"github.com/furl/furl/internal/metrics"
@@ -154,7 +155,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	s.urls = gw
 	s.events = s.requireFunctionRead(ids, gw.EventsHandler())
 	s.metrics = met.Handler()
-	s.queryAPI = identity.NewQueryAPI(ids)
+	if s.queryAPI, err = iamapi.New(iamapi.Options{Identity: ids, Store: db, Log: log}); err != nil {
+		return nil, fmt.Errorf("server: %w", err)
+	}
 	s.controlPlane = controlapi.New(s.functions, ids, ids, s.pool, logs, log)
 	s.console, err = console.New(console.Options{
 		Log: log, Region: cfg.Region, AccountID: cfg.AccountID, Auth: ids,

@@ -1,4 +1,4 @@
-package identity
+package iamapi
 
 import (
 	"bytes"
@@ -8,7 +8,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -27,6 +26,7 @@ import (
 
 	"github.com/furl/furl/internal/awserr"
 	fiam "github.com/furl/furl/internal/iam"
+	"github.com/furl/furl/internal/identity"
 	"github.com/furl/furl/internal/sigv4"
 	"github.com/furl/furl/internal/store"
 )
@@ -56,7 +56,7 @@ func (c *clock) advance(d time.Duration) {
 }
 
 type env struct {
-	svc *Service
+	svc *identity.Service
 	clk *clock
 	url string
 }
@@ -69,12 +69,16 @@ func newEnv(t *testing.T) *env {
 	}
 	t.Cleanup(func() { db.Close() })
 	clk := &clock{}
-	svc, err := New(Options{Store: db, AccountID: testAccount, Region: "us-east-1",
+	svc, err := identity.New(identity.Options{Store: db, AccountID: testAccount, Region: "us-east-1",
 		RootAccessKeyID: rootID, RootSecretAccessKey: rootSecret, Now: clk.now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(NewQueryAPI(svc))
+	api, err := New(Options{Identity: svc, Store: db, Now: clk.now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	return &env{svc: svc, clk: clk, url: srv.URL}
 }
@@ -495,7 +499,7 @@ func TestAuthenticateAndAuthorize(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &fiam.Principal{Type: TypeUser, AccountID: testAccount, ARN: "arn:aws:iam::" + testAccount + ":user/alice",
+	want := &fiam.Principal{Type: identity.TypeUser, AccountID: testAccount, ARN: "arn:aws:iam::" + testAccount + ":user/alice",
 		PrincipalARN: "arn:aws:iam::" + testAccount + ":user/alice", UserID: userID, Username: "alice", AccessKeyID: akid}
 	if diff := cmp.Diff(want, p); diff != "" {
 		t.Errorf("principal (-want +got):\n%s", diff)
@@ -507,7 +511,7 @@ func TestAuthenticateAndAuthorize(t *testing.T) {
 		t.Errorf("unknown key: %v", err)
 	}
 	rp, err := e.svc.Authenticate(ctx, lambdaReq(rootID, rootSecret, "us-east-1"), "", "lambda")
-	if err != nil || rp.Type != TypeAccount || rp.ARN != "arn:aws:iam::"+testAccount+":root" || rp.UserID != testAccount {
+	if err != nil || rp.Type != identity.TypeAccount || rp.ARN != "arn:aws:iam::"+testAccount+":root" || rp.UserID != testAccount {
 		t.Errorf("root principal = %+v, %v", rp, err)
 	}
 
@@ -558,7 +562,7 @@ func TestAuthenticateAndAuthorize(t *testing.T) {
 
 func TestAuthorizerIAM(t *testing.T) {
 	e := newEnv(t)
-	user := &fiam.Principal{Type: TypeUser, AccountID: testAccount, ARN: "arn:aws:iam::" + testAccount + ":user/alice",
+	user := &fiam.Principal{Type: identity.TypeUser, AccountID: testAccount, ARN: "arn:aws:iam::" + testAccount + ":user/alice",
 		PrincipalARN: "arn:aws:iam::" + testAccount + ":user/alice", UserID: "AIDAEXAMPLEEXAMPLEEX", Username: "alice", AccessKeyID: "AKIAEXAMPLE"}
 	want := map[string]any{"accessKey": "AKIAEXAMPLE", "accountId": testAccount, "callerId": "AIDAEXAMPLEEXAMPLEEX",
 		"cognitoIdentity": nil, "principalOrgId": nil, "userArn": "arn:aws:iam::" + testAccount + ":user/alice", "userId": "AIDAEXAMPLEEXAMPLEEX"}
@@ -577,7 +581,7 @@ func TestAuthorizerIAM(t *testing.T) {
 	if diff := cmp.Diff(want, asMap(e.svc.AuthorizerIAM(user))); diff != "" {
 		t.Errorf("user (-want +got):\n%s", diff)
 	}
-	role := &fiam.Principal{Type: TypeAssumedRole, AccountID: testAccount, ARN: "arn:aws:sts::" + testAccount + ":assumed-role/R/s",
+	role := &fiam.Principal{Type: identity.TypeAssumedRole, AccountID: testAccount, ARN: "arn:aws:sts::" + testAccount + ":assumed-role/R/s",
 		PrincipalARN: "arn:aws:iam::" + testAccount + ":role/R", UserID: "AROAEXAMPLE:s", AccessKeyID: "ASIAEXAMPLE", SessionToken: "t"}
 	got := asMap(e.svc.AuthorizerIAM(role))
 	if got["callerId"] != "AROAEXAMPLE:s" || got["userId"] != "AROAEXAMPLE:s" || got["userArn"] != role.ARN || got["accessKey"] != "ASIAEXAMPLE" {
@@ -585,92 +589,6 @@ func TestAuthorizerIAM(t *testing.T) {
 	}
 	if e.svc.AuthorizerIAM(nil) != nil {
 		t.Error("anonymous principal has an authorizer")
-	}
-}
-
-func TestEnsureRootCredentials(t *testing.T) {
-	dir := filepath.Join(t.TempDir(), "data")
-	id, secret, created, err := EnsureRootCredentials(dir)
-	if err != nil || !created {
-		t.Fatalf("first call: %v, created=%v", err, created)
-	}
-	if len(id) != 20 || !strings.HasPrefix(id, "AKIA") || len(secret) != 40 {
-		t.Errorf("pair = %s / %s", id, secret)
-	}
-	fi, err := os.Stat(filepath.Join(dir, RootCredentialsFile))
-	if err != nil || fi.Mode().Perm() != 0o600 {
-		t.Errorf("file mode = %v, %v", fi.Mode(), err)
-	}
-	id2, secret2, created2, err := EnsureRootCredentials(dir)
-	if err != nil || created2 || id2 != id || secret2 != secret {
-		t.Errorf("second call = %s %s %v %v", id2, secret2, created2, err)
-	}
-	if id3, secret3, err := ReadRootCredentials(dir); err != nil || id3 != id || secret3 != secret {
-		t.Errorf("ReadRootCredentials = %s %s %v", id3, secret3, err)
-	}
-	// A file without a key pair is an error, never overwritten.
-	if err := os.WriteFile(filepath.Join(dir, RootCredentialsFile), []byte("[default]\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	if _, _, created, err := EnsureRootCredentials(dir); err == nil || created {
-		t.Errorf("EnsureRootCredentials over a broken file: created=%v, %v", created, err)
-	}
-}
-
-// BenchmarkAuthenticateAuthorize measures the data-plane cost of one AWS_IAM request: SigV4
-// verification with the key looked up in SQLite, then gathering the user's policies and
-// evaluating them against a resource policy.
-func BenchmarkAuthenticateAuthorize(b *testing.B) {
-	ctx := context.Background()
-	db, err := store.Open(ctx, filepath.Join(b.TempDir(), "furl.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer db.Close()
-	svc, err := New(Options{Store: db, AccountID: testAccount, RootAccessKeyID: rootID, RootSecretAccessKey: rootSecret})
-	if err != nil {
-		b.Fatal(err)
-	}
-	now := time.Now().UTC()
-	if err := db.CreateIAMUser(ctx, store.IAMUser{Name: "alice", ID: "AIDAEXAMPLEEXAMPLEEX1", Path: "/", ARN: "arn:aws:iam::" + testAccount + ":user/alice", Created: now}); err != nil {
-		b.Fatal(err)
-	}
-	if err := db.CreateAccessKey(ctx, store.IAMAccessKey{AccessKeyID: "AKIAEXAMPLEEXAMPLE01", UserName: "alice", Secret: rootSecret, Status: "Active", Created: now}); err != nil {
-		b.Fatal(err)
-	}
-	if err := db.PutInlinePolicy(ctx, store.IAMInlinePolicy{OwnerKind: store.OwnerUser, OwnerName: "alice", Name: "p",
-		Document: `{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Action":"lambda:InvokeFunctionUrl","Resource":"*"}]}`}); err != nil {
-		b.Fatal(err)
-	}
-	fn := "arn:aws:lambda:us-east-1:" + testAccount + ":function:f"
-	res := []byte(`{"Version":"2012-10-17","Statement":[{"Sid":"x","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"` + fn + `","Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"NONE"}}}]}`)
-	r, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1:9000/hello", nil)
-	r.RequestURI = "/hello"
-	if err := v4.NewSigner().SignHTTP(ctx, aws.Credentials{AccessKeyID: "AKIAEXAMPLEEXAMPLE01", SecretAccessKey: rootSecret}, r, sigv4.EmptyPayloadHash, "lambda", "us-east-1", now); err != nil {
-		b.Fatal(err)
-	}
-	for _, cached := range []bool{true, false} {
-		name := "cached"
-		if !cached {
-			name = "uncached"
-		}
-		b.Run(name, func(b *testing.B) {
-			b.ReportAllocs()
-			for b.Loop() {
-				if !cached {
-					svc.cache.invalidate()
-				}
-				p, err := svc.Authenticate(ctx, r, "", "lambda")
-				if err != nil {
-					b.Fatal(err)
-				}
-				d, err := svc.Authorize(ctx, p, &fiam.Request{Action: "lambda:InvokeFunctionUrl", Resource: fn,
-					Context: map[string][]string{"lambda:FunctionUrlAuthType": {"AWS_IAM"}}}, res)
-				if err != nil || !d.Allowed {
-					b.Fatal(d, err)
-				}
-			}
-		})
 	}
 }
 

@@ -1,18 +1,24 @@
-package identity
+package iamapi
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
+	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 
 	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/iam"
+	"github.com/furl/furl/internal/identity"
 	"github.com/furl/furl/internal/sigv4"
+	"github.com/furl/furl/internal/store"
 )
 
 // maxQueryBody caps a Query-protocol request body.
@@ -28,37 +34,67 @@ type call struct {
 
 type opFunc func(c *call) (*xnode, error)
 
-// QueryAPI serves the IAM and STS Query-protocol APIs (POST / with a form-encoded
-// Action=...&Version=... body, or GET with the same parameters in the query), SigV4-signed for
-// service "iam" or "sts".
-type QueryAPI struct {
-	s   *Service
-	iam map[string]opFunc
-	sts map[string]opFunc
+// Options configure an API.
+type Options struct {
+	// Identity authenticates and authorizes every call; its caches are invalidated after
+	// every write.
+	Identity *identity.Service
+	Store    *store.DB
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Rand is the randomness for ids and secrets; nil means crypto/rand.
+	Rand io.Reader
+	Log  *slog.Logger
 }
 
-// NewQueryAPI returns the IAM/STS handler over s.
-func NewQueryAPI(s *Service) *QueryAPI {
-	q := &QueryAPI{s: s}
-	q.iam = s.iamOps()
-	q.sts = map[string]opFunc{
+// API serves the IAM and STS Query-protocol APIs (POST / with a form-encoded
+// Action=...&Version=... body, or GET with the same parameters in the query), SigV4-signed for
+// service "iam" or "sts".
+type API struct {
+	id      *identity.Service
+	db      *store.DB
+	account string
+	now     func() time.Time
+	rand    io.Reader
+	log     *slog.Logger
+	iam     map[string]opFunc
+	sts     map[string]opFunc
+}
+
+// New returns the IAM/STS handler.
+func New(opts Options) (*API, error) {
+	if opts.Identity == nil || opts.Store == nil {
+		return nil, errors.New("iamapi: new: identity and store are required")
+	}
+	s := &API{id: opts.Identity, db: opts.Store, account: opts.Identity.AccountID(), now: opts.Now, rand: opts.Rand, log: opts.Log}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rand == nil {
+		s.rand = rand.Reader
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.iam = s.iamOps()
+	s.sts = map[string]opFunc{
 		"GetCallerIdentity": s.getCallerIdentity,
 		"AssumeRole":        s.assumeRole,
 		"GetSessionToken":   s.getSessionToken,
 	}
-	return q
+	return s, nil
 }
 
 // ServeHTTP answers one IAM or STS request.
-func (q *QueryAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+func (q *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := uuid.NewString()
 	ns := nsIAM
 	fail := func(err error) {
 		e := awserr.As(err)
 		if e.Status >= 500 {
-			q.s.log.Error("identity: query api", "request_id", requestID, "err", err)
+			q.log.Error("iamapi: query api", "request_id", requestID, "err", err)
 		} else if e.Cause != nil {
-			q.s.log.Debug("identity: query api", "request_id", requestID, "code", e.Code, "err", err)
+			q.log.Debug("iamapi: query api", "request_id", requestID, "code", e.Code, "err", err)
 		}
 		writeXML(w, e.Status, requestID, renderError(ns, e, requestID))
 	}
@@ -88,7 +124,7 @@ func (q *QueryAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if service == "sts" {
 		ns = nsSTS
 	}
-	p, err := q.s.Authenticate(r.Context(), r, sigv4.HashPayload(body), service)
+	p, err := q.id.Authenticate(r.Context(), r, sigv4.HashPayload(body), service)
 	if err != nil {
 		e := awserr.As(err)
 		qe := *e
@@ -114,7 +150,7 @@ func (q *QueryAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if !strings.HasPrefix(action, "Get") && !strings.HasPrefix(action, "List") {
 		// Any write (even a failed one may have half-applied) invalidates cached keys and
 		// policies, so a revoked key or a new Deny takes effect on the next request.
-		q.s.cache.invalidate()
+		q.id.Invalidate()
 	}
 	if err != nil {
 		fail(err)
@@ -142,9 +178,9 @@ func scopeService(r *http.Request) string {
 
 // authorize checks that c's principal may perform action on resource (identity policies only:
 // IAM resources have no resource policies).
-func (s *Service) authorize(c *call, action, resource string) error {
+func (s *API) authorize(c *call, action, resource string) error {
 	req := &iam.Request{Action: action, Resource: resource}
-	d, err := s.Authorize(c.ctx, c.p, req, nil)
+	d, err := s.id.Authorize(c.ctx, c.p, req, nil)
 	if err != nil {
 		return awserr.Internal(err)
 	}
@@ -152,4 +188,22 @@ func (s *Service) authorize(c *call, action, resource string) error {
 		return accessDenied(c.p, action, resource, d)
 	}
 	return nil
+}
+
+// accessDenied is the IAM-style message of a denied request.
+func accessDenied(p *iam.Principal, action, resource string, d iam.Decision) *awserr.Error {
+	who := "anonymous"
+	if p != nil {
+		who = p.ARN
+	}
+	why := "because no identity-based policy allows the " + action + " action"
+	if d.ExplicitDeny {
+		why = "with an explicit deny in an identity-based policy"
+		if d.Policy == iam.PolicyResource {
+			why = "with an explicit deny in a resource-based policy"
+		}
+	}
+	e := awserr.Newf(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: %s on resource: %s %s", who, action, resource, why)
+	e.Cause = fmt.Errorf("iamapi: %s", d.Reason)
+	return e
 }

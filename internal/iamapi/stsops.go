@@ -1,4 +1,4 @@
-package identity
+package iamapi
 
 import (
 	"errors"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/iam"
+	"github.com/furl/furl/internal/identity"
 	"github.com/furl/furl/internal/store"
 )
 
@@ -22,22 +23,22 @@ const (
 
 var sessionNameRE = regexp.MustCompile(`^[\w+=,.@-]{2,64}$`)
 
-func (s *Service) getCallerIdentity(c *call) (*xnode, error) {
+func (s *API) getCallerIdentity(c *call) (*xnode, error) {
 	// GetCallerIdentity needs no permission, as in AWS.
 	return el("", tx("Arn", c.p.ARN), tx("UserId", c.p.UserID), tx("Account", c.p.AccountID)), nil
 }
 
 // roleNameFromARN returns the role name of arn:aws:iam::<acct>:role/<path/>name, and whether
 // the ARN is of this account's roles.
-func (s *Service) roleNameFromARN(arn string) (string, bool) {
+func (s *API) roleNameFromARN(arn string) (string, bool) {
 	prefix := "arn:aws:iam::" + s.account + ":role/"
 	if !strings.HasPrefix(arn, prefix) {
 		return "", false
 	}
-	return lastSegment(arn), true
+	return identity.LastSegment(arn), true
 }
 
-func (s *Service) assumeRole(c *call) (*xnode, error) {
+func (s *API) assumeRole(c *call) (*xnode, error) {
 	roleARN, err := c.params.required("RoleArn")
 	if err != nil {
 		return nil, err
@@ -77,7 +78,7 @@ func (s *Service) assumeRole(c *call) (*xnode, error) {
 	denied := func() error {
 		return awserr.Newf(http.StatusForbidden, "AccessDenied", "User: %s is not authorized to perform: sts:AssumeRole on resource: %s", c.p.ARN, roleARN)
 	}
-	if c.p.Type == TypeAccount {
+	if c.p.Type == identity.TypeAccount {
 		return nil, awserr.New(http.StatusForbidden, "AccessDenied", "Roles may not be assumed by root accounts.")
 	}
 	name, ok := s.roleNameFromARN(roleARN)
@@ -98,7 +99,7 @@ func (s *Service) assumeRole(c *call) (*xnode, error) {
 	if !allowed {
 		return nil, denied()
 	}
-	if c.p.Type == TypeAssumedRole && duration > 3600 {
+	if c.p.Type == identity.TypeAssumedRole && duration > 3600 {
 		return nil, errValidation("The requested DurationSeconds exceeds the 1 hour session limit for roles assumed by role chaining.")
 	}
 	if duration > role.MaxSessionDuration {
@@ -111,7 +112,7 @@ func (s *Service) assumeRole(c *call) (*xnode, error) {
 	if err != nil {
 		return nil, err
 	}
-	ap := s.sessionPrincipal(role.Name, role.ID, role.ARN, session)
+	ap := s.id.SessionPrincipal(role.Name, role.ID, role.ARN, session)
 	return el("", creds, el("AssumedRoleUser", tx("AssumedRoleId", ap.UserID), tx("Arn", ap.ARN))), nil
 }
 
@@ -119,8 +120,8 @@ func (s *Service) assumeRole(c *call) (*xnode, error) {
 // caller (by its ARN, its role, or its account), and the usual same-account evaluation of the
 // caller's identity policies together with the trust policy must allow. A trust policy that
 // names only the account thus delegates to the caller's identity policies, as in AWS.
-func (s *Service) trustAllows(c *call, role store.IAMRole, roleARN string) (bool, error) {
-	trust, err := s.parse(role.TrustPolicy)
+func (s *API) trustAllows(c *call, role store.IAMRole, roleARN string) (bool, error) {
+	trust, err := s.id.ParsePolicy(role.TrustPolicy)
 	if err != nil {
 		return false, err
 	}
@@ -130,13 +131,13 @@ func (s *Service) trustAllows(c *call, role store.IAMRole, roleARN string) (bool
 	}
 	ctx["sts:RoleSessionName"] = []string{c.params.get("RoleSessionName")}
 	req := &iam.Request{Action: "sts:AssumeRole", Resource: roleARN, Context: ctx}
-	full, err := s.Authorize(c.ctx, c.p, req, []byte(role.TrustPolicy))
+	full, err := s.id.Authorize(c.ctx, c.p, req, []byte(role.TrustPolicy))
 	if err != nil || !full.Allowed {
 		return false, err
 	}
 	// Does the trust policy name the caller at all? Evaluate it as if cross-account with an
 	// identity policy that allows everything: then only the trust policy's Allow counts.
-	all, err := s.parse(allowAll)
+	all, err := s.id.ParsePolicy(identity.AllowAll)
 	if err != nil {
 		return false, err
 	}
@@ -153,15 +154,15 @@ const (
 )
 
 // getSessionToken gives a user (or the root) temporary credentials that act as itself.
-func (s *Service) getSessionToken(c *call) (*xnode, error) {
-	if c.p.SessionToken != "" || c.p.Type == TypeAssumedRole {
+func (s *API) getSessionToken(c *call) (*xnode, error) {
+	if c.p.SessionToken != "" || c.p.Type == identity.TypeAssumedRole {
 		return nil, awserr.New(http.StatusForbidden, "AccessDenied", "Cannot call GetSessionToken with session credentials")
 	}
 	if c.params.has("SerialNumber") || c.params.has("TokenCode") {
 		return nil, awserr.New(http.StatusBadRequest, "InvalidParameterValue", "MFA is not supported by furl.")
 	}
 	duration, max := defaultUserSessionToken, maxUserSessionToken
-	if c.p.Type == TypeAccount {
+	if c.p.Type == identity.TypeAccount {
 		duration, max = maxRootSessionToken, maxRootSessionToken
 	}
 	if v := c.params.get("DurationSeconds"); v != "" {
@@ -184,22 +185,22 @@ func (s *Service) getSessionToken(c *call) (*xnode, error) {
 // issueSession gives t fresh temporary credentials (ASIA… key, secret, token), stores it and
 // returns its Credentials element. Sessions that expired more than a day ago are dropped on
 // the way (until then they answer ExpiredToken rather than InvalidClientTokenId).
-func (s *Service) issueSession(c *call, t *store.STSSession) (*xnode, error) {
+func (s *API) issueSession(c *call, t *store.STSSession) (*xnode, error) {
 	var err error
-	if t.AccessKeyID, err = newAccessKeyID(s.rand, prefixSessionID); err != nil {
+	if t.AccessKeyID, err = identity.NewAccessKeyID(s.rand, identity.PrefixSessionID); err != nil {
 		return nil, internal(err)
 	}
-	if t.Secret, err = newSecret(s.rand); err != nil {
+	if t.Secret, err = identity.NewSecret(s.rand); err != nil {
 		return nil, internal(err)
 	}
-	if t.Token, err = newSessionToken(s.rand); err != nil {
+	if t.Token, err = identity.NewSessionToken(s.rand); err != nil {
 		return nil, internal(err)
 	}
 	if err := s.db.CreateSTSSession(c.ctx, *t); err != nil {
 		return nil, internal(err)
 	}
 	if _, err := s.db.DeleteExpiredSTSSessions(c.ctx, t.Created.Add(-24*time.Hour)); err != nil {
-		s.log.Warn("identity: pruning expired sessions", "err", err)
+		s.log.Warn("iamapi: pruning expired sessions", "err", err)
 	}
 	return el("Credentials", tx("AccessKeyId", t.AccessKeyID), tx("SecretAccessKey", t.Secret),
 		tx("SessionToken", t.Token), ttime("Expiration", t.Expires)), nil

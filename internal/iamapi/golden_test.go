@@ -1,4 +1,4 @@
-package identity
+package iamapi
 
 import (
 	"bytes"
@@ -12,6 +12,7 @@ import (
 
 	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/iam"
+	"github.com/furl/furl/internal/identity"
 	"github.com/furl/furl/internal/store"
 )
 
@@ -66,9 +67,9 @@ func TestGoldenXML(t *testing.T) {
 	}
 }
 
-// deterministicService is a Service with a fixed clock and zero randomness (ids, secrets and
+// deterministicService is an API with a fixed clock and zero randomness (ids, secrets and
 // times repeat exactly), with the root principal and a policy-less user alice.
-func deterministicService(t *testing.T) (s *Service, root, alice *iam.Principal) {
+func deterministicService(t *testing.T) (s *API, root, alice *iam.Principal) {
 	t.Helper()
 	db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "furl.db"))
 	if err != nil {
@@ -76,13 +77,18 @@ func deterministicService(t *testing.T) (s *Service, root, alice *iam.Principal)
 	}
 	t.Cleanup(func() { db.Close() })
 	at := time.Date(2026, 11, 24, 21, 41, 28, 0, time.UTC)
-	s, err = New(Options{Store: db, AccountID: testAccount, RootAccessKeyID: rootID, RootSecretAccessKey: rootSecret,
-		Now: func() time.Time { return at }, Rand: &zeroReader{}})
+	now := func() time.Time { return at }
+	id, err := identity.New(identity.Options{Store: db, AccountID: testAccount, RootAccessKeyID: rootID, RootSecretAccessKey: rootSecret,
+		Now: now, Rand: &zeroReader{}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	root = &iam.Principal{Type: TypeAccount, AccountID: testAccount, ARN: s.RootARN(), PrincipalARN: s.RootARN(), UserID: testAccount, AccessKeyID: rootID}
-	alice = &iam.Principal{Type: TypeUser, AccountID: testAccount, ARN: "arn:aws:iam::" + testAccount + ":user/alice",
+	s, err = New(Options{Identity: id, Store: db, Now: now, Rand: &zeroReader{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	root = &iam.Principal{Type: identity.TypeAccount, AccountID: testAccount, ARN: s.id.RootARN(), PrincipalARN: s.id.RootARN(), UserID: testAccount, AccessKeyID: rootID}
+	alice = &iam.Principal{Type: identity.TypeUser, AccountID: testAccount, ARN: "arn:aws:iam::" + testAccount + ":user/alice",
 		PrincipalARN: "arn:aws:iam::" + testAccount + ":user/alice", UserID: "AIDAAAAAAAAAAAAAAAAAA", Username: "alice", AccessKeyID: "AKIA"}
 	return s, root, alice
 }

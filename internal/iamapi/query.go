@@ -1,4 +1,4 @@
-package identity
+package iamapi
 
 import (
 	"bytes"
@@ -61,7 +61,7 @@ func parseParams(contentType string, body []byte, rawQuery string) (params, erro
 		out[k] = v
 	}
 	if len(out) > maxParams {
-		return nil, fmt.Errorf("identity: too many parameters (%d)", len(out))
+		return nil, fmt.Errorf("iamapi: too many parameters (%d)", len(out))
 	}
 	return out, nil
 }
@@ -75,16 +75,16 @@ func addForm(out params, s string) error {
 			continue
 		}
 		if n++; n > maxParams {
-			return fmt.Errorf("identity: too many parameters")
+			return fmt.Errorf("iamapi: too many parameters")
 		}
 		k, v, _ := strings.Cut(part, "=")
 		dk, err := url.QueryUnescape(k)
 		if err != nil {
-			return fmt.Errorf("identity: bad parameter name %q: %w", k, err)
+			return fmt.Errorf("iamapi: bad parameter name %q: %w", k, err)
 		}
 		dv, err := url.QueryUnescape(v)
 		if err != nil {
-			return fmt.Errorf("identity: bad value of %q: %w", dk, err)
+			return fmt.Errorf("iamapi: bad value of %q: %w", dk, err)
 		}
 		out[dk] = append(out[dk], dv)
 	}
@@ -296,4 +296,4 @@ func paginate[T any](items []T, marker string, max int) ([]T, string, error) {
 	return items[:max], strconv.Itoa(start + max), nil
 }
 
-var errBodyTooLarge = errors.New("identity: request body too large")
+var errBodyTooLarge = errors.New("iamapi: request body too large")

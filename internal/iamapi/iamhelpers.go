@@ -1,9 +1,10 @@
-package identity
+package iamapi
 
 import (
 	"context"
 	"errors"
 
+	"github.com/furl/furl/internal/identity"
 	"github.com/furl/furl/internal/store"
 )
 
@@ -61,7 +62,7 @@ func wholeList[T any](name string, items []T, item func(T) *xnode) *xnode {
 
 // lookupOwner fetches the named user, group or role and returns its name as created and its
 // ARN, with the store's error (zero values with it).
-func (s *Service) lookupOwner(ctx context.Context, o owner, name string) (canon, arn string, err error) {
+func (s *API) lookupOwner(ctx context.Context, o owner, name string) (canon, arn string, err error) {
 	switch o.kind {
 	case store.OwnerUser:
 		u, err := s.db.GetIAMUser(ctx, name)
@@ -78,7 +79,7 @@ func (s *Service) lookupOwner(ctx context.Context, o owner, name string) (canon,
 
 // namedOwner reads the owner's name parameter (at most max characters) and authorizes action on
 // the owner, which must exist. It returns the name as given and as created.
-func (s *Service) namedOwner(c *call, o owner, max int, action string) (name, canon string, err error) {
+func (s *API) namedOwner(c *call, o owner, max int, action string) (name, canon string, err error) {
 	if name, err = c.params.name(o.param, max); err != nil {
 		return "", "", err
 	}
@@ -91,7 +92,7 @@ func (s *Service) namedOwner(c *call, o owner, max int, action string) (name, ca
 // canonicalOwnerWith reads the owner's name parameter (at most 128 characters), then the
 // operation's other parameters with more, and authorizes action on the owner, which must
 // exist. It returns the owner's name as created.
-func canonicalOwnerWith[T any](s *Service, c *call, o owner, action string, more func(params) (T, error)) (string, T, error) {
+func canonicalOwnerWith[T any](s *API, c *call, o owner, action string, more func(params) (T, error)) (string, T, error) {
 	var zero T
 	name, err := c.params.name(o.param, 128)
 	if err != nil {
@@ -127,7 +128,7 @@ var (
 )
 
 // getTagged answers Get<Owner> for the named user or role, with its tags.
-func getTagged[T any](s *Service, c *call, k tagged[T], name string) (*xnode, error) {
+func getTagged[T any](s *API, c *call, k tagged[T], name string) (*xnode, error) {
 	if _, err := s.authorizeOwner(c, k.owner, name, "iam:Get"+k.title); err != nil {
 		return nil, err
 	}
@@ -143,7 +144,7 @@ func getTagged[T any](s *Service, c *call, k tagged[T], name string) (*xnode, er
 }
 
 // listAll answers List<Owner>s: a page of the users or roles under PathPrefix, without tags.
-func listAll[T any](s *Service, c *call, k tagged[T]) (*xnode, error) {
+func listAll[T any](s *API, c *call, k tagged[T]) (*xnode, error) {
 	if err := s.authorize(c, "iam:List"+k.list, s.arn(k.label, "/", "")); err != nil {
 		return nil, err
 	}
@@ -153,7 +154,7 @@ func listAll[T any](s *Service, c *call, k tagged[T]) (*xnode, error) {
 }
 
 // authorizeCreate authorizes creating the owner at arn and, when it comes with tags, tagging it.
-func (s *Service) authorizeCreate(c *call, o owner, arn string, tagged bool) error {
+func (s *API) authorizeCreate(c *call, o owner, arn string, tagged bool) error {
 	if err := s.authorize(c, "iam:Create"+o.title, arn); err != nil {
 		return err
 	}
@@ -165,9 +166,9 @@ func (s *Service) authorizeCreate(c *call, o owner, arn string, tagged bool) err
 
 // insert gives a new entity a unique id with prefix and stores it with put; an existing one
 // is exists.
-func (s *Service) insert(prefix string, id *string, put func() error, exists error) error {
+func (s *API) insert(prefix string, id *string, put func() error, exists error) error {
 	var err error
-	if *id, err = newUniqueID(s.rand, prefix); err != nil {
+	if *id, err = identity.NewUniqueID(s.rand, prefix); err != nil {
 		return internal(err)
 	}
 	if err := put(); err != nil {
@@ -177,7 +178,7 @@ func (s *Service) insert(prefix string, id *string, put func() error, exists err
 }
 
 // localPolicyArg authorizes action on the customer-managed policy named by PolicyArn.
-func (s *Service) localPolicyArg(c *call, action string) (store.IAMPolicy, error) {
+func (s *API) localPolicyArg(c *call, action string) (store.IAMPolicy, error) {
 	p, err := s.lookupPolicy(c, action)
 	if err != nil {
 		return p, err
@@ -189,7 +190,7 @@ func (s *Service) localPolicyArg(c *call, action string) (store.IAMPolicy, error
 }
 
 // localPolicyVersion is localPolicyArg and the VersionId parameter.
-func (s *Service) localPolicyVersion(c *call, action string) (store.IAMPolicy, int, error) {
+func (s *API) localPolicyVersion(c *call, action string) (store.IAMPolicy, int, error) {
 	p, err := s.localPolicyArg(c, action)
 	if err != nil {
 		return p, 0, err

@@ -1,4 +1,4 @@
-package identity
+package iamapi
 
 import (
 	"encoding/json"
@@ -10,6 +10,7 @@ import (
 
 	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/iam"
+	"github.com/furl/furl/internal/identity"
 	"github.com/furl/furl/internal/store"
 )
 
@@ -35,7 +36,7 @@ var (
 	ownerRole  = owner{store.OwnerRole, "RoleName", "Role", "role"}
 )
 
-func (s *Service) iamOps() map[string]opFunc {
+func (s *API) iamOps() map[string]opFunc {
 	ops := map[string]opFunc{
 		"CreateUser":                  s.createUser,
 		"GetUser":                     s.getUser,
@@ -166,7 +167,7 @@ func checkPolicyDocument(doc string, trust bool) error {
 	return nil
 }
 
-func (s *Service) arn(kind, path, name string) string {
+func (s *API) arn(kind, path, name string) string {
 	return "arn:aws:iam::" + s.account + ":" + kind + path + name
 }
 
@@ -188,7 +189,7 @@ func noSuchOwner(o owner, name string) error {
 // authorizeOwner authorizes action on the named owner, which must exist, and returns its name
 // as created (names are case-insensitive). A missing owner is authorized at the ARN it would
 // have with path "/".
-func (s *Service) authorizeOwner(c *call, o owner, name, action string) (string, error) {
+func (s *API) authorizeOwner(c *call, o owner, name, action string) (string, error) {
 	canon, arn, err := s.lookupOwner(c.ctx, o, name)
 	missing := errors.Is(err, store.ErrNoSuchEntity)
 	if missing {
@@ -237,7 +238,7 @@ func page(result *xnode, next string) *xnode {
 
 // --- users ---
 
-func (s *Service) createUser(c *call) (*xnode, error) {
+func (s *API) createUser(c *call) (*xnode, error) {
 	name, err := c.params.name("UserName", 64)
 	if err != nil {
 		return nil, err
@@ -254,7 +255,7 @@ func (s *Service) createUser(c *call) (*xnode, error) {
 	if err := s.authorizeCreate(c, ownerUser, u.ARN, len(tags) > 0); err != nil {
 		return nil, err
 	}
-	if err := s.insert(prefixUser, &u.ID, func() error { return s.db.CreateIAMUser(c.ctx, u) },
+	if err := s.insert(identity.PrefixUser, &u.ID, func() error { return s.db.CreateIAMUser(c.ctx, u) },
 		errExists("User with name %s already exists.", name)); err != nil {
 		return nil, err
 	}
@@ -269,15 +270,15 @@ func (c *call) callerUserName() (string, error) {
 	if v := c.params.get("UserName"); v != "" {
 		return v, checkName("userName", v, 128)
 	}
-	if c.p != nil && c.p.Type == TypeUser {
+	if c.p != nil && c.p.Type == identity.TypeUser {
 		return c.p.Username, nil
 	}
 	return "", errValidation("Must specify userName when calling with non-User credentials")
 }
 
-func (s *Service) getUser(c *call) (*xnode, error) {
-	if c.params.get("UserName") == "" && c.p != nil && c.p.Type == TypeAccount {
-		u := store.IAMUser{Name: "", ID: s.account, Path: "", ARN: s.RootARN(), Created: s.now()}
+func (s *API) getUser(c *call) (*xnode, error) {
+	if c.params.get("UserName") == "" && c.p != nil && c.p.Type == identity.TypeAccount {
+		u := store.IAMUser{Name: "", ID: s.account, Path: "", ARN: s.id.RootARN(), Created: s.now()}
 		return el("", el("User", tx("UserId", u.ID), tx("Arn", u.ARN), ttime("CreateDate", u.Created))), nil
 	}
 	name, err := c.callerUserName()
@@ -287,11 +288,11 @@ func (s *Service) getUser(c *call) (*xnode, error) {
 	return getTagged(s, c, users, name)
 }
 
-func (s *Service) listUsers(c *call) (*xnode, error) { return listAll(s, c, users) }
+func (s *API) listUsers(c *call) (*xnode, error) { return listAll(s, c, users) }
 
 func userItem(u store.IAMUser) *xnode { return userXML(u) }
 
-func (s *Service) deleteUser(c *call) (*xnode, error) {
+func (s *API) deleteUser(c *call) (*xnode, error) {
 	name, canon, err := s.namedOwner(c, ownerUser, 128, "iam:DeleteUser")
 	if err != nil {
 		return nil, err
@@ -323,7 +324,7 @@ func (s *Service) deleteUser(c *call) (*xnode, error) {
 }
 
 // checkNoPolicies is DeleteConflict when the owner still has inline or attached policies.
-func (s *Service) checkNoPolicies(c *call, o owner, name string) error {
+func (s *API) checkNoPolicies(c *call, o owner, name string) error {
 	inl, err := s.db.ListInlinePolicies(c.ctx, o.kind, name)
 	if err != nil {
 		return internal(err)
@@ -343,7 +344,7 @@ func (s *Service) checkNoPolicies(c *call, o owner, name string) error {
 
 // --- access keys ---
 
-func (s *Service) createAccessKey(c *call) (*xnode, error) {
+func (s *API) createAccessKey(c *call) (*xnode, error) {
 	name, err := c.callerUserName()
 	if err != nil {
 		return nil, err
@@ -360,10 +361,10 @@ func (s *Service) createAccessKey(c *call) (*xnode, error) {
 		return nil, errLimit("Cannot exceed quota for AccessKeysPerUser: %d", maxAccessKeysPerUser)
 	}
 	k := store.IAMAccessKey{UserName: canon, Status: "Active", Created: s.now().UTC()}
-	if k.AccessKeyID, err = newAccessKeyID(s.rand, prefixAccessKey); err != nil {
+	if k.AccessKeyID, err = identity.NewAccessKeyID(s.rand, identity.PrefixAccessKey); err != nil {
 		return nil, internal(err)
 	}
-	if k.Secret, err = newSecret(s.rand); err != nil {
+	if k.Secret, err = identity.NewSecret(s.rand); err != nil {
 		return nil, internal(err)
 	}
 	if err := s.db.CreateAccessKey(c.ctx, k); err != nil {
@@ -373,7 +374,7 @@ func (s *Service) createAccessKey(c *call) (*xnode, error) {
 		tx("SecretAccessKey", k.Secret), ttime("CreateDate", k.Created))), nil
 }
 
-func (s *Service) listAccessKeys(c *call) (*xnode, error) {
+func (s *API) listAccessKeys(c *call) (*xnode, error) {
 	name, err := c.callerUserName()
 	if err != nil {
 		return nil, err
@@ -391,7 +392,7 @@ func (s *Service) listAccessKeys(c *call) (*xnode, error) {
 
 // userKey resolves the user (its name as created) and access key parameters of
 // UpdateAccessKey and DeleteAccessKey.
-func (s *Service) userKey(c *call, action string) (user, akid string, err error) {
+func (s *API) userKey(c *call, action string) (user, akid string, err error) {
 	akid, err = c.params.required("AccessKeyId")
 	if err != nil {
 		return "", "", err
@@ -408,7 +409,7 @@ func (s *Service) userKey(c *call, action string) (user, akid string, err error)
 
 // changeAccessKey is UpdateAccessKey and DeleteAccessKey: authorize action on the user, check
 // the other parameters (when check is not nil), then change the user's key.
-func (s *Service) changeAccessKey(c *call, action string, check func() error, change func(user, akid string) error) (*xnode, error) {
+func (s *API) changeAccessKey(c *call, action string, check func() error, change func(user, akid string) error) (*xnode, error) {
 	user, akid, err := s.userKey(c, action)
 	if err != nil {
 		return nil, err
@@ -424,7 +425,7 @@ func (s *Service) changeAccessKey(c *call, action string, check func() error, ch
 	return nil, nil
 }
 
-func (s *Service) updateAccessKey(c *call) (*xnode, error) {
+func (s *API) updateAccessKey(c *call) (*xnode, error) {
 	status := c.params.get("Status")
 	return s.changeAccessKey(c, "iam:UpdateAccessKey", func() error {
 		if status != "Active" && status != "Inactive" {
@@ -436,7 +437,7 @@ func (s *Service) updateAccessKey(c *call) (*xnode, error) {
 	})
 }
 
-func (s *Service) deleteAccessKey(c *call) (*xnode, error) {
+func (s *API) deleteAccessKey(c *call) (*xnode, error) {
 	return s.changeAccessKey(c, "iam:DeleteAccessKey", nil, func(user, akid string) error {
 		return s.db.DeleteAccessKey(c.ctx, user, akid)
 	})
@@ -447,7 +448,7 @@ func (s *Service) deleteAccessKey(c *call) (*xnode, error) {
 // policyName reads PolicyName.
 func (p params) policyName() (string, error) { return p.name("PolicyName", 128) }
 
-func (s *Service) putOwnerPolicy(o owner) opFunc {
+func (s *API) putOwnerPolicy(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
 		canon, in, err := canonicalOwnerWith(s, c, o, "iam:Put"+o.title+"Policy", func(p params) (store.IAMInlinePolicy, error) {
 			pname, err := p.policyName()
@@ -472,7 +473,7 @@ func (s *Service) putOwnerPolicy(o owner) opFunc {
 }
 
 // canonicalOwnerName is the owner's name as created (names are case-insensitive).
-func (s *Service) canonicalOwnerName(c *call, o owner, name string) (string, error) {
+func (s *API) canonicalOwnerName(c *call, o owner, name string) (string, error) {
 	canon, _, err := s.lookupOwner(c.ctx, o, name)
 	if errors.Is(err, store.ErrNoSuchEntity) {
 		return "", noSuchOwner(o, name)
@@ -483,7 +484,7 @@ func (s *Service) canonicalOwnerName(c *call, o owner, name string) (string, err
 	return canon, nil
 }
 
-func (s *Service) getOwnerPolicy(o owner) opFunc {
+func (s *API) getOwnerPolicy(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
 		canon, pname, err := canonicalOwnerWith(s, c, o, "iam:Get"+o.title+"Policy", params.policyName)
 		if err != nil {
@@ -497,7 +498,7 @@ func (s *Service) getOwnerPolicy(o owner) opFunc {
 	}
 }
 
-func (s *Service) deleteOwnerPolicy(o owner) opFunc {
+func (s *API) deleteOwnerPolicy(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
 		canon, pname, err := canonicalOwnerWith(s, c, o, "iam:Delete"+o.title+"Policy", params.policyName)
 		if err != nil {
@@ -514,7 +515,7 @@ func errNoSuchInline(o owner, policy string) error {
 	return errNoSuchEntity("The %s policy with name %s cannot be found.", o.label, policy)
 }
 
-func (s *Service) listOwnerPolicies(o owner) opFunc {
+func (s *API) listOwnerPolicies(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
 		_, canon, err := s.namedOwner(c, o, 128, "iam:List"+o.title+"Policies")
 		if err != nil {
@@ -540,7 +541,7 @@ func (p params) policyARN() (string, error) {
 	return v, nil
 }
 
-func (s *Service) attachOwnerPolicy(o owner) opFunc {
+func (s *API) attachOwnerPolicy(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
 		canon, parn, err := canonicalOwnerWith(s, c, o, "iam:Attach"+o.title+"Policy", params.policyARN)
 		if err != nil {
@@ -556,7 +557,7 @@ func (s *Service) attachOwnerPolicy(o owner) opFunc {
 	}
 }
 
-func (s *Service) detachOwnerPolicy(o owner) opFunc {
+func (s *API) detachOwnerPolicy(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
 		canon, parn, err := canonicalOwnerWith(s, c, o, "iam:Detach"+o.title+"Policy", params.policyARN)
 		if err != nil {
@@ -569,7 +570,7 @@ func (s *Service) detachOwnerPolicy(o owner) opFunc {
 	}
 }
 
-func (s *Service) listAttachedOwnerPolicies(o owner) opFunc {
+func (s *API) listAttachedOwnerPolicies(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
 		_, canon, err := s.namedOwner(c, o, 128, "iam:ListAttached"+o.title+"Policies")
 		if err != nil {
@@ -592,7 +593,7 @@ func (s *Service) listAttachedOwnerPolicies(o owner) opFunc {
 	}
 }
 
-func (s *Service) createPolicy(c *call) (*xnode, error) {
+func (s *API) createPolicy(c *call) (*xnode, error) {
 	name, err := c.params.name("PolicyName", 128)
 	if err != nil {
 		return nil, err
@@ -614,7 +615,7 @@ func (s *Service) createPolicy(c *call) (*xnode, error) {
 	if err := checkPolicyDocument(doc, false); err != nil {
 		return nil, err
 	}
-	if err := s.insert(prefixPolicy, &p.ID, func() error { return s.db.CreateIAMPolicy(c.ctx, p) },
+	if err := s.insert(identity.PrefixPolicy, &p.ID, func() error { return s.db.CreateIAMPolicy(c.ctx, p) },
 		errExists("A policy called %s already exists. Duplicate names are not allowed.", name)); err != nil {
 		return nil, err
 	}
@@ -622,7 +623,7 @@ func (s *Service) createPolicy(c *call) (*xnode, error) {
 }
 
 // lookupPolicy authorizes action on the policy and returns it.
-func (s *Service) lookupPolicy(c *call, action string) (store.IAMPolicy, error) {
+func (s *API) lookupPolicy(c *call, action string) (store.IAMPolicy, error) {
 	parn, err := c.params.policyARN()
 	if err != nil {
 		return store.IAMPolicy{}, err
@@ -637,7 +638,7 @@ func (s *Service) lookupPolicy(c *call, action string) (store.IAMPolicy, error) 
 	return p, nil
 }
 
-func (s *Service) getPolicy(c *call) (*xnode, error) {
+func (s *API) getPolicy(c *call) (*xnode, error) {
 	p, err := s.lookupPolicy(c, "iam:GetPolicy")
 	if err != nil {
 		return nil, err
@@ -663,7 +664,7 @@ func (p params) versionParam() (int, error) {
 	return n, nil
 }
 
-func (s *Service) getPolicyVersion(c *call) (*xnode, error) {
+func (s *API) getPolicyVersion(c *call) (*xnode, error) {
 	p, err := s.lookupPolicy(c, "iam:GetPolicyVersion")
 	if err != nil {
 		return nil, err
@@ -684,7 +685,7 @@ func (s *Service) getPolicyVersion(c *call) (*xnode, error) {
 	return nil, errNoSuchVersion(p.ARN, n)
 }
 
-func (s *Service) listPolicyVersions(c *call) (*xnode, error) {
+func (s *API) listPolicyVersions(c *call) (*xnode, error) {
 	p, err := s.lookupPolicy(c, "iam:ListPolicyVersions")
 	if err != nil {
 		return nil, err
@@ -704,7 +705,7 @@ func (c *call) localPolicy(p store.IAMPolicy, action string) error {
 	return nil
 }
 
-func (s *Service) createPolicyVersion(c *call) (*xnode, error) {
+func (s *API) createPolicyVersion(c *call) (*xnode, error) {
 	p, err := s.localPolicyArg(c, "iam:CreatePolicyVersion")
 	if err != nil {
 		return nil, err
@@ -728,7 +729,7 @@ func (s *Service) createPolicyVersion(c *call) (*xnode, error) {
 	return el("", el("PolicyVersion", tx("VersionId", "v"+strconv.Itoa(n)), tbool("IsDefaultVersion", setDefault), ttime("CreateDate", now))), nil
 }
 
-func (s *Service) setDefaultPolicyVersion(c *call) (*xnode, error) {
+func (s *API) setDefaultPolicyVersion(c *call) (*xnode, error) {
 	p, n, err := s.localPolicyVersion(c, "iam:SetDefaultPolicyVersion")
 	if err != nil {
 		return nil, err
@@ -739,7 +740,7 @@ func (s *Service) setDefaultPolicyVersion(c *call) (*xnode, error) {
 	return nil, nil
 }
 
-func (s *Service) deletePolicyVersion(c *call) (*xnode, error) {
+func (s *API) deletePolicyVersion(c *call) (*xnode, error) {
 	p, n, err := s.localPolicyVersion(c, "iam:DeletePolicyVersion")
 	if err != nil {
 		return nil, err
@@ -754,7 +755,7 @@ func (s *Service) deletePolicyVersion(c *call) (*xnode, error) {
 }
 
 // getAccessKeyLastUsed answers for any existing key; furl does not track last use.
-func (s *Service) getAccessKeyLastUsed(c *call) (*xnode, error) {
+func (s *API) getAccessKeyLastUsed(c *call) (*xnode, error) {
 	akid, err := c.params.required("AccessKeyId")
 	if err != nil {
 		return nil, err
@@ -776,7 +777,7 @@ func (s *Service) getAccessKeyLastUsed(c *call) (*xnode, error) {
 	return el("", tx("UserName", u.Name), el("AccessKeyLastUsed", tx("Region", "N/A"), tx("ServiceName", "N/A"))), nil
 }
 
-func (s *Service) deletePolicy(c *call) (*xnode, error) {
+func (s *API) deletePolicy(c *call) (*xnode, error) {
 	p, err := s.localPolicyArg(c, "iam:DeletePolicy")
 	if err != nil {
 		return nil, err
@@ -797,7 +798,7 @@ func (s *Service) deletePolicy(c *call) (*xnode, error) {
 	return nil, nil
 }
 
-func (s *Service) listPolicies(c *call) (*xnode, error) {
+func (s *API) listPolicies(c *call) (*xnode, error) {
 	if err := s.authorize(c, "iam:ListPolicies", s.arn("policy", "/", "")); err != nil {
 		return nil, err
 	}
@@ -819,7 +820,7 @@ func (s *Service) listPolicies(c *call) (*xnode, error) {
 
 // --- groups ---
 
-func (s *Service) createGroup(c *call) (*xnode, error) {
+func (s *API) createGroup(c *call) (*xnode, error) {
 	name, err := c.params.name("GroupName", 128)
 	if err != nil {
 		return nil, err
@@ -832,14 +833,14 @@ func (s *Service) createGroup(c *call) (*xnode, error) {
 	if err := s.authorize(c, "iam:CreateGroup", g.ARN); err != nil {
 		return nil, err
 	}
-	if err := s.insert(prefixGroup, &g.ID, func() error { return s.db.CreateIAMGroup(c.ctx, g) },
+	if err := s.insert(identity.PrefixGroup, &g.ID, func() error { return s.db.CreateIAMGroup(c.ctx, g) },
 		errExists("Group with name %s already exists.", name)); err != nil {
 		return nil, err
 	}
 	return el("", groupXML(g)), nil
 }
 
-func (s *Service) getGroup(c *call) (*xnode, error) {
+func (s *API) getGroup(c *call) (*xnode, error) {
 	_, canon, err := s.namedOwner(c, ownerGroup, 128, "iam:GetGroup")
 	if err != nil {
 		return nil, err
@@ -855,14 +856,14 @@ func (s *Service) getGroup(c *call) (*xnode, error) {
 	return page(el("", groupXML(g), members("Users", xmlEach(us, userItem))), ""), nil
 }
 
-func (s *Service) listGroups(c *call) (*xnode, error) {
+func (s *API) listGroups(c *call) (*xnode, error) {
 	if err := s.authorize(c, "iam:ListGroups", s.arn("group", "/", "")); err != nil {
 		return nil, err
 	}
 	return s.groupList(c, "")
 }
 
-func (s *Service) listGroupsForUser(c *call) (*xnode, error) {
+func (s *API) listGroupsForUser(c *call) (*xnode, error) {
 	_, canon, err := s.namedOwner(c, ownerUser, 128, "iam:ListGroupsForUser")
 	if err != nil {
 		return nil, err
@@ -870,13 +871,13 @@ func (s *Service) listGroupsForUser(c *call) (*xnode, error) {
 	return s.groupList(c, canon)
 }
 
-func (s *Service) groupList(c *call, user string) (*xnode, error) {
+func (s *API) groupList(c *call, user string) (*xnode, error) {
 	return pagedList(c, "Groups", func() ([]store.IAMGroup, error) {
 		return fromStore(s.db.ListIAMGroups(c.ctx, c.params.pathPrefix(), user))
 	}, groupXML)
 }
 
-func (s *Service) deleteGroup(c *call) (*xnode, error) {
+func (s *API) deleteGroup(c *call) (*xnode, error) {
 	_, canon, err := s.namedOwner(c, ownerGroup, 128, "iam:DeleteGroup")
 	if err != nil {
 		return nil, err
@@ -899,7 +900,7 @@ func (s *Service) deleteGroup(c *call) (*xnode, error) {
 
 // groupMembership reads GroupName and UserName, authorizes action on the group and requires
 // both to exist. It answers their names as created.
-func (s *Service) groupMembership(c *call, action string) (group, user string, err error) {
+func (s *API) groupMembership(c *call, action string) (group, user string, err error) {
 	if group, err = c.params.name("GroupName", 128); err != nil {
 		return "", "", err
 	}
@@ -915,7 +916,7 @@ func (s *Service) groupMembership(c *call, action string) (group, user string, e
 	return group, user, nil
 }
 
-func (s *Service) addUserToGroup(c *call) (*xnode, error) {
+func (s *API) addUserToGroup(c *call) (*xnode, error) {
 	group, user, err := s.groupMembership(c, "iam:AddUserToGroup")
 	if err != nil {
 		return nil, err
@@ -926,7 +927,7 @@ func (s *Service) addUserToGroup(c *call) (*xnode, error) {
 	return nil, nil
 }
 
-func (s *Service) removeUserFromGroup(c *call) (*xnode, error) {
+func (s *API) removeUserFromGroup(c *call) (*xnode, error) {
 	group, user, err := s.groupMembership(c, "iam:RemoveUserFromGroup")
 	if err != nil {
 		return nil, err
@@ -940,7 +941,7 @@ func (s *Service) removeUserFromGroup(c *call) (*xnode, error) {
 
 // --- roles ---
 
-func (s *Service) createRole(c *call) (*xnode, error) {
+func (s *API) createRole(c *call) (*xnode, error) {
 	name, err := c.params.name("RoleName", 64)
 	if err != nil {
 		return nil, err
@@ -973,7 +974,7 @@ func (s *Service) createRole(c *call) (*xnode, error) {
 	if err := checkPolicyDocument(doc, true); err != nil {
 		return nil, err
 	}
-	if err := s.insert(prefixRole, &r.ID, func() error { return s.db.CreateIAMRole(c.ctx, r) },
+	if err := s.insert(identity.PrefixRole, &r.ID, func() error { return s.db.CreateIAMRole(c.ctx, r) },
 		errExists("Role with name %s already exists.", name)); err != nil {
 		return nil, err
 	}
@@ -983,7 +984,7 @@ func (s *Service) createRole(c *call) (*xnode, error) {
 	return el("", roleXML(r, tags...)), nil
 }
 
-func (s *Service) getRole(c *call) (*xnode, error) {
+func (s *API) getRole(c *call) (*xnode, error) {
 	name, err := c.params.name("RoleName", 64)
 	if err != nil {
 		return nil, err
@@ -991,9 +992,9 @@ func (s *Service) getRole(c *call) (*xnode, error) {
 	return getTagged(s, c, roles, name)
 }
 
-func (s *Service) listRoles(c *call) (*xnode, error) { return listAll(s, c, roles) }
+func (s *API) listRoles(c *call) (*xnode, error) { return listAll(s, c, roles) }
 
-func (s *Service) deleteRole(c *call) (*xnode, error) {
+func (s *API) deleteRole(c *call) (*xnode, error) {
 	_, canon, err := s.namedOwner(c, ownerRole, 64, "iam:DeleteRole")
 	if err != nil {
 		return nil, err
@@ -1010,7 +1011,7 @@ func (s *Service) deleteRole(c *call) (*xnode, error) {
 	return nil, nil
 }
 
-func (s *Service) updateAssumeRolePolicy(c *call) (*xnode, error) {
+func (s *API) updateAssumeRolePolicy(c *call) (*xnode, error) {
 	name, err := c.params.name("RoleName", 64)
 	if err != nil {
 		return nil, err
@@ -1034,7 +1035,7 @@ func (s *Service) updateAssumeRolePolicy(c *call) (*xnode, error) {
 
 // listInstanceProfilesForRole answers an empty list: furl has no EC2 instance profiles, but
 // tools (Terraform) ask before deleting a role.
-func (s *Service) listInstanceProfilesForRole(c *call) (*xnode, error) {
+func (s *API) listInstanceProfilesForRole(c *call) (*xnode, error) {
 	if _, _, err := s.namedOwner(c, ownerRole, 64, "iam:ListInstanceProfilesForRole"); err != nil {
 		return nil, err
 	}

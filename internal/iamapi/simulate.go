@@ -1,4 +1,4 @@
-package identity
+package iamapi
 
 import (
 	"errors"
@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/furl/furl/internal/iam"
+	"github.com/furl/furl/internal/identity"
 	"github.com/furl/furl/internal/store"
 )
 
@@ -25,7 +26,7 @@ func (p params) list(name string) []string {
 // evaluator (the identity policies in the store, plus an optional resource policy and
 // context entries): `aws iam simulate-principal-policy` answers why a URL or API call is
 // allowed or denied.
-func (s *Service) simulatePrincipalPolicy(c *call) (*xnode, error) {
+func (s *API) simulatePrincipalPolicy(c *call) (*xnode, error) {
 	src, err := c.params.required("PolicySourceArn")
 	if err != nil {
 		return nil, err
@@ -68,7 +69,7 @@ func (s *Service) simulatePrincipalPolicy(c *call) (*xnode, error) {
 			for k, v := range ctxKeys {
 				rc[k] = v
 			}
-			d, err := s.Authorize(c.ctx, p, &iam.Request{Action: a, Resource: r, Context: rc}, resPolicy)
+			d, err := s.id.Authorize(c.ctx, p, &iam.Request{Action: a, Resource: r, Context: rc}, resPolicy)
 			if err != nil {
 				return nil, internal(err)
 			}
@@ -96,16 +97,16 @@ func (s *Service) simulatePrincipalPolicy(c *call) (*xnode, error) {
 
 // simulatedPrincipal is the principal a PolicySourceArn stands for: a user, or a session of a
 // role.
-func (s *Service) simulatedPrincipal(c *call, arn string) (*iam.Principal, error) {
+func (s *API) simulatedPrincipal(c *call, arn string) (*iam.Principal, error) {
 	prefix := "arn:aws:iam::" + s.account + ":"
 	rest, ok := strings.CutPrefix(arn, prefix)
 	if !ok {
 		return nil, errInvalidInput("Invalid ARN: %s", arn)
 	}
-	name := lastSegment(rest)
+	name := identity.LastSegment(rest)
 	switch {
 	case rest == "root":
-		return s.rootPrincipal(), nil
+		return s.id.RootPrincipal(), nil
 	case strings.HasPrefix(rest, "user/"):
 		u, err := s.db.GetIAMUser(c.ctx, name)
 		if errors.Is(err, store.ErrNoSuchEntity) || (err == nil && u.ARN != arn) {
@@ -114,7 +115,7 @@ func (s *Service) simulatedPrincipal(c *call, arn string) (*iam.Principal, error
 		if err != nil {
 			return nil, internal(err)
 		}
-		return s.userPrincipal(u.Name, u.ID, u.ARN), nil
+		return s.id.UserPrincipal(u.Name, u.ID, u.ARN), nil
 	case strings.HasPrefix(rest, "role/"):
 		r, err := s.db.GetIAMRole(c.ctx, name)
 		if errors.Is(err, store.ErrNoSuchEntity) || (err == nil && r.ARN != arn) {
@@ -123,7 +124,7 @@ func (s *Service) simulatedPrincipal(c *call, arn string) (*iam.Principal, error
 		if err != nil {
 			return nil, internal(err)
 		}
-		return s.sessionPrincipal(r.Name, r.ID, r.ARN, "simulation"), nil
+		return s.id.SessionPrincipal(r.Name, r.ID, r.ARN, "simulation"), nil
 	}
 	return nil, errInvalidInput("PolicySourceArn must be a user or role ARN: %s", arn)
 }

@@ -1,4 +1,4 @@
-package identity
+package iamapi
 
 import (
 	"strconv"
@@ -43,7 +43,7 @@ func tagsXML(tags []store.IAMTag) *xnode {
 func tagXML(t store.IAMTag) *xnode { return el("", tx("Key", t.Key), tx("Value", t.Value)) }
 
 // setTags stores the owner's tags after checking the total stays within the quota.
-func (s *Service) setTags(c *call, o owner, name string, tags []store.IAMTag) error {
+func (s *API) setTags(c *call, o owner, name string, tags []store.IAMTag) error {
 	if len(tags) == 0 {
 		return nil
 	}
@@ -77,7 +77,7 @@ func lowerASCII(s string) string {
 	return string(b)
 }
 
-func (s *Service) tagOwner(o owner) opFunc {
+func (s *API) tagOwner(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
 		canon, tags, err := canonicalOwnerWith(s, c, o, "iam:Tag"+o.title, func(p params) ([]store.IAMTag, error) {
 			tags, err := p.tags()
@@ -93,7 +93,7 @@ func (s *Service) tagOwner(o owner) opFunc {
 	}
 }
 
-func (s *Service) untagOwner(o owner) opFunc {
+func (s *API) untagOwner(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
 		canon, keys, err := canonicalOwnerWith(s, c, o, "iam:Untag"+o.title, func(p params) ([]string, error) {
 			keys := p.list("TagKeys")
@@ -112,7 +112,7 @@ func (s *Service) untagOwner(o owner) opFunc {
 	}
 }
 
-func (s *Service) listOwnerTags(o owner) opFunc {
+func (s *API) listOwnerTags(o owner) opFunc {
 	return func(c *call) (*xnode, error) {
 		_, canon, err := s.namedOwner(c, o, 128, "iam:List"+o.title+"Tags")
 		if err != nil {
