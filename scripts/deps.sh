@@ -12,6 +12,8 @@ for p in cmake autoconf automake make g++ curl; do
   command -v "$p" >/dev/null 2>&1 || need_apt+=("$p")
 done
 command -v libtoolize >/dev/null 2>&1 || need_apt+=(libtool)
+# Headless chromium for the browser tests (driven from Go with chromedp).
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "deps: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

@@ -1,6 +1,8 @@
 package console_test
 
 import (
+	"archive/zip"
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
@@ -18,6 +20,8 @@ import (
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/iam"
+	lambdasdk "github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/furl/furl/internal/config"
 	"github.com/furl/furl/internal/console"
@@ -277,5 +281,50 @@ func TestIAMUserSeesAccessDenied(t *testing.T) {
 	b2.do("GET", strings.TrimPrefix(link, base), nil, nil)
 	if _, page := b2.do("GET", "/furl/console/requests", nil, nil); !strings.Contains(page, "user/viewer") || !strings.Contains(page, "AccessDeniedException") {
 		t.Fatalf("user via link:\n%s", page)
+	}
+}
+
+func TestFunctionPage(t *testing.T) {
+	base := start(t)
+	ctx := context.Background()
+	cl := lambdasdk.New(lambdasdk.Options{Region: "us-east-1", BaseEndpoint: aws.String(base),
+		Credentials: credentials.NewStaticCredentialsProvider(rootID, rootSecret, ""), RetryMaxAttempts: 1})
+	var zbuf bytes.Buffer
+	zw := zip.NewWriter(&zbuf)
+	w, _ := zw.Create("app.py")
+	_, _ = w.Write([]byte("def handler(e, c):\n    return e\n"))
+	_ = zw.Close()
+	if _, err := cl.CreateFunction(ctx, &lambdasdk.CreateFunctionInput{FunctionName: aws.String("f"), Runtime: "python3.12",
+		Handler: aws.String("app.handler"), Role: aws.String("arn:aws:iam::000000000000:role/r"),
+		Code: &lambdatypes.FunctionCode{ZipFile: zbuf.Bytes()}, Environment: &lambdatypes.Environment{Variables: map[string]string{"GREETING": "hi"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := cl.CreateFunctionUrlConfig(ctx, &lambdasdk.CreateFunctionUrlConfigInput{FunctionName: aws.String("f"), AuthType: "AWS_IAM",
+		Cors: &lambdatypes.Cors{AllowOrigins: []string{"https://example.com"}}}); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, base)
+	b.signIn(rootID, rootSecret)
+	resp, page := b.do("GET", "/furl/console/functions/f", nil, nil)
+	for _, want := range []string{"python3.12", "GREETING", "AWS_IAM", "https://example.com", "$LATEST", `name="csrf"`, "<svg"} {
+		if !strings.Contains(page, want) {
+			t.Errorf("function page lacks %q", want)
+		}
+	}
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("function page: %d\n%s", resp.StatusCode, page)
+	}
+	if resp, page := b.do("GET", "/furl/console/functions/nope", nil, nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown function: %d\n%s", resp.StatusCode, page)
+	}
+	if resp, _ := b.do("GET", "/furl/console/requests/nope", nil, nil); resp.StatusCode != http.StatusNotFound {
+		t.Errorf("unknown request: %d", resp.StatusCode)
+	}
+	if resp, page := b.do("GET", "/furl/console/functions/f/requests", nil, nil); resp.StatusCode != http.StatusOK || !strings.Contains(page, `id="requests"`) {
+		t.Errorf("function requests: %d", resp.StatusCode)
+	}
+	// Invoking needs the session's token.
+	if resp, _ := b.do("POST", "/furl/console/functions/f/invoke", url.Values{"event": {"{}"}}, nil); resp.StatusCode != http.StatusForbidden {
+		t.Errorf("invoke without token: %d", resp.StatusCode)
 	}
 }

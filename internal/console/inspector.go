@@ -274,6 +274,7 @@ type requestView struct {
 	Others    []rowView
 	Result2   *invokeResult
 	SendHdrs  string
+	CSRF      string
 }
 
 type httpView struct {
@@ -312,6 +313,7 @@ func (h *Handler) requestView(c *call, r *Request) *requestView {
 		{"handler", fmtDuration(t.Handler)}, {"response", fmtDuration(t.Response)}, {"total", fmtDuration(t.Total)}}
 	v.TimingSVG = timingChart(t)
 	v.Curl = h.curl(r)
+	v.CSRF = c.s.csrf
 	var hs []string
 	for _, p := range v.Headers {
 		if skipSendHeader(p.K) {

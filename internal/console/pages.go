@@ -126,6 +126,7 @@ type fnPage struct {
 	Result     *invokeResult
 	TestEvent  string
 	Qualifier  string
+	CSRF       string
 }
 
 type kv struct{ K, V string }
@@ -282,6 +283,7 @@ func (h *Handler) functionPageWith(c *call, name string, res *invokeResult, even
 		return
 	}
 	p.Result = res
+	p.CSRF = c.s.csrf
 	if event != "" {
 		p.TestEvent = event
 	}
