@@ -22,6 +22,7 @@ deps:
 
 vet:
 	$(GO) vet ./...
+	$(GO) vet -tags e2e ./...
 
 fmt:
 	gofmt -w $$(git ls-files '*.go')
