@@ -18,32 +18,38 @@ type envOut struct {
 }
 
 type fnConfigOut struct {
-	FunctionName               string            `json:"FunctionName"`
-	FunctionArn                string            `json:"FunctionArn"`
-	Runtime                    string            `json:"Runtime,omitempty"`
-	Role                       string            `json:"Role"`
-	Handler                    string            `json:"Handler,omitempty"`
-	CodeSize                   int64             `json:"CodeSize"`
-	Description                string            `json:"Description"`
-	Timeout                    int               `json:"Timeout"`
-	MemorySize                 int               `json:"MemorySize"`
-	LastModified               string            `json:"LastModified"`
-	CodeSha256                 string            `json:"CodeSha256"`
-	Version                    string            `json:"Version"`
-	Environment                *envOut           `json:"Environment,omitempty"`
-	TracingConfig              map[string]string `json:"TracingConfig"`
-	RevisionId                 string            `json:"RevisionId"`
-	State                      string            `json:"State"`
-	StateReason                string            `json:"StateReason,omitempty"`
-	StateReasonCode            string            `json:"StateReasonCode,omitempty"`
-	LastUpdateStatus           string            `json:"LastUpdateStatus"`
-	LastUpdateStatusReason     string            `json:"LastUpdateStatusReason,omitempty"`
-	LastUpdateStatusReasonCode string            `json:"LastUpdateStatusReasonCode,omitempty"`
-	PackageType                string            `json:"PackageType"`
-	Architectures              []string          `json:"Architectures"`
-	EphemeralStorage           map[string]int    `json:"EphemeralStorage"`
-	SnapStart                  map[string]string `json:"SnapStart"`
-	LoggingConfig              map[string]string `json:"LoggingConfig"`
+	FunctionName               string             `json:"FunctionName"`
+	FunctionArn                string             `json:"FunctionArn"`
+	Runtime                    string             `json:"Runtime,omitempty"`
+	Role                       string             `json:"Role"`
+	Handler                    string             `json:"Handler,omitempty"`
+	CodeSize                   int64              `json:"CodeSize"`
+	Description                string             `json:"Description"`
+	Timeout                    int                `json:"Timeout"`
+	MemorySize                 int                `json:"MemorySize"`
+	LastModified               string             `json:"LastModified"`
+	CodeSha256                 string             `json:"CodeSha256"`
+	Version                    string             `json:"Version"`
+	Environment                *envOut            `json:"Environment,omitempty"`
+	TracingConfig              map[string]string  `json:"TracingConfig"`
+	RevisionId                 string             `json:"RevisionId"`
+	State                      string             `json:"State"`
+	StateReason                string             `json:"StateReason,omitempty"`
+	StateReasonCode            string             `json:"StateReasonCode,omitempty"`
+	LastUpdateStatus           string             `json:"LastUpdateStatus"`
+	LastUpdateStatusReason     string             `json:"LastUpdateStatusReason,omitempty"`
+	LastUpdateStatusReasonCode string             `json:"LastUpdateStatusReasonCode,omitempty"`
+	PackageType                string             `json:"PackageType"`
+	Architectures              []string           `json:"Architectures"`
+	EphemeralStorage           map[string]int     `json:"EphemeralStorage"`
+	SnapStart                  map[string]string  `json:"SnapStart"`
+	LoggingConfig              map[string]string  `json:"LoggingConfig"`
+	RuntimeVersionConfig       *runtimeVersionOut `json:"RuntimeVersionConfig,omitempty"`
+	Layers                     []layerRefOut      `json:"Layers,omitempty"`
+}
+
+type runtimeVersionOut struct {
+	RuntimeVersionArn string `json:"RuntimeVersionArn"`
 }
 
 // LastModified format Lambda uses: 2024-01-01T00:00:00.000+0000.
@@ -67,8 +73,16 @@ func (h *Handler) fnConfig(c *lambda.FunctionConfig) *fnConfigOut {
 	if o.Architectures[0] == "" {
 		o.Architectures = []string{"x86_64"}
 	}
-	if len(c.Environment) > 0 {
+	// AWS echoes Environment whenever the function has one, an empty Variables map included.
+	if c.Environment != nil {
 		o.Environment = &envOut{Variables: c.Environment}
+	}
+	// A function being created has no runtime version yet; afterwards AWS names the one it runs.
+	if c.Runtime != "" && c.State != lambda.StatePending {
+		o.RuntimeVersionConfig = &runtimeVersionOut{RuntimeVersionArn: h.svc.RuntimeVersionARN(c.Runtime)}
+	}
+	for _, l := range c.Layers {
+		o.Layers = append(o.Layers, layerRefOut{Arn: l.ARN, CodeSize: l.CodeSize})
 	}
 	if c.State == lambda.StatePending {
 		o.StateReason, o.StateReasonCode = "The function is being created.", "Creating"

@@ -1,6 +1,8 @@
 package functions
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"regexp"
 	"strings"
 
@@ -46,8 +48,9 @@ type Ref struct {
 }
 
 // ParseRef parses a FunctionName (name, name:qualifier, partial or full ARN) and merges it with
-// the Qualifier parameter. region and account are furl's own: an ARN naming another account or
-// region refers to a function that does not exist here.
+// the Qualifier parameter. region and account are furl's own: an ARN naming another region is
+// refused as AWS does (ResourceNotFoundException: not reachable in this region), one naming
+// another account refers to a function that does not exist here.
 func (s *Service) ParseRef(raw, qualifier string) (Ref, error) {
 	if len(raw) == 0 || len(raw) > 170 || !fnNameRE.MatchString(raw) {
 		return Ref{}, patternError(raw, "functionName", functionNamePattern)
@@ -61,7 +64,7 @@ func (s *Service) ParseRef(raw, qualifier string) (Ref, error) {
 		return Ref{}, patternError(raw, "functionName", functionNamePattern)
 	}
 	if r := strings.TrimSuffix(m[3], ":"); r != "" && r != s.opt.Region {
-		return Ref{}, awserr.NotFound("Function not found: %s", raw)
+		return Ref{}, awserr.NotFound("Functions from '%s' are not reachable in this region ('%s')", r, s.opt.Region)
 	}
 	if a := strings.TrimSuffix(m[5], ":"); a != "" && a != s.opt.AccountID {
 		return Ref{}, awserr.NotFound("Function not found: %s", raw)
@@ -78,6 +81,14 @@ func (s *Service) ParseRef(raw, qualifier string) (Ref, error) {
 // ARN returns the function ARN, qualified when qualifier is non-empty.
 func (s *Service) ARN(name, qualifier string) string {
 	return lambda.FunctionARN(s.opt.Region, s.opt.AccountID, name, qualifier)
+}
+
+// RuntimeVersionARN names the runtime version a function of runtime rt runs, in AWS's form
+// arn:aws:lambda:<region>::runtime:<64 hex digits>. furl has one version per runtime: the hex
+// is the SHA-256 of the runtime's name, so the ARN is stable across restarts and machines.
+func (s *Service) RuntimeVersionARN(rt string) string {
+	sum := sha256.Sum256([]byte("furl runtime " + rt))
+	return "arn:aws:lambda:" + s.opt.Region + "::runtime:" + hex.EncodeToString(sum[:])
 }
 
 // Runtimes furl runs, and runtimes AWS has deprecated for creates and updates.

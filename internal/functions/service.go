@@ -215,10 +215,17 @@ type CreateInput struct {
 
 // CodeInput is CreateFunction's Code member; furl accepts ZipFile only.
 type CodeInput struct {
-	ZipFile  []byte
-	S3Bucket string
-	S3Key    string
-	ImageUri string
+	ZipFile         []byte
+	S3Bucket        string
+	S3Key           string
+	S3ObjectVersion string
+	ImageUri        string
+}
+
+// errS3Code refuses an S3 code location: furl has no S3 code store (yet), so packages come
+// inline as ZipFile.
+func errS3Code() error {
+	return awserr.InvalidParameter("furl takes the deployment package as ZipFile: S3 code locations (S3Bucket, S3Key, S3ObjectVersion) are not supported until furl has an S3 code store. Upload the zip with ZipFile (AWS CLI: --zip-file fileb://package.zip).")
 }
 
 func validateArch(a []string) (string, error) {
@@ -315,8 +322,8 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateInput) (*lambda.
 	if len(in.Description) > 256 {
 		return nil, validationError(in.Description, "description", "Member must have length less than or equal to 256")
 	}
-	if in.Code.S3Bucket != "" || in.Code.S3Key != "" {
-		return nil, awserr.InvalidParameter("furl does not support S3 code locations; upload the package as ZipFile.")
+	if in.Code.S3Bucket != "" || in.Code.S3Key != "" || in.Code.S3ObjectVersion != "" {
+		return nil, errS3Code()
 	}
 	if len(in.Code.ZipFile) == 0 {
 		return nil, awserr.InvalidParameter("Please provide a source for function code.")
@@ -508,14 +515,15 @@ func checkRevision(want, have string) error {
 
 // UpdateCodeInput is UpdateFunctionCode's request.
 type UpdateCodeInput struct {
-	ZipFile       []byte
-	S3Bucket      string
-	S3Key         string
-	ImageUri      string
-	Publish       bool
-	DryRun        bool
-	RevisionId    string
-	Architectures []string
+	ZipFile         []byte
+	S3Bucket        string
+	S3Key           string
+	S3ObjectVersion string
+	ImageUri        string
+	Publish         bool
+	DryRun          bool
+	RevisionId      string
+	Architectures   []string
 }
 
 // UpdateFunctionCode replaces $LATEST's package.
@@ -523,8 +531,11 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, ref Ref, in *UpdateCod
 	if ref.Qualifier != "" && ref.Qualifier != lambda.LatestVersion {
 		return nil, awserr.InvalidParameter("Please do not provide a qualifier when updating function code.")
 	}
-	if in.S3Bucket != "" || in.S3Key != "" || in.ImageUri != "" {
-		return nil, awserr.InvalidParameter("furl does not support S3 or image code locations; upload the package as ZipFile.")
+	if in.S3Bucket != "" || in.S3Key != "" || in.S3ObjectVersion != "" {
+		return nil, errS3Code()
+	}
+	if in.ImageUri != "" {
+		return nil, awserr.InvalidParameter("furl supports only Zip packages; ImageUri is not supported. Upload the package as ZipFile.")
 	}
 	if len(in.ZipFile) == 0 {
 		return nil, awserr.InvalidParameter("Please provide a source for function code.")

@@ -53,6 +53,18 @@ type FunctionConfig struct {
 	LastUpdate   string
 	// Reserved concurrency is per function, not per version: nil means unreserved.
 	ReservedConcurrency *int
+	// Layers are the layer versions the function uses, in order (later ones over earlier).
+	Layers []LayerRef `json:",omitempty"`
+}
+
+// LayerRef is one layer version a function uses. CodeHex names its package in the code
+// store, so the function keeps its layer after the layer version is deleted (as on AWS).
+type LayerRef struct {
+	ARN      string
+	CodeSize int64
+	CodeHex  string
+	// Unzipped is the size of the layer's unpacked files (for the 250 MB limit).
+	Unzipped int64 `json:",omitempty"`
 }
 
 // ARN identifies a Lambda resource in an account and region.
