@@ -240,7 +240,8 @@ func (ps *PrincipalSet) match(p *Principal) principalMatch {
 		}
 	}
 	for _, f := range ps.Federated {
-		if f == p.ARN || f == p.PrincipalARN {
+		// An empty entry names nobody (it must not match a principal without a PrincipalARN).
+		if f != "" && (f == p.ARN || f == p.PrincipalARN) {
 			return pmDirect
 		}
 	}

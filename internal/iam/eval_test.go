@@ -143,6 +143,8 @@ func TestEvaluateRules(t *testing.T) {
 		{name: "root user allowed in own account", p: &Principal{Type: "Account", AccountID: acct, ARN: "arn:aws:iam::111122223333:root", UserID: acct}, allowed: true},
 		{name: "root user stopped by resource deny", p: &Principal{Type: "Account", AccountID: acct, ARN: "arn:aws:iam::111122223333:root", UserID: acct},
 			resPolicy: stmts(`{"Effect":"Deny","Principal":"*","Action":"*","Resource":"*"}`), explicit: true},
+		{name: "empty Federated principal matches nobody", p: &Principal{Type: "Account", AccountID: otherAcct, ARN: "arn:aws:iam::444455556666:root", UserID: otherAcct},
+			identity: []string{stmts(allowAllLambda)}, resPolicy: stmts(`{"Sid":"F","Effect":"Allow","Principal":{"Federated":""},"Action":"*","Resource":"*"}`)},
 		{name: "service principal", p: &Principal{Type: "Service", ARN: "cloudfront.amazonaws.com"},
 			resPolicy: stmts(`{"Sid":"CF","Effect":"Allow","Principal":{"Service":"cloudfront.amazonaws.com"},"Action":"lambda:InvokeFunctionUrl","Resource":"` + fnARN + `"}`), allowed: true, stmt: "CF"},
 		{name: "service principal not listed", p: &Principal{Type: "Service", ARN: "s3.amazonaws.com"},
