@@ -168,6 +168,10 @@ func randHex() string {
 	return hex.EncodeToString(b[:])
 }
 
+// Check validates data as Put would, with the store's limits, without writing anything; it
+// returns the total unzipped size.
+func (s *Store) Check(data []byte) (int64, error) { return Check(data, s.limits) }
+
 // Read returns the stored zip.
 func (s *Store) Read(h string) ([]byte, error) {
 	b, err := os.ReadFile(s.zipPath(h))

@@ -229,24 +229,7 @@ func (s *Service) PutConcurrency(ctx context.Context, name string, n *int) (int,
 }
 
 func (s *Service) reservedSum(tx *store.FuncTx, except string) (int, error) {
-	list, err := tx.LatestVersions("", 1<<30)
-	if err != nil {
-		return 0, err
-	}
-	sum := 0
-	for _, c := range list {
-		if c.Name == except {
-			continue
-		}
-		f, err := tx.Function(c.Name)
-		if err != nil {
-			return 0, err
-		}
-		if f.ReservedConcurrency != nil {
-			sum += *f.ReservedConcurrency
-		}
-	}
-	return sum, nil
+	return tx.ReservedSum(except)
 }
 
 // GetConcurrency returns the reservation (nil when none).
@@ -286,15 +269,9 @@ type AccountSettings struct {
 func (s *Service) GetAccountSettings(ctx context.Context) (*AccountSettings, error) {
 	out := &AccountSettings{MaxConcurrency: s.opt.MaxConcurrency}
 	err := s.read(ctx, func(tx *store.FuncTx) error {
-		all, err := tx.AllVersions(1 << 30)
-		if err != nil {
+		var err error
+		if out.TotalCodeSize, out.FunctionCount, err = tx.CodeUsage(); err != nil {
 			return err
-		}
-		for _, c := range all {
-			out.TotalCodeSize += c.CodeSize
-			if c.Version == lambda.LatestVersion {
-				out.FunctionCount++
-			}
 		}
 		r, err := s.reservedSum(tx, "")
 		out.Unreserved = s.opt.MaxConcurrency - r

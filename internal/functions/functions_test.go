@@ -5,11 +5,13 @@ import (
 	"errors"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/codestore"
+	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/store"
 )
 
@@ -250,5 +252,63 @@ func TestDeployStagesCode(t *testing.T) {
 	}
 	if len(staged) != 2 || staged[0] != inv.Target.CodeDir || staged[1] != inv.Target.CodeDir {
 		t.Fatalf("staged %q, target runs from %q", staged, inv.Target.CodeDir)
+	}
+}
+
+// ListFunctions with FunctionVersion=ALL pages in the store: a marker naming a version deleted
+// since resumes after where it was, instead of starting over.
+func TestListAllVersionsPages(t *testing.T) {
+	s := newTestService(t)
+	ctx := context.Background()
+	for _, name := range []string{"a", "b"} {
+		if _, err := s.CreateFunction(ctx, &CreateInput{FunctionName: name, Runtime: "python3.12", Handler: "app.handler",
+			Role: "arn:aws:iam::000000000000:role/r", Code: CodeInput{ZipFile: mustZip(t)}, Publish: true}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	names := func(list []*lambda.FunctionConfig) (out []string) {
+		for _, c := range list {
+			out = append(out, c.Name+":"+c.Version)
+		}
+		return out
+	}
+	page1, next, err := s.ListFunctions(ctx, "", 2, true)
+	if err != nil || next != "a:1" || !slices.Equal(names(page1), []string{"a:$LATEST", "a:1"}) {
+		t.Fatalf("page 1 = %v, next %q, %v", names(page1), next, err)
+	}
+	if _, err := s.DeleteFunction(ctx, Ref{Name: "a", Qualifier: "1"}); err != nil {
+		t.Fatal(err)
+	}
+	page2, next, err := s.ListFunctions(ctx, next, 2, true)
+	if err != nil || next != "" || !slices.Equal(names(page2), []string{"b:$LATEST", "b:1"}) {
+		t.Fatalf("page 2 = %v, next %q, %v", names(page2), next, err)
+	}
+}
+
+// UpdateFunctionCode's DryRun checks the package against the code store's configured limits,
+// as a real update would.
+func TestDryRunUsesConfiguredLimits(t *testing.T) {
+	dir := t.TempDir()
+	db, err := store.Open(context.Background(), filepath.Join(dir, "furl.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	cs, err := codestore.Open(filepath.Join(dir, "code"), codestore.Limits{MaxUnzipped: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(db, cs, Options{Region: "us-east-1", AccountID: "000000000000"}, nil)
+	ctx := context.Background()
+	if _, err := s.CreateFunction(ctx, &CreateInput{FunctionName: "f", Runtime: "python3.12", Handler: "app.handler",
+		Role: "arn:aws:iam::000000000000:role/r", Code: CodeInput{ZipFile: mustZip(t)}}); err != nil {
+		t.Fatal(err)
+	}
+	big := zipOf(t, map[string]string{"app.py": strings.Repeat("#", 2000)})
+	for _, dry := range []bool{false, true} {
+		_, err := s.UpdateFunctionCode(ctx, Ref{Name: "f"}, &UpdateCodeInput{ZipFile: big, DryRun: dry})
+		if ae := awserr.As(err); err == nil || ae.Code != "InvalidParameterValueException" {
+			t.Errorf("DryRun=%v: err = %v, want InvalidParameterValueException", dry, err)
+		}
 	}
 }

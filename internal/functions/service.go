@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -456,7 +457,9 @@ func (s *Service) ListFunctions(ctx context.Context, marker string, max int, all
 	err := s.read(ctx, func(tx *store.FuncTx) error {
 		var err error
 		if all {
-			list, err = tx.AllVersions(1 << 30)
+			// The marker for ALL is "name:version" of the last item returned.
+			name, version, _ := strings.Cut(marker, ":")
+			list, err = tx.AllVersions(name, version, max+1)
 		} else {
 			list, err = tx.LatestVersions(marker, max+1)
 		}
@@ -464,17 +467,6 @@ func (s *Service) ListFunctions(ctx context.Context, marker string, max int, all
 	})
 	if err != nil {
 		return nil, "", internal(err)
-	}
-	if all {
-		// Marker for ALL is "name:version" of the last item returned.
-		if marker != "" {
-			for i, c := range list {
-				if c.Name+":"+c.Version == marker {
-					list = list[i+1:]
-					break
-				}
-			}
-		}
 	}
 	next := ""
 	if len(list) > max {
@@ -554,7 +546,7 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, ref Ref, in *UpdateCod
 	}
 	var pkg codestore.Package
 	if in.DryRun {
-		if _, err := codestore.Check(in.ZipFile, codestore.Limits{}); err != nil {
+		if _, err := s.code.Check(in.ZipFile); err != nil {
 			return nil, packageError(err)
 		}
 	} else {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/furl/furl/internal/lambda"
@@ -255,11 +256,44 @@ func (t *FuncTx) LatestVersions(after string, limit int) ([]*lambda.FunctionConf
 	return t.queryConfigs(`SELECT config FROM function_versions WHERE version = '$LATEST' AND name > ? ORDER BY name LIMIT ?`, after, limit)
 }
 
-// AllVersions lists every version of every function ordered by name,
-// then version ($LATEST first), at most limit rows.
-func (t *FuncTx) AllVersions(limit int) ([]*lambda.FunctionConfig, error) {
+// AllVersions lists every version of every function after the version (afterName,
+// afterVersion), ordered by name, then version ($LATEST first, then numerically), at most limit
+// rows; an empty afterName starts at the beginning. The marker need not exist any more.
+func (t *FuncTx) AllVersions(afterName, afterVersion string, limit int) ([]*lambda.FunctionConfig, error) {
+	rank, num := -1, -1
+	if afterName != "" {
+		rank, num = 0, 0
+		if afterVersion != lambda.LatestVersion {
+			rank = 1
+			if n, err := strconv.Atoi(afterVersion); err == nil {
+				num = n
+			}
+		}
+	}
 	return t.queryConfigs(`SELECT config FROM function_versions
-		ORDER BY name, CASE WHEN version = '$LATEST' THEN 0 ELSE 1 END, CAST(version AS INTEGER) LIMIT ?`, limit)
+		WHERE (name, CASE WHEN version = '$LATEST' THEN 0 ELSE 1 END, CAST(version AS INTEGER)) > (?, ?, ?)
+		ORDER BY name, CASE WHEN version = '$LATEST' THEN 0 ELSE 1 END, CAST(version AS INTEGER) LIMIT ?`, afterName, rank, num, limit)
+}
+
+// CodeUsage sums the package sizes of every version (and of every layer version) and counts
+// the functions.
+func (t *FuncTx) CodeUsage() (total int64, functions int, err error) {
+	err = t.tx.QueryRowContext(t.ctx, `SELECT
+		COALESCE((SELECT SUM(json_extract(config, '$.CodeSize')) FROM function_versions), 0),
+		(SELECT COUNT(*) FROM functions)`).Scan(&total, &functions)
+	if err != nil {
+		return 0, 0, fmt.Errorf("store: code usage: %w", err)
+	}
+	return total, functions, nil
+}
+
+// ReservedSum adds up the reserved concurrency of every function but except.
+func (t *FuncTx) ReservedSum(except string) (int, error) {
+	var n int
+	if err := t.tx.QueryRowContext(t.ctx, `SELECT COALESCE(SUM(reserved), 0) FROM functions WHERE name <> ?`, except).Scan(&n); err != nil {
+		return 0, fmt.Errorf("store: reserved sum: %w", err)
+	}
+	return n, nil
 }
 
 func (t *FuncTx) queryConfigs(q string, args ...any) ([]*lambda.FunctionConfig, error) {

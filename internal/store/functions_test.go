@@ -153,3 +153,35 @@ func TestFunctionVersionsAndAsyncQueue(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestReservedSumAndCodeUsage(t *testing.T) {
+	ctx := context.Background()
+	db := openIdentityDB(t)
+	now := time.UnixMilli(1764130000123).UTC()
+	five, seven := 5, 7
+	err := db.FunctionsTx(ctx, func(tx *FuncTx) error {
+		for _, f := range []*FunctionRecord{{Name: "a", Created: now, ReservedConcurrency: &five}, {Name: "b", Created: now, ReservedConcurrency: &seven}, {Name: "c", Created: now}} {
+			if err := tx.PutFunction(f); err != nil {
+				return err
+			}
+			for _, v := range []string{lambda.LatestVersion, "1"} {
+				if err := tx.PutVersion(&lambda.FunctionConfig{Name: f.Name, Version: v, CodeSize: 100, RevisionID: "r"}, "h"); err != nil {
+					return err
+				}
+			}
+		}
+		for except, want := range map[string]int{"": 12, "a": 7, "b": 5, "c": 12} {
+			if got, err := tx.ReservedSum(except); err != nil || got != want {
+				t.Errorf("ReservedSum(%q) = %d, %v; want %d", except, got, err, want)
+			}
+		}
+		total, n, err := tx.CodeUsage()
+		if err != nil || total != 600 || n != 3 {
+			t.Errorf("CodeUsage = %d, %d, %v; want 600, 3", total, n, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
