@@ -36,6 +36,7 @@ func commands() map[string]command {
 		"logs":    {"print (or follow with -f) a function's logs", runLogs},
 		"ls":      {"list functions and their URLs", runLs},
 		"console": {"print a one-time sign-in link to the web console (and open it)", runConsole},
+		"ca":      {"print furl's local CA (for --tls-addr) and how to trust it", runCA},
 	}
 }
 

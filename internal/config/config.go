@@ -61,6 +61,30 @@ type Config struct {
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed for aws:SourceIp.
 	TrustedProxies []*net.IPNet
 	LogLevel       string
+
+	TLS TLS
+}
+
+// TLS configures the HTTPS listener beside Addr. Without TLSAddr there is none.
+type TLS struct {
+	// Addr is the TLS listener's address (HTTP/1.1 and HTTP/2, the same handler as Addr).
+	Addr string
+	// CertFile and KeyFile are the user's certificate, reloaded on SIGHUP. Without them (and
+	// without ACME) furl's own local CA in <data-dir>/tls issues the certificates.
+	CertFile string
+	KeyFile  string
+	// ACMEEmail and ACMECA turn on ACME on demand (ACMECA defaults to Let's Encrypt);
+	// ACMECARoot is a PEM file of roots trusted for the ACME server's own HTTPS.
+	ACMEEmail  string
+	ACMECA     string
+	ACMECARoot string
+	// APIHost is the API's public host name: the local CA puts it on the API's certificate
+	// beside localhost and 127.0.0.1, ACME may request a certificate for it.
+	APIHost string
+	// LeafValidity is how long the local CA's leaves are valid (renewed with a third left).
+	LeafValidity time.Duration
+	// HTTPRedirect makes the plain listener answer function URLs with 308 to https.
+	HTTPRedirect bool
 }
 
 // Default returns the configuration furl runs with when nothing is set.
@@ -81,6 +105,7 @@ func Default() Config {
 		StreamBandwidthAfter: 0,
 		StreamBandwidth:      2 << 20,
 		LogLevel:             "info",
+		TLS:                  TLS{LeafValidity: 7 * 24 * time.Hour},
 	}
 }
 
@@ -111,6 +136,15 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.StreamBandwidthAfter, "stream-shape-after", c.StreamBandwidthAfter, "bytes after which streamed responses are bandwidth-shaped (0 = never)")
 	fs.Int64Var(&c.StreamBandwidth, "stream-bandwidth", c.StreamBandwidth, "bytes/s for shaped streamed responses")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
+	fs.StringVar(&c.TLS.Addr, "tls-addr", c.TLS.Addr, "HTTPS listen address (HTTP/1.1 and HTTP/2) beside --addr; certificates from furl's local CA unless --tls-cert or --acme-email")
+	fs.StringVar(&c.TLS.CertFile, "tls-cert", c.TLS.CertFile, "PEM certificate (chain) for --tls-addr, reloaded on SIGHUP")
+	fs.StringVar(&c.TLS.KeyFile, "tls-key", c.TLS.KeyFile, "PEM private key of --tls-cert")
+	fs.StringVar(&c.TLS.ACMEEmail, "acme-email", c.TLS.ACMEEmail, "obtain certificates with ACME on demand for URL hosts and --api-host, with this account email")
+	fs.StringVar(&c.TLS.ACMECA, "acme-ca", c.TLS.ACMECA, "ACME directory URL (default Let's Encrypt)")
+	fs.StringVar(&c.TLS.ACMECARoot, "acme-ca-root", c.TLS.ACMECARoot, "PEM roots to trust for the ACME server's own HTTPS (a private ACME CA)")
+	fs.StringVar(&c.TLS.APIHost, "api-host", c.TLS.APIHost, "public host name of the API, for its TLS certificate")
+	fs.DurationVar(&c.TLS.LeafValidity, "tls-leaf-validity", c.TLS.LeafValidity, "validity of the local CA's leaf certificates (renewed with a third left)")
+	fs.BoolVar(&c.TLS.HTTPRedirect, "http-redirect", c.TLS.HTTPRedirect, "answer function URLs on --addr with 308 to https (needs --tls-addr)")
 }
 
 // ApplyEnv reads the FURL_* environment variables that override defaults.
@@ -149,8 +183,35 @@ func (c *Config) Validate() error {
 	if c.MaxConcurrency < 1 {
 		errs = append(errs, fmt.Errorf("--max-concurrency %d: must be at least 1", c.MaxConcurrency))
 	}
+	errs = append(errs, c.TLS.validate())
 	if (c.RootAccessKeyID == "") != (c.RootSecretAccessKey == "") {
 		errs = append(errs, errors.New("set both FURL_ROOT_ACCESS_KEY_ID and FURL_ROOT_SECRET_ACCESS_KEY, or neither"))
 	}
 	return errors.Join(errs...)
 }
+
+func (t *TLS) validate() error {
+	var errs []error
+	if t.Addr == "" {
+		if t.CertFile != "" || t.KeyFile != "" || t.ACMEEmail != "" || t.ACMECA != "" || t.HTTPRedirect {
+			errs = append(errs, errors.New("--tls-cert, --tls-key, --acme-email, --acme-ca and --http-redirect need --tls-addr"))
+		}
+		return errors.Join(errs...)
+	}
+	if _, _, err := net.SplitHostPort(t.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("--tls-addr %q: %w", t.Addr, err))
+	}
+	if (t.CertFile == "") != (t.KeyFile == "") {
+		errs = append(errs, errors.New("set both --tls-cert and --tls-key, or neither"))
+	}
+	if t.CertFile != "" && (t.ACMEEmail != "" || t.ACMECA != "") {
+		errs = append(errs, errors.New("--tls-cert and ACME (--acme-email, --acme-ca) exclude each other"))
+	}
+	if t.LeafValidity < time.Second {
+		errs = append(errs, fmt.Errorf("--tls-leaf-validity %s: must be at least 1s", t.LeafValidity))
+	}
+	return errors.Join(errs...)
+}
+
+// ACME reports whether certificates come from ACME.
+func (t *TLS) ACME() bool { return t.ACMEEmail != "" || t.ACMECA != "" }

@@ -48,6 +48,9 @@ type Server struct {
 	metrics      http.Handler // Prometheus /metrics
 	console      http.Handler // web console (/furl/console/) and its link API
 
+	// tls is the HTTPS listener beside the plain one (tls.go); nil without --tls-addr.
+	tls *tlsPlane
+
 	// inflight counts HTTP requests in flight, for procs.Adapt.
 	inflight procs.Counter
 	// closers run in reverse order at shutdown.
@@ -134,10 +137,14 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	s.functions = functions.New(db, code, functions.Options{
 		Region: cfg.Region, AccountID: cfg.AccountID,
 		URLDomain: cfg.URLDomain, MaxConcurrency: cfg.MaxConcurrency,
-		Stage: s.pool.Stage,
+		URLScheme: urlScheme(cfg),
+		Stage:     s.pool.Stage,
 	}, log)
 	if err := s.functions.Recover(ctx); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
+	}
+	if err := s.setupTLS(ctx); err != nil {
+		return nil, err
 	}
 
 	met := metrics.New(s.pool)
@@ -221,7 +228,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		}
 	}
 	hs := &http.Server{
-		Handler:           s.Handler(),
+		Handler:           s.redirectToHTTPS(s.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
 		IdleTimeout:       120 * time.Second,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
@@ -229,6 +236,10 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if _, port, err := net.SplitHostPort(ln.Addr().String()); err == nil {
 		s.functions.SetURLPort(port)
 	}
+	if s.tls != nil {
+		s.functions.SetURLPort(s.tls.port)
+	}
+	stopTLS := s.serveTLS(s.Handler())
 	asyncCtx, stopAsync := context.WithCancel(context.Background())
 	asyncDone := make(chan struct{})
 	go func() { defer close(asyncDone); s.functions.RunAsync(asyncCtx, s.pool) }()
@@ -251,7 +262,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	shutCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	err := hs.Shutdown(shutCtx)
+	err := errors.Join(hs.Shutdown(shutCtx), stopTLS(shutCtx))
 	stopAsync()
 	<-asyncDone
 	stopAdapt()

@@ -104,12 +104,12 @@ type cpServer struct {
 	exited  chan struct{}
 }
 
-// startFurl starts `furl serve` with the given root key pair, waits until it answers, and kills
-// its process group at the end of the test.
-func startFurl(t *testing.T, dataDir, addr, key, secret string) *cpServer {
+// startFurl starts `furl serve` (with extra flags) with the given root key pair, waits until it
+// answers, and kills its process group at the end of the test.
+func startFurl(t *testing.T, dataDir, addr, key, secret string, extra ...string) *cpServer {
 	t.Helper()
 	s := &cpServer{t: t, dataDir: dataDir, addr: addr, root: iamCreds{key, secret, ""}, logs: &bytes.Buffer{}, exited: make(chan struct{})}
-	s.cmd = exec.Command(furlBinary(t), "serve", "--addr", addr, "--data-dir", dataDir, "--log-level", "debug")
+	s.cmd = exec.Command(furlBinary(t), append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--log-level", "debug"}, extra...)...)
 	s.cmd.Env = append(os.Environ(), "FURL_ROOT_ACCESS_KEY_ID="+key, "FURL_ROOT_SECRET_ACCESS_KEY="+secret)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
