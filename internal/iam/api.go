@@ -44,6 +44,10 @@ type Decision struct {
 	// Policy is the kind of policy that decided: PolicyIdentity or PolicyResource ("" when
 	// nothing was evaluated). For an implicit deny it is the kind that was missing an Allow.
 	Policy string
+	// Unmet explains an implicit deny when an Allow statement matched the action and resource
+	// (and principal) but one of its conditions did not hold: the statement, the condition
+	// and the request's values for its key. Empty otherwise.
+	Unmet string
 }
 
 // Request is one authorization question: may Principal perform Action on Resource?

@@ -43,6 +43,57 @@ const (
 // The aws:Principal* / aws:userid / aws:username keys are derived from req.Principal when the
 // context does not set them; aws:CurrentTime and the rest come from req.Context.
 func Evaluate(req *Request, identity []*Policy, resource *Policy) Decision {
+	d := evaluate(req, identity, resource)
+	if !d.Allowed && !d.ExplicitDeny && req != nil {
+		d.Unmet = unmet(req, identity, resource)
+	}
+	return d
+}
+
+// unmet finds the first Allow statement that matched the request but for a condition, and
+// describes that condition (only computed for implicit denies).
+func unmet(req *Request, identity []*Policy, resource *Policy) string {
+	ec := newEvalCtx(req)
+	describe := func(kind string, s *Statement) string {
+		c := s.unmetCondition(ec)
+		if c == nil {
+			return ""
+		}
+		have, ok := ec.lookup(c.Key)
+		got := "the request has no " + c.Key
+		if ok {
+			got = "the request has " + c.Key + " = " + strings.Join(have, ", ")
+		}
+		return "statement " + quote(s.Label()) + " of the " + kind + " policy: condition " + c.Operator + " " + c.Key +
+			" [" + strings.Join(c.Values, ", ") + "] is not met; " + got
+	}
+	if p := req.Principal; p != nil && p.Type != TypeService {
+		for _, pol := range identity {
+			if pol == nil {
+				continue
+			}
+			for _, s := range pol.Statements {
+				if s.Effect == Allow {
+					if u := describe("identity-based", s); u != "" {
+						return u
+					}
+				}
+			}
+		}
+	}
+	if resource != nil {
+		for _, s := range resource.Statements {
+			if s.Effect == Allow && s.principalMatch(req.Principal) != pmNone {
+				if u := describe("resource-based", s); u != "" {
+					return u
+				}
+			}
+		}
+	}
+	return ""
+}
+
+func evaluate(req *Request, identity []*Policy, resource *Policy) Decision {
 	if req == nil {
 		return Decision{Reason: "implicit deny: no request"}
 	}
@@ -153,9 +204,36 @@ func allowed(kind string, s *Statement, reason string) Decision {
 
 func quote(s string) string { return "\"" + s + "\"" }
 
+// unmetCondition returns the first condition that fails when the statement's Action and
+// Resource match; nil when they do not match or every condition holds.
+func (s *Statement) unmetCondition(ec *evalCtx) *Condition {
+	if !s.matchesActionResource(ec) {
+		return nil
+	}
+	for i := range s.Conditions {
+		if !s.Conditions[i].eval(ec) {
+			return &s.Conditions[i]
+		}
+	}
+	return nil
+}
+
 // applies reports whether the statement's Action, Resource and Condition match (Principal is
 // checked separately).
 func (s *Statement) applies(ec *evalCtx) bool {
+	if !s.matchesActionResource(ec) {
+		return false
+	}
+	for i := range s.Conditions {
+		if !s.Conditions[i].eval(ec) {
+			return false
+		}
+	}
+	return true
+}
+
+// matchesActionResource reports whether the statement's Action and Resource match.
+func (s *Statement) matchesActionResource(ec *evalCtx) bool {
 	hit := false
 	for i := range s.actions {
 		if s.actions[i].match(ec.action, ec) {
@@ -185,11 +263,6 @@ func (s *Statement) applies(ec *evalCtx) bool {
 			}
 		}
 		if hit == s.notRes {
-			return false
-		}
-	}
-	for i := range s.Conditions {
-		if !s.Conditions[i].eval(ec) {
 			return false
 		}
 	}

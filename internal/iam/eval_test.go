@@ -244,3 +244,32 @@ func TestDecisionReasons(t *testing.T) {
 		})
 	}
 }
+
+func TestUnmetCondition(t *testing.T) {
+	res := mustParse(t, stmts(
+		`{"Sid":"Office","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"`+fnARN+`","Condition":{"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}`))
+	req := func(ip string) *Request {
+		return &Request{Action: "lambda:InvokeFunctionUrl", Resource: fnARN, ResourceAccount: acct,
+			Context: map[string][]string{"aws:SourceIp": {ip}}}
+	}
+	d := Evaluate(req("198.51.100.1"), nil, res)
+	want := `statement "Office" of the resource-based policy: condition IpAddress aws:SourceIp [203.0.113.0/24] is not met; the request has aws:SourceIp = 198.51.100.1`
+	if d.Allowed || d.Unmet != want {
+		t.Fatalf("Unmet = %q, want %q", d.Unmet, want)
+	}
+	if d := Evaluate(req("203.0.113.5"), nil, res); !d.Allowed || d.Unmet != "" {
+		t.Fatalf("allowed request: %+v", d)
+	}
+	// Another action: nothing matched but for a condition, so nothing to explain.
+	other := req("198.51.100.1")
+	other.Action = "lambda:GetFunction"
+	if d := Evaluate(other, nil, res); d.Allowed || d.Unmet != "" {
+		t.Fatalf("unrelated action: %+v", d)
+	}
+	// An identity policy's condition.
+	id := mustParse(t, stmts(`{"Sid":"Tagged","Effect":"Allow","Action":"lambda:*","Resource":"*","Condition":{"StringEquals":{"aws:RequestedRegion":"eu-west-1"}}}`))
+	r := &Request{Principal: alice(), Action: "lambda:GetFunction", Resource: fnARN, ResourceAccount: acct, Context: map[string][]string{"aws:RequestedRegion": {"us-east-1"}}}
+	if d := Evaluate(r, []*Policy{id}, nil); !strings.Contains(d.Unmet, `statement "Tagged" of the identity-based policy: condition StringEquals aws:RequestedRegion [eu-west-1]`) {
+		t.Fatalf("identity Unmet = %q", d.Unmet)
+	}
+}
