@@ -124,15 +124,6 @@ func validateRuntime(rt string) error {
 	return validationError(rt, "runtime", "Member must satisfy enum value set: "+runtimeEnum+" or be a valid ARN")
 }
 
-// reservedEnv are the variables Lambda sets itself and refuses in Environment.
-var reservedEnv = map[string]bool{
-	"_HANDLER": true, "_X_AMZN_TRACE_ID": true, "AWS_DEFAULT_REGION": true, "AWS_REGION": true, "AWS_EXECUTION_ENV": true,
-	"AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true, "AWS_LAMBDA_FUNCTION_VERSION": true,
-	"AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_LAMBDA_LOG_GROUP_NAME": true, "AWS_LAMBDA_LOG_STREAM_NAME": true,
-	"AWS_ACCESS_KEY": true, "AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true,
-	"AWS_LAMBDA_RUNTIME_API": true, "LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true,
-}
-
 func validateEnv(env map[string]string) error {
 	var reserved []string
 	size := 0
@@ -140,7 +131,7 @@ func validateEnv(env map[string]string) error {
 		if !envKeyRE.MatchString(k) {
 			return validationError(k, "environment.variables", "Member must satisfy regular expression pattern: [a-zA-Z]([a-zA-Z0-9_])+")
 		}
-		if reservedEnv[k] {
+		if lambda.ReservedEnv(k) {
 			reserved = append(reserved, k)
 		}
 		size += len(k) + len(v)

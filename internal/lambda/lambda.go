@@ -1,5 +1,8 @@
-// Package lambda holds furl's domain types: functions, versions, aliases, function URL
-// configurations, CORS, ARNs and the naming rules of AWS Lambda. It does no I/O.
+// Package lambda holds furl's function domain: functions, versions, aliases, function URL
+// configurations, CORS, ARNs, URL hosts and the environment variables Lambda reserves. It owns
+// the domain (docs/ARCHITECTURE.md); the rules that validate API input (names, runtimes,
+// limits, with AWS's messages) are the functions service's, in functions/names.go. It does no
+// I/O.
 package lambda
 
 import (

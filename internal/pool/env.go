@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/furl/furl/internal/invocationlog"
+	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/runtimeapi"
 	"github.com/furl/furl/internal/supervisor"
 	"github.com/google/uuid"
@@ -214,7 +215,7 @@ func (e *env) environ(launcherEnv []string, tmp string) []string {
 		}
 	}
 	for k, v := range t.Environment {
-		if !reservedEnv[k] {
+		if !lambda.ReservedEnv(k) {
 			m[k] = v
 		}
 	}
@@ -249,17 +250,6 @@ func (e *env) environ(launcherEnv []string, tmp string) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// reservedEnv are the variables a function's configuration may not set.
-var reservedEnv = map[string]bool{
-	"_HANDLER": true, "_X_AMZN_TRACE_ID": true, "AWS_DEFAULT_REGION": true, "AWS_REGION": true,
-	"AWS_EXECUTION_ENV": true, "AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": true,
-	"AWS_LAMBDA_FUNCTION_VERSION": true, "AWS_LAMBDA_INITIALIZATION_TYPE": true,
-	"AWS_LAMBDA_LOG_GROUP_NAME": true, "AWS_LAMBDA_LOG_STREAM_NAME": true, "AWS_ACCESS_KEY": true,
-	"AWS_ACCESS_KEY_ID": true, "AWS_SECRET_ACCESS_KEY": true, "AWS_SESSION_TOKEN": true,
-	"AWS_LAMBDA_RUNTIME_API": true, "LAMBDA_TASK_ROOT": true, "LAMBDA_RUNTIME_DIR": true,
-	"_LAMBDA_SERVER_PORT": true, "AWS_LAMBDA_MAX_CONCURRENCY": true,
 }
 
 // copyTree copies src into dst (a fresh directory): regular files with their modes,
