@@ -3,7 +3,6 @@ package console
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"html/template"
 	"net/http"
@@ -12,7 +11,7 @@ import (
 
 	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/controlapi"
-	"github.com/furl/furl/internal/iam"
+	"github.com/furl/furl/internal/identity"
 )
 
 // call is one signed-in request.
@@ -24,22 +23,16 @@ type call struct {
 }
 
 // allow authorizes the session's principal for action on resource exactly as the Lambda API
-// does: identity.Authorize with the request's condition context (aws:SourceIp,
-// aws:SecureTransport, time, aws:RequestedRegion) and, for invocations, the function's
-// resource policy. A refusal is AWS's AccessDenied error with AWS's message.
+// does: the same identity.Question (the request's condition keys and, for invocations, the
+// function's resource policy) and the same error mapping (controlapi.WireError), so a refusal
+// is AWS's AccessDenied error with AWS's message.
 func (c *call) allow(action, resource string, resourcePolicy []byte) error {
-	req := &iam.Request{
+	err := c.h.opt.Auth.Require(c.r.Context(), identity.Question{
 		Principal: c.s.principal, Action: action, Resource: resource, ResourceAccount: c.h.opt.AccountID,
-		Context: controlapi.RequestContext(c.r, c.h.opt.Region),
-	}
-	d, err := c.h.opt.Auth.Authorize(c.r.Context(), c.s.principal, req, resourcePolicy)
+		ResourcePolicy: resourcePolicy, HTTP: c.r,
+	})
 	if err != nil {
-		return awserr.Internal(fmt.Errorf("console: authorize %s: %w", action, err))
-	}
-	if !d.Allowed {
-		e := awserr.AccessDenied("%s", d.AccessDeniedMessage(req))
-		e.Cause = errors.New(d.Reason)
-		return e
+		return controlapi.WireError(fmt.Errorf("console: %w", err))
 	}
 	return nil
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/furl/furl/internal/functions"
 	"github.com/furl/furl/internal/iam"
+	"github.com/furl/furl/internal/identity"
 	"github.com/furl/furl/internal/invocationlog"
 	"github.com/furl/furl/internal/pool"
 	"github.com/furl/furl/internal/series"
@@ -40,7 +41,7 @@ var files embed.FS
 // Authority authenticates SigV4 requests and authorizes principals (identity.Service).
 type Authority interface {
 	Authenticate(ctx context.Context, r *http.Request, bodySHA256Hex string, service string) (*iam.Principal, error)
-	Authorize(ctx context.Context, p *iam.Principal, req *iam.Request, resourcePolicy []byte) (iam.Decision, error)
+	Require(ctx context.Context, q identity.Question) error
 }
 
 // Invoker runs an invocation (the pool).

@@ -7,7 +7,6 @@ package controlapi
 
 import (
 	"context"
-	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -24,9 +23,9 @@ import (
 	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/functions"
 	"github.com/furl/furl/internal/iam"
+	"github.com/furl/furl/internal/identity"
 	"github.com/furl/furl/internal/invocationlog"
 	"github.com/furl/furl/internal/sigv4"
-	"github.com/furl/furl/internal/urlevent"
 )
 
 // Authenticator verifies a request's signature and returns the caller. Errors are
@@ -35,10 +34,10 @@ type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request, bodySHA256Hex, service string) (*iam.Principal, error)
 }
 
-// Authorizer decides whether principal may perform req, given the resource's policy (nil when
-// none). identity.Service implements it; an error means no decision could be made.
+// Authorizer answers an authorization question: nil when allowed, an *identity.Denied when
+// refused, another error when no decision could be made. identity.Service implements it.
 type Authorizer interface {
-	Authorize(ctx context.Context, p *iam.Principal, req *iam.Request, resourcePolicy []byte) (iam.Decision, error)
+	Require(ctx context.Context, q identity.Question) error
 }
 
 // LogReader reads invocation logs (the invocationlog store).
@@ -106,7 +105,7 @@ func (h *Handler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) fail(c *call, err error) {
-	ae := awserr.As(err)
+	ae := WireError(err)
 	if ae.Status >= 500 {
 		h.log.Error("control plane: request failed", "method", c.r.Method, "path", c.r.URL.Path, "requestId", c.requestID, "err", err)
 	} else {
@@ -184,28 +183,35 @@ func (h *Handler) authorize(c *call, rt *route) error {
 			}
 		}
 	}
-	req := &iam.Request{
+	return h.authz.Require(c.r.Context(), identity.Question{
 		Principal: c.principal, Action: action, Resource: resource, ResourceAccount: h.svc.AccountID(),
-		Context: RequestContext(c.r, h.svc.Region()),
-	}
-	d, err := h.authz.Authorize(c.r.Context(), c.principal, req, policy)
-	if err != nil {
-		return awserr.Internal(fmt.Errorf("controlapi: authorize %s: %w", action, err))
-	}
-	if d.Allowed {
-		return nil
-	}
-	e := awserr.AccessDenied("%s", d.AccessDeniedMessage(req))
-	e.Cause = errors.New(d.Reason)
-	return e
+		ResourcePolicy: policy, HTTP: c.r,
+	})
 }
 
-// RequestContext is the condition context of a signed API request: aws:SourceIp (the TCP
-// peer), aws:SecureTransport, the time keys and aws:RequestedRegion.
-func RequestContext(r *http.Request, region string) map[string][]string {
-	return iam.NewContext(iam.ContextInput{
-		SourceIP: urlevent.PeerIP(r.RemoteAddr), SecureTransport: r.TLS != nil, Now: time.Now(), RequestedRegion: region,
-	})
+// WireError is the one place the Lambda REST planes (this API and furl's /furl/v1 endpoints)
+// turn an error into its AWS wire error: domain errors by the wireErrors table, *awserr.Error
+// values as they are, anything else a ServiceException that hides the cause.
+func WireError(err error) *awserr.Error {
+	for _, m := range wireErrors {
+		if e := m(err); e != nil {
+			return e
+		}
+	}
+	return awserr.As(err)
+}
+
+// wireErrors maps domain errors to Lambda's wire errors.
+var wireErrors = []func(error) *awserr.Error{
+	func(err error) *awserr.Error { // IAM refused the request
+		var d *identity.Denied
+		if !errors.As(err, &d) {
+			return nil
+		}
+		e := awserr.AccessDenied("%s", d.Decision.AccessDeniedMessage(d.Request))
+		e.Cause = errors.New(d.Decision.Reason)
+		return e
+	},
 }
 
 // match finds the route of method + escaped path and returns the decoded path parameters.
@@ -335,45 +341,4 @@ func writeEmpty(c *call, status int) error {
 	c.w.Header().Set("X-Amzn-Requestid", c.requestID)
 	c.w.WriteHeader(status)
 	return nil
-}
-
-// RootAuthenticator verifies SigV4 with the account root's key pair only. It stands in until
-// the identity service answers for every principal.
-type RootAuthenticator struct {
-	verifier  *sigv4.Verifier
-	region    string
-	accountID string
-}
-
-// NewRootAuthenticator builds a root-only authenticator.
-func NewRootAuthenticator(accessKeyID, secret, region, accountID string) *RootAuthenticator {
-	lookup := sigv4.KeyLookupFunc(func(ctx context.Context, id string) (sigv4.Credentials, error) {
-		if subtle.ConstantTimeCompare([]byte(id), []byte(accessKeyID)) != 1 {
-			return sigv4.Credentials{}, sigv4.ErrUnknownAccessKey
-		}
-		return sigv4.Credentials{AccessKeyID: accessKeyID, SecretAccessKey: secret, Subject: "arn:aws:iam::" + accountID + ":root"}, nil
-	})
-	return &RootAuthenticator{verifier: sigv4.NewVerifier(time.Now, lookup), region: region, accountID: accountID}
-}
-
-// Authenticate implements Authenticator.
-func (a *RootAuthenticator) Authenticate(ctx context.Context, r *http.Request, bodyHash, service string) (*iam.Principal, error) {
-	res, err := a.verifier.Verify(ctx, r, bodyHash, sigv4.Scope{Services: []string{service}, Regions: []string{a.region}})
-	if err != nil {
-		return nil, err
-	}
-	arn := "arn:aws:iam::" + a.accountID + ":root"
-	return &iam.Principal{Type: "Account", AccountID: a.accountID, ARN: arn, PrincipalARN: arn, UserID: a.accountID, AccessKeyID: res.AccessKeyID}, nil
-}
-
-// RootOnly authorizes the account root and refuses everyone else; it stands in until IAM
-// evaluation is wired.
-type RootOnly struct{ AccountID string }
-
-// Authorize implements Authorizer.
-func (a RootOnly) Authorize(_ context.Context, p *iam.Principal, _ *iam.Request, _ []byte) (iam.Decision, error) {
-	if p != nil && p.Type == "Account" && p.AccountID == a.AccountID {
-		return iam.Decision{Allowed: true, Reason: "account root"}, nil
-	}
-	return iam.Decision{Reason: "only the account root is authorized"}, nil
 }

@@ -112,7 +112,7 @@ func newEnvWith(t testing.TB, dir string, withIdentity bool) *env {
 		t.Fatal(err)
 	}
 	p := pool.New(pool.Config{WorkDir: filepath.Join(dir, "envs"), Path: os.Getenv("PATH"), MaxConcurrency: 50}, log, pool.DefaultLauncher{Managed: set}, nil)
-	var handler http.Handler = controlapi.New(svc, controlapi.NewRootAuthenticator(testKey, testSecret, testRegion, testAcct), controlapi.RootOnly{AccountID: testAcct}, p, nil, log)
+	var handler http.Handler = controlapi.New(svc, newRootAuthenticator(testKey, testSecret, testRegion, testAcct), rootOnly{accountID: testAcct}, p, nil, log)
 	if withIdentity {
 		ids, err := identity.New(identity.Options{Store: db, AccountID: testAcct, Region: testRegion, RootAccessKeyID: testKey, RootSecretAccessKey: testSecret, Log: log})
 		if err != nil {

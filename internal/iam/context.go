@@ -13,16 +13,23 @@ const (
 	KeyCurrentTime           = "aws:CurrentTime"
 	KeyEpochTime             = "aws:EpochTime"
 	KeyRequestedRegion       = "aws:RequestedRegion"
+	KeyUserAgent             = "aws:UserAgent"
+	KeyReferer               = "aws:Referer"
+	KeyFunctionARN           = "lambda:FunctionArn"
 	KeyFunctionURLAuthType   = "lambda:FunctionUrlAuthType"
 	KeyInvokedViaFunctionURL = "lambda:InvokedViaFunctionUrl"
 )
 
-// ContextInput are the request facts the gateway and the control plane know.
+// ContextInput are the request facts every plane knows about a request.
 type ContextInput struct {
 	SourceIP        string // the caller's address, after the trusted-proxy rules
 	SecureTransport bool
 	Now             time.Time
 	RequestedRegion string
+	UserAgent       string // "" leaves aws:UserAgent out
+	Referer         string // "" leaves aws:Referer out
+	// FunctionARN sets lambda:FunctionArn (function-URL requests).
+	FunctionARN string
 	// FunctionURLAuthType is the URL config's AuthType ("NONE" / "AWS_IAM"); "" leaves the key
 	// out (control-plane calls that are not about a URL).
 	FunctionURLAuthType string
@@ -31,25 +38,43 @@ type ContextInput struct {
 }
 
 // NewContext builds Request.Context from in: aws:SourceIp, aws:SecureTransport,
-// aws:CurrentTime (RFC 3339 UTC), aws:EpochTime, aws:RequestedRegion and the Lambda keys.
+// aws:CurrentTime (RFC 3339 UTC), aws:EpochTime, aws:RequestedRegion, aws:UserAgent,
+// aws:Referer and the Lambda keys; empty facts are left out. Every value slice shares one
+// backing array (one allocation for the values, one for the map).
 func NewContext(in ContextInput) map[string][]string {
-	m := make(map[string][]string, 7)
-	if in.SourceIP != "" {
-		m[KeySourceIP] = []string{in.SourceIP}
+	vals := new([10]string)
+	m := make(map[string][]string, 10)
+	n := 0
+	put := func(k, val string) {
+		vals[n] = val
+		m[k] = vals[n : n+1 : n+1]
+		n++
 	}
-	m[KeySecureTransport] = []string{strconv.FormatBool(in.SecureTransport)}
+	if in.SourceIP != "" {
+		put(KeySourceIP, in.SourceIP)
+	}
+	put(KeySecureTransport, strconv.FormatBool(in.SecureTransport))
 	if !in.Now.IsZero() {
-		m[KeyCurrentTime] = []string{in.Now.UTC().Format(time.RFC3339)}
-		m[KeyEpochTime] = []string{strconv.FormatInt(in.Now.Unix(), 10)}
+		put(KeyCurrentTime, in.Now.UTC().Format(time.RFC3339))
+		put(KeyEpochTime, strconv.FormatInt(in.Now.Unix(), 10))
 	}
 	if in.RequestedRegion != "" {
-		m[KeyRequestedRegion] = []string{in.RequestedRegion}
+		put(KeyRequestedRegion, in.RequestedRegion)
+	}
+	if in.UserAgent != "" {
+		put(KeyUserAgent, in.UserAgent)
+	}
+	if in.Referer != "" {
+		put(KeyReferer, in.Referer)
+	}
+	if in.FunctionARN != "" {
+		put(KeyFunctionARN, in.FunctionARN)
 	}
 	if in.FunctionURLAuthType != "" {
-		m[KeyFunctionURLAuthType] = []string{in.FunctionURLAuthType}
+		put(KeyFunctionURLAuthType, in.FunctionURLAuthType)
 	}
 	if in.InvokedViaFunctionURL {
-		m[KeyInvokedViaFunctionURL] = []string{"true"}
+		put(KeyInvokedViaFunctionURL, "true")
 	}
 	return m
 }

@@ -27,6 +27,7 @@ const maxQueryBody = 1 << 20
 // call is one IAM or STS request being served.
 type call struct {
 	ctx       context.Context
+	r         *http.Request // nil in tests that call operations directly
 	p         *iam.Principal
 	params    params
 	requestID string
@@ -90,7 +91,7 @@ func (q *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	requestID := uuid.NewString()
 	ns := nsIAM
 	fail := func(err error) {
-		e := awserr.As(err)
+		e := wireError(err)
 		if e.Status >= 500 {
 			q.log.Error("iamapi: query api", "request_id", requestID, "err", err)
 		} else if e.Cause != nil {
@@ -145,7 +146,7 @@ func (q *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fail(awserr.Newf(http.StatusBadRequest, "InvalidAction", "Could not find operation %s for version %s", action, ps.get("Version")))
 		return
 	}
-	c := &call{ctx: r.Context(), p: p, params: ps, requestID: requestID}
+	c := &call{ctx: r.Context(), r: r, p: p, params: ps, requestID: requestID}
 	res, err := op(c)
 	if !strings.HasPrefix(action, "Get") && !strings.HasPrefix(action, "List") {
 		// Any write (even a failed one may have half-applied) invalidates cached keys and
@@ -179,15 +180,18 @@ func scopeService(r *http.Request) string {
 // authorize checks that c's principal may perform action on resource (identity policies only:
 // IAM resources have no resource policies).
 func (s *API) authorize(c *call, action, resource string) error {
-	req := &iam.Request{Action: action, Resource: resource}
-	d, err := s.id.Authorize(c.ctx, c.p, req, nil)
-	if err != nil {
-		return awserr.Internal(err)
+	return s.id.Require(c.ctx, identity.Question{Principal: c.p, Action: action, Resource: resource, HTTP: c.r})
+}
+
+// wireError is the one place this plane turns an error into its wire error: domain errors
+// by the table, *awserr.Error values as they are, anything else a ServiceFailure-style 500
+// that hides the cause.
+func wireError(err error) *awserr.Error {
+	var d *identity.Denied
+	if errors.As(err, &d) {
+		return accessDenied(d.Request.Principal, d.Request.Action, d.Request.Resource, d.Decision)
 	}
-	if !d.Allowed {
-		return accessDenied(c.p, action, resource, d)
-	}
-	return nil
+	return awserr.As(err)
 }
 
 // accessDenied is the IAM-style message of a denied request.

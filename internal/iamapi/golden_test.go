@@ -10,7 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/iam"
 	"github.com/furl/furl/internal/identity"
 	"github.com/furl/furl/internal/store"
@@ -58,7 +57,7 @@ func TestGoldenXML(t *testing.T) {
 			res, err := st.op(&call{ctx: ctx, p: st.p, params: st.params, requestID: "00000000-0000-4000-8000-000000000000"})
 			var got []byte
 			if err != nil {
-				got = renderError(st.ns, awserr.As(err), "00000000-0000-4000-8000-000000000000")
+				got = renderError(st.ns, wireError(err), "00000000-0000-4000-8000-000000000000")
 			} else {
 				got = renderResponse(st.ns, st.action, res, "00000000-0000-4000-8000-000000000000")
 			}

@@ -125,13 +125,13 @@ func (s *API) trustAllows(c *call, role store.IAMRole, roleARN string) (bool, er
 	if err != nil {
 		return false, err
 	}
-	ctx := map[string][]string{}
+	keys := map[string][]string{}
 	if v := c.params.get("ExternalId"); v != "" {
-		ctx["sts:ExternalId"] = []string{v}
+		keys["sts:ExternalId"] = []string{v}
 	}
-	ctx["sts:RoleSessionName"] = []string{c.params.get("RoleSessionName")}
-	req := &iam.Request{Action: "sts:AssumeRole", Resource: roleARN, Context: ctx}
-	full, err := s.id.Authorize(c.ctx, c.p, req, []byte(role.TrustPolicy))
+	keys["sts:RoleSessionName"] = []string{c.params.get("RoleSessionName")}
+	full, req, err := s.id.Decide(c.ctx, identity.Question{Principal: c.p, Action: "sts:AssumeRole", Resource: roleARN,
+		ResourcePolicy: []byte(role.TrustPolicy), HTTP: c.r, Keys: keys})
 	if err != nil || !full.Allowed {
 		return false, err
 	}

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/iam"
 )
 
@@ -40,7 +39,7 @@ func TestIAMTranscript(t *testing.T) {
 		const rid = "00000000-0000-4000-8000-000000000000"
 		res, err := op(&call{ctx: ctx, p: p, params: ps, requestID: rid})
 		if err != nil {
-			ae := awserr.As(err)
+			ae := wireError(err)
 			fmt.Fprintf(&out, "status %d\n", ae.Status)
 			out.Write(renderError(nsIAM, ae, rid))
 			return

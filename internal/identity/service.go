@@ -1,12 +1,14 @@
 package identity
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -37,6 +39,8 @@ type Options struct {
 	RootSecretAccessKey string
 	// OrgID, when set, is the principalOrgId of URL events and aws:PrincipalOrgID.
 	OrgID string
+	// TrustedProxies are peers whose X-Forwarded-For is believed for aws:SourceIp.
+	TrustedProxies []*net.IPNet
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Rand is the randomness for ids and secrets; nil means crypto/rand.
@@ -54,6 +58,7 @@ type Service struct {
 	rootID  string
 	rootKey string
 	orgID   string
+	trusted []*net.IPNet
 	now     func() time.Time
 	rand    io.Reader
 	log     *slog.Logger
@@ -79,6 +84,7 @@ func New(opts Options) (*Service, error) {
 		rootID:   opts.RootAccessKeyID,
 		rootKey:  opts.RootSecretAccessKey,
 		orgID:    opts.OrgID,
+		trusted:  opts.TrustedProxies,
 		now:      opts.Now,
 		rand:     opts.Rand,
 		log:      opts.Log,
@@ -281,9 +287,9 @@ func (s *Service) Authorize(ctx context.Context, p *iam.Principal, req *iam.Requ
 	}
 	s.AddContext(p, req)
 	var res *iam.Policy
-	if len(strings.TrimSpace(string(resourcePolicy))) > 0 {
+	if len(bytes.TrimSpace(resourcePolicy)) > 0 {
 		var err error
-		if res, err = s.ParsePolicy(string(resourcePolicy)); err != nil {
+		if res, err = s.parsePolicy(resourcePolicy); err != nil {
 			return iam.Decision{}, fmt.Errorf("identity: authorize: resource policy: %w", err)
 		}
 	}
@@ -377,15 +383,19 @@ func LastSegment(arn string) string {
 // a revoked key or a new Deny takes effect on the next request.
 func (s *Service) Invalidate() { s.cache.invalidate() }
 
-// ParsePolicy parses a policy document, caching the result by its text.
-func (s *Service) ParsePolicy(doc string) (*iam.Policy, error) {
+// ParsePolicy parses a policy document through the Service's one policy cache (identity and
+// resource policies alike, keyed by their text).
+func (s *Service) ParsePolicy(doc string) (*iam.Policy, error) { return s.parsePolicy([]byte(doc)) }
+
+// parsePolicy is ParsePolicy over bytes; a cached document is found without copying it.
+func (s *Service) parsePolicy(doc []byte) (*iam.Policy, error) {
 	s.mu.Lock()
-	p, ok := s.policies[doc]
+	p, ok := s.policies[string(doc)]
 	s.mu.Unlock()
 	if ok {
 		return p, nil
 	}
-	p, err := iam.ParsePolicy([]byte(doc))
+	p, err := iam.ParsePolicy(doc)
 	if err != nil {
 		return nil, err
 	}
@@ -393,7 +403,7 @@ func (s *Service) ParsePolicy(doc string) (*iam.Policy, error) {
 	if len(s.policies) >= 4096 {
 		clear(s.policies)
 	}
-	s.policies[doc] = p
+	s.policies[string(doc)] = p
 	s.mu.Unlock()
 	return p, nil
 }

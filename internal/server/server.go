@@ -128,7 +128,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	ids, err := identity.New(identity.Options{
 		Store: db, AccountID: cfg.AccountID, Region: cfg.Region,
 		RootAccessKeyID: cfg.RootAccessKeyID, RootSecretAccessKey: cfg.RootSecretAccessKey,
-		Log: log,
+		TrustedProxies: cfg.TrustedProxies, Log: log,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("server: %w", err)
