@@ -256,3 +256,6 @@ func isScript(path string) bool {
 	n, _ := f.Read(b[:])
 	return n == 2 && b[0] == '#' && b[1] == '!'
 }
+
+// RuntimeDir is the directory holding the bootstraps, bound at /var/runtime in a sandbox.
+func (s *Set) RuntimeDir() string { return s.dir }

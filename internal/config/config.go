@@ -41,6 +41,9 @@ type Config struct {
 	// CPUAffinity runs each environment on as many CPUs as Lambda gives vCPUs for its memory
 	// size (one per 1,769 MB), the least occupied ones.
 	CPUAffinity bool
+	// Sandbox is "on" (every execution environment in a sandbox, internal/sandbox) or "off"
+	// (functions run unsandboxed, as furl's own user; logged loudly).
+	Sandbox string
 	// AdaptiveProcs runs furl's own Go scheduler with one P while at most one request or
 	// invocation is in flight, and with all of them under load (internal/procs).
 	AdaptiveProcs bool
@@ -97,6 +100,7 @@ func Default() Config {
 		URLDomain:            "localhost",
 		MaxConcurrency:       1000,
 		CPUAffinity:          true,
+		Sandbox:              "off",
 		AdaptiveProcs:        true,
 		IdleTimeout:          5 * time.Minute,
 		InitTimeout:          10 * time.Second,
@@ -127,6 +131,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long idle environments stay warm")
 	fs.DurationVar(&c.ColdStartWait, "cold-start-wait", c.ColdStartWait, "how long a request waits for a busy environment before a cold start (0 = default 10ms, negative = never)")
 	fs.IntVar(&c.MaxConcurrentInits, "max-concurrent-inits", c.MaxConcurrentInits, "environments initialising at once (0 = 2 per CPU, at least 4)")
+	fs.StringVar(&c.Sandbox, "sandbox", c.Sandbox, "run every function in a sandbox laid out as Lambda's (on), or unsandboxed as furl's own user (off)")
 	fs.BoolVar(&c.CPUAffinity, "cpu-affinity", c.CPUAffinity, "run each environment on as many CPUs as Lambda gives vCPUs for its memory (1 per 1769 MB)")
 	fs.BoolVar(&c.AdaptiveProcs, "adaptive-procs", c.AdaptiveProcs, "run furl's scheduler on one CPU while at most one request is in flight (lower latency), on all under load")
 	fs.BoolVar(&c.RequireInvokeFunctionForURLs, "require-invoke-function", c.RequireInvokeFunctionForURLs,
@@ -158,6 +163,9 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	if v := getenv("PATH"); v != "" && c.FunctionPath == "" {
 		c.FunctionPath = v
 	}
+	if v := getenv("FURL_SANDBOX"); v != "" {
+		c.Sandbox = v
+	}
 	if v := getenv("FURL_DATA_DIR"); v != "" {
 		c.DataDir = v
 	}
@@ -173,6 +181,9 @@ func (c *Config) Validate() error {
 	}
 	if c.DataDir == "" {
 		errs = append(errs, errors.New("--data-dir must not be empty"))
+	}
+	if c.Sandbox != "on" && c.Sandbox != "off" {
+		errs = append(errs, fmt.Errorf("--sandbox %q: must be on or off", c.Sandbox))
 	}
 	if !accountRE.MatchString(c.AccountID) {
 		errs = append(errs, fmt.Errorf("--account-id %q: must be 12 digits", c.AccountID))

@@ -28,6 +28,14 @@ type Target struct {
 	// ConfigKey changes whenever code or configuration changes (e.g. CodeSha256 + RevisionID).
 	ConfigKey string
 	Region    string
+	// Layers are the absolute paths of the function's unpacked, read-only layer trees, in the
+	// function's order (later layers over earlier ones at /opt).
+	Layers []string
+	// OptDir, when set, is the function's layers already merged into one read-only tree, bound
+	// at /opt in a sandbox.
+	OptDir string
+	// EphemeralStorageMB is the size of the environment's /tmp (EphemeralStorage.Size; 0: 512).
+	EphemeralStorageMB int
 }
 
 // Request is one invocation.

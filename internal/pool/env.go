@@ -18,6 +18,7 @@ import (
 	"github.com/furl/furl/internal/invocationlog"
 	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/runtimeapi"
+	"github.com/furl/furl/internal/sandbox"
 	"github.com/furl/furl/internal/supervisor"
 	"github.com/google/uuid"
 )
@@ -120,53 +121,93 @@ func (e *env) appendLog(now time.Time, reqID string, msgs ...[]byte) {
 	e.p.logs.Append(evs...)
 }
 
-// start copies the code, opens the Runtime API and starts the runtime process.
+// start copies the code (or, sandboxed, binds it read-only at /var/task), opens the Runtime API
+// and starts the runtime process.
 func (e *env) start() error {
 	t := &e.target
+	if err := e.p.cfg.SandboxError; err != nil {
+		return &EntrypointError{Runtime: t.Runtime, Reason: err.Error()}
+	}
 	e.dir = filepath.Join(e.p.cfg.WorkDir, e.id)
-	e.taskRoot = filepath.Join(e.dir, "task")
-	tmp := filepath.Join(e.dir, "tmp")
-	if err := os.MkdirAll(tmp, 0o755); err != nil {
-		return fmt.Errorf("pool: env dir: %w", err)
+	sb := e.p.cfg.Sandbox
+	hostTask := t.CodeDir
+	tmp := "/tmp"
+	if sb == nil {
+		e.taskRoot = filepath.Join(e.dir, "task")
+		hostTask = e.taskRoot
+		tmp = filepath.Join(e.dir, "tmp")
+		if err := os.MkdirAll(tmp, 0o755); err != nil {
+			return fmt.Errorf("pool: env dir: %w", err)
+		}
+		copyStart := time.Now()
+		staged, err := e.p.placeCode(t.CodeDir, e.taskRoot)
+		if err != nil {
+			return fmt.Errorf("pool: copy code: %w", err)
+		}
+		e.copyDuration, e.staged = time.Since(copyStart), staged
+	} else {
+		e.taskRoot = sandboxTask
 	}
-	copyStart := time.Now()
-	staged, err := e.p.placeCode(t.CodeDir, e.taskRoot)
-	if err != nil {
-		return fmt.Errorf("pool: copy code: %w", err)
-	}
-	e.copyDuration, e.staged = time.Since(copyStart), staged
-	argv, lenv, err := e.p.launcher.Command(t.Runtime, t.Handler, e.taskRoot)
+	argv, lenv, err := e.p.launcher.Command(t.Runtime, t.Handler, hostTask)
 	if err != nil {
 		return err
 	}
 	if len(argv) == 0 {
 		return &EntrypointError{Runtime: t.Runtime, Reason: "launcher returned no command"}
 	}
+	var jail *sandbox.Env
+	if sb != nil {
+		runtimeDir := runtimeDirOf(e.p.launcher)
+		argv, lenv = toSandbox(argv, hostTask, runtimeDir), toSandbox(lenv, hostTask, runtimeDir)
+		spec := sandbox.Spec{TaskDir: t.CodeDir, RuntimeDir: runtimeDir, OptDir: t.OptDir,
+			TmpBytes: int64(t.EphemeralStorageMB) << 20, MemoryBytes: int64(t.MemoryMB) << 20}
+		if p := interpreterPrefix(argv[0]); p != "" {
+			spec.ReadOnly = append(spec.ReadOnly, p)
+		}
+		if jail, err = sb.Prepare(spec); err != nil {
+			return err
+		}
+	}
 	// Set before the server exists, so its goroutines see it (the race detector cannot see the
 	// ordering through the runtime process).
 	e.startedAt = time.Now()
-	srv, err := runtimeapi.New(runtimeapi.Config{
+	rcfg := runtimeapi.Config{
 		FunctionName: t.FunctionName, FunctionVersion: t.Version, Handler: t.Handler,
 		MaxResponseBytes: e.p.cfg.MaxResponseBytes, MaxStreamBytes: e.p.cfg.MaxStreamBytes,
-	}, runtimeapi.Hooks{Idle: e.onIdle, InitError: e.onInitError}, e.p.log)
+	}
+	if jail != nil {
+		rcfg.Admit = jail.Owns
+	}
+	srv, err := runtimeapi.New(rcfg, runtimeapi.Hooks{Idle: e.onIdle, InitError: e.onInitError}, e.p.log)
 	if err != nil {
+		if jail != nil {
+			jail.Release()
+		}
 		return err
 	}
 	e.srv = srv
 	e.outMu.Lock()
 	e.cur = &invLog{collecting: true}
 	e.outMu.Unlock()
+	dir := e.taskRoot
+	if jail != nil {
+		dir = "/"
+	}
 	proc, err := supervisor.Start(supervisor.Spec{
 		Argv:         argv,
 		Env:          e.environ(lenv, tmp),
-		Dir:          e.taskRoot,
+		Dir:          dir,
 		MemoryLimit:  int64(t.MemoryMB) << 20,
 		Output:       e.output,
 		PollInterval: e.p.cfg.MemoryPollInterval,
 		CPUs:         e.p.cpus(t.MemoryMB),
+		Sandbox:      jail,
 	}, e.p.log)
 	if err != nil {
 		srv.Close()
+		if jail != nil {
+			jail.Release()
+		}
 		var pe *fs.PathError
 		if errors.As(err, &pe) || errors.Is(err, os.ErrPermission) || errors.Is(err, os.ErrNotExist) {
 			return &EntrypointError{Runtime: t.Runtime, Reason: err.Error()}
@@ -175,6 +216,76 @@ func (e *env) start() error {
 	}
 	e.proc = proc
 	return nil
+}
+
+// sandboxTask is where a sandboxed environment sees its code, as on Lambda.
+const sandboxTask = "/var/task"
+
+// runtimeDirer is implemented by launchers whose bootstraps live in one host directory, bound
+// at /var/runtime in a sandbox.
+type runtimeDirer interface{ RuntimeDir() string }
+
+func runtimeDirOf(l Launcher) string {
+	if r, ok := l.(runtimeDirer); ok {
+		return r.RuntimeDir()
+	}
+	return ""
+}
+
+// toSandbox rewrites host paths in argv or KEY=value entries to the sandbox's: the code
+// directory to /var/task, the bootstraps' directory to /var/runtime.
+func toSandbox(list []string, hostTask, runtimeDir string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		s = replacePrefix(s, hostTask, sandboxTask)
+		if runtimeDir != "" {
+			s = replacePrefix(s, runtimeDir, "/var/runtime")
+		}
+		out[i] = s
+	}
+	return out
+}
+
+// replacePrefix replaces dir (a whole path element prefix) in s, which may be "KEY=path" or a
+// ':'-separated list of paths.
+func replacePrefix(s, dir, to string) string {
+	if dir == "" || !strings.Contains(s, dir) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); {
+		j := strings.Index(s[i:], dir)
+		if j < 0 {
+			b.WriteString(s[i:])
+			break
+		}
+		j += i
+		end := j + len(dir)
+		startOK := j == 0 || s[j-1] == '=' || s[j-1] == ':'
+		endOK := end == len(s) || s[end] == '/' || s[end] == ':'
+		b.WriteString(s[i:j])
+		if startOK && endOK {
+			b.WriteString(to)
+		} else {
+			b.WriteString(dir)
+		}
+		i = end
+	}
+	return b.String()
+}
+
+// interpreterPrefix is the installation prefix of an interpreter outside the sandbox's system
+// directories (a pyenv or nvm install: <prefix>/bin/python3), bound read-only at the same path.
+func interpreterPrefix(argv0 string) string {
+	if !filepath.IsAbs(argv0) || strings.HasPrefix(argv0, sandboxTask+"/") || strings.HasPrefix(argv0, "/var/runtime/") ||
+		strings.HasPrefix(argv0, "/usr/") {
+		return ""
+	}
+	prefix := filepath.Dir(filepath.Dir(argv0))
+	if prefix == "/" || prefix == "." {
+		return filepath.Dir(argv0)
+	}
+	return prefix
 }
 
 func (e *env) onIdle(first bool) {

@@ -94,3 +94,11 @@ func executable(runtime, path string) (string, error) {
 	}
 	return path, nil
 }
+
+// RuntimeDir is the managed launcher's bootstrap directory, if it has one.
+func (d DefaultLauncher) RuntimeDir() string {
+	if r, ok := d.Managed.(runtimeDirer); ok {
+		return r.RuntimeDir()
+	}
+	return ""
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/furl/furl/internal/sandbox"
 	"io"
 	"log/slog"
 	"os"
@@ -64,6 +65,13 @@ type Config struct {
 	// for its memory size (one per 1,769 MB, rounded up): its processes run on those CPUs
 	// only, the least occupied ones, and its runtime sees that many (nproc, GOMAXPROCS).
 	CPUAffinity bool
+	// Sandbox, when set, runs every environment in a sandbox (internal/sandbox): the code is
+	// bound read-only at /var/task instead of copied, /tmp is private and capped, and the
+	// Runtime API serves only the environment's own processes. nil runs them unsandboxed.
+	Sandbox *sandbox.Sandbox
+	// SandboxError, when set, is why the sandbox asked for could not be had: no environment
+	// starts (never silently unsandboxed), and each cold start fails with this reason.
+	SandboxError error
 }
 
 // ErrClosed is returned by Invoke after Close.

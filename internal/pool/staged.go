@@ -31,6 +31,9 @@ type stagedCopy struct {
 // Stage makes a copy of the package in codeDir ready for the next environment that needs it,
 // in the background. It does nothing when one is ready or being made, or after Close.
 func (p *Pool) Stage(codeDir string) {
+	if p.cfg.Sandbox != nil {
+		return // sandboxed environments bind the package read-only: nothing to copy
+	}
 	st := &p.staged
 	st.mu.Lock()
 	if _, ok := st.ready[codeDir]; ok || st.making[codeDir] {

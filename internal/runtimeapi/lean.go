@@ -73,8 +73,23 @@ func (s *Server) acceptLoop() {
 			c.Close()
 			return
 		}
+		if s.cfg.Admit != nil {
+			go s.admit(c)
+			continue
+		}
 		go s.serveLean(c)
 	}
+}
+
+// admit serves c if the Admit hook allows it, and closes it otherwise.
+func (s *Server) admit(c net.Conn) {
+	if !s.cfg.Admit(c) {
+		s.log.Info("runtimeapi: refused a connection from outside the environment", "function", s.cfg.FunctionName, "peer", c.RemoteAddr().String())
+		s.track(c, false)
+		c.Close()
+		return
+	}
+	s.serveLean(c)
 }
 
 // track adds (or removes) a connection served by the lean loop; false when the server is closed.

@@ -66,6 +66,10 @@ type Config struct {
 	MaxResponseBytes int64
 	// MaxStreamBytes caps a streamed response (default DefaultMaxStreamBytes).
 	MaxStreamBytes int64
+	// Admit, if set, decides whether an accepted connection may use this Runtime API (the
+	// sandbox admits only its own environment's processes); refused connections are closed
+	// unread.
+	Admit func(net.Conn) bool
 }
 
 // Hooks are called by the server on its request goroutines. They must not block for long.

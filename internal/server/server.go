@@ -28,6 +28,7 @@ import (
 	"github.com/furl/furl/internal/metrics"
 	"github.com/furl/furl/internal/pool"
 	"github.com/furl/furl/internal/procs"
+	"github.com/furl/furl/internal/sandbox"
 	"github.com/furl/furl/internal/series"
 	"github.com/furl/furl/internal/store"
 )
@@ -112,7 +113,21 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	resolveCtx, cancelResolve := context.WithTimeout(ctx, 10*time.Second)
 	boots.Resolve(resolveCtx)
 	cancelResolve()
+	var sb *sandbox.Sandbox
+	var sbErr error
+	if cfg.Sandbox == "on" {
+		sb, sbErr = sandbox.New(ctx, sandbox.Options{}, log)
+		if sbErr != nil {
+			log.Error("server: functions cannot run: the sandbox is unavailable", "err", sbErr)
+		} else {
+			log.Info("server: functions run sandboxed", "per_environment_uid", sb.Root())
+		}
+	} else {
+		log.Warn("server: SANDBOX OFF: functions run unsandboxed as furl's own user and can read and change everything furl can (--sandbox=off)")
+	}
 	s.pool = pool.New(pool.Config{
+		Sandbox:            sb,
+		SandboxError:       sbErr,
 		MaxConcurrency:     cfg.MaxConcurrency,
 		IdleTimeout:        cfg.IdleTimeout,
 		InitTimeout:        cfg.InitTimeout,

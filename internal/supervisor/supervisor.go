@@ -16,6 +16,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/furl/furl/internal/sandbox"
 )
 
 // Spec describes a process to start.
@@ -30,6 +32,9 @@ type Spec struct {
 	Output func(line []byte)
 	// PollInterval is the watchdog's period (default 50 ms).
 	PollInterval time.Duration
+	// Sandbox, if set, runs the process in that prepared sandbox: Argv is wrapped in its command
+	// line, and its cgroup (when it has one) limits and measures memory.
+	Sandbox *sandbox.Env
 	// CPUs limits the process group to that many of furl's CPUs, the least occupied ones
 	// (0, or at least as many as furl has: no limit).
 	CPUs int
@@ -45,7 +50,10 @@ type Process struct {
 	outRC   syscall.RawConn
 	sink    func([]byte)
 	cg      *cgroup
-	cpus    []int // CPUs reserved for the process (released when it exits)
+	sb      *sandbox.Env
+	poll    time.Duration
+	sampled atomic.Int64 // unix nanos of the last memory sample
+	cpus    []int        // CPUs reserved for the process (released when it exits)
 	exited  chan struct{}
 	waitErr error
 
@@ -75,7 +83,11 @@ func Start(spec Spec, log *slog.Logger) (*Process, error) {
 	if err != nil {
 		return nil, fmt.Errorf("supervisor: pipe: %w", err)
 	}
-	cmd := exec.Command(spec.Argv[0], spec.Argv[1:]...)
+	argv := spec.Argv
+	if spec.Sandbox != nil {
+		argv = spec.Sandbox.Argv(argv)
+	}
+	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.Env = spec.Env
 	cmd.Dir = spec.Dir
 	cmd.Stdout = w
@@ -84,15 +96,18 @@ func Start(spec Spec, log *slog.Logger) (*Process, error) {
 	// It fires when the forking OS thread exits; Go keeps its threads for the process's life
 	// unless a goroutine exits while locked to one, which furl never does.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if spec.Sandbox != nil {
+		cmd.ExtraFiles = spec.Sandbox.Files()
+	}
 	p := &Process{
-		cmd: cmd, log: log, limit: spec.MemoryLimit, out: r, sink: spec.Output,
+		cmd: cmd, log: log, limit: spec.MemoryLimit, out: r, sink: spec.Output, sb: spec.Sandbox,
 		exited: make(chan struct{}), stopPoll: make(chan struct{}), readDone: make(chan struct{}),
 		rbuf: make([]byte, 16<<10),
 	}
 	if p.sink == nil {
 		p.sink = func([]byte) {}
 	}
-	if spec.MemoryLimit > 0 {
+	if spec.MemoryLimit > 0 && !p.sandboxMemory() {
 		if cg, err := newCgroup(spec.MemoryLimit); err == nil {
 			p.cg = cg
 			cmd.SysProcAttr.UseCgroupFD = true
@@ -132,6 +147,18 @@ func Start(spec Spec, log *slog.Logger) (*Process, error) {
 	w.Close()
 	p.cmd = cmd
 	p.pgid = cmd.Process.Pid
+	if p.sb != nil {
+		if err := p.sb.Started(p.pgid); err != nil {
+			_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
+			_ = cmd.Wait()
+			r.Close()
+			if p.cg != nil {
+				p.cg.remove()
+			}
+			cpus.release(p.cpus)
+			return nil, fmt.Errorf("supervisor: start %s: %w", spec.Argv[0], err)
+		}
+	}
 	if p.cg != nil {
 		p.cg.closeFD()
 	}
@@ -150,7 +177,8 @@ func Start(spec Spec, log *slog.Logger) (*Process, error) {
 	if interval <= 0 {
 		interval = 50 * time.Millisecond
 	}
-	go p.poll(interval)
+	p.poll = interval
+	go p.watch(interval)
 	return p, nil
 }
 
@@ -169,11 +197,30 @@ func (p *Process) ExitError() error {
 // OutOfMemory reports whether the process was killed for exceeding its memory limit.
 func (p *Process) OutOfMemory() bool { return p.oomKilled.Load() }
 
-// MaxRSS is the largest resident set (bytes) seen for the group.
+// sandboxMemory reports whether the sandbox's cgroup limits and measures memory.
+func (p *Process) sandboxMemory() bool { return p.sb != nil && p.sb.HasMemoryCgroup() }
+
+// MaxRSS is the peak memory (bytes) of the environment's processes: the cgroup's peak when there
+// is one, else the largest resident set of the group seen by the watchdog, sampled now when the
+// last sample is older than the watchdog's period (so a cold start's REPORT sees its init).
 func (p *Process) MaxRSS() int64 {
+	if p.sandboxMemory() {
+		if v := p.sb.MemoryPeak(); v > 0 {
+			return v
+		}
+	}
 	if p.cg != nil {
 		if v := p.cg.peak(); v > 0 {
 			return v
+		}
+	}
+	if time.Now().UnixNano()-p.sampled.Load() > int64(p.poll) {
+		select {
+		case <-p.exited:
+		default:
+			if rss := p.sample(nil, make([]byte, 512)); rss > p.maxRSS.Load() {
+				p.maxRSS.Store(rss)
+			}
 		}
 	}
 	return p.maxRSS.Load()
@@ -187,6 +234,9 @@ func (p *Process) Active() { p.active.Store(time.Now().UnixNano()) }
 func (p *Process) Kill() {
 	p.killed.Store(true)
 	_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
+	if p.sb != nil {
+		p.sb.Kill()
+	}
 	if p.cg != nil {
 		p.cg.kill()
 	}
@@ -213,6 +263,12 @@ func (p *Process) wait() {
 	// Nothing of the group may outlive the main process.
 	_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
 	cpus.release(p.cpus)
+	if p.sb != nil {
+		p.sb.Kill()
+		if p.sb.OOMKilled() {
+			p.oomKilled.Store(true)
+		}
+	}
 	if p.cg != nil {
 		p.cg.kill()
 	}
@@ -230,6 +286,9 @@ func (p *Process) wait() {
 	}
 	if p.cg != nil {
 		p.cg.remove()
+	}
+	if p.sb != nil {
+		p.sb.Release()
 	}
 }
 
@@ -331,7 +390,7 @@ func (p *Process) flushPartial() {
 // poll samples the group's memory, records the peak and kills on overrun. It polls every
 // interval while memory moves, is above half the limit or the process was marked Active in the
 // last second, and backs off to 250 ms while it sits idle, so warm environments cost little.
-func (p *Process) poll(interval time.Duration) {
+func (p *Process) watch(interval time.Duration) {
 	const maxInterval = 250 * time.Millisecond
 	t := time.NewTimer(interval)
 	defer t.Stop()
@@ -340,19 +399,11 @@ func (p *Process) poll(interval time.Duration) {
 	var last int64
 	wait := interval
 	for {
-		var rss int64
-		if p.cg != nil {
-			rss = p.cg.current()
-		} else {
-			pids = groupPids(p.pgid, pids[:0], buf)
-			for _, pid := range pids {
-				rss += readRSS(pid, buf)
-			}
-		}
+		rss := p.sample(pids[:0], buf)
 		if rss > p.maxRSS.Load() {
 			p.maxRSS.Store(rss)
 		}
-		if p.limit > 0 && p.cg == nil && rss > p.limit {
+		if p.limit > 0 && p.cg == nil && !p.sandboxMemory() && rss > p.limit {
 			p.log.Info("supervisor: memory limit exceeded, killing", "pid", p.pgid, "rss", rss, "limit", p.limit)
 			p.oomKilled.Store(true)
 			p.Kill()
@@ -373,10 +424,27 @@ func (p *Process) poll(interval time.Duration) {
 	}
 }
 
+// sample measures the group's memory now: the cgroup's usage, or the sum of the resident sets of
+// the group's processes.
+func (p *Process) sample(pids []int, buf []byte) int64 {
+	p.sampled.Store(time.Now().UnixNano())
+	switch {
+	case p.sandboxMemory():
+		return p.sb.MemoryCurrent()
+	case p.cg != nil:
+		return p.cg.current()
+	}
+	var rss int64
+	for _, pid := range groupPids(p.pgid, pids, buf) {
+		rss += readRSS(pid, buf)
+	}
+	return rss
+}
+
 // rebuild returns a fresh, unstarted copy of cmd (an exec.Cmd cannot be started twice).
 func rebuild(c *exec.Cmd) *exec.Cmd {
 	n := exec.Command(c.Path, c.Args[1:]...)
-	n.Env, n.Dir, n.Stdout, n.Stderr = c.Env, c.Dir, c.Stdout, c.Stderr
+	n.Env, n.Dir, n.Stdout, n.Stderr, n.ExtraFiles = c.Env, c.Dir, c.Stdout, c.Stderr, c.ExtraFiles
 	attr := *c.SysProcAttr
 	n.SysProcAttr = &attr
 	return n
