@@ -14,6 +14,11 @@ done
 command -v libtoolize >/dev/null 2>&1 || need_apt+=(libtool)
 # Headless chromium for the browser tests (driven from Go with chromedp).
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+# The function sandbox (bubblewrap; setpriv is util-linux) and boto3 for Python functions, as
+# Lambda's Python runtimes bundle it.
+command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
+command -v setpriv >/dev/null 2>&1 || need_apt+=(util-linux)
+[ -d /usr/lib/python3/dist-packages/boto3 ] || need_apt+=(python3-boto3)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "deps: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive
