@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,6 +64,12 @@ func worldReadable(t *testing.T, dirs ...string) {
 	}
 }
 
+const otherPy = `
+import os
+def handler(e, c):
+    return os.environ["AWS_LAMBDA_RUNTIME_API"] if e.get("api") else "other"
+`
+
 const attackPy = `
 import os, json, socket, subprocess, ctypes, errno
 
@@ -105,40 +112,31 @@ def setuid0():
     os.setuid(0)
     return os.getuid()
 
-def steal():
-    # Every loopback listener of the host (the network namespace is shared): try each as a
-    # Runtime API, as function A did to take B's events.
-    mine = os.environ["AWS_LAMBDA_RUNTIME_API"]
-    tried, answered = 0, []
-    for line in open("/proc/net/tcp").read().splitlines()[1:]:
-        f = line.split()
-        if f[3] != "0A" or not f[1].startswith("0100007F:"):
-            continue
-        port = int(f[1].split(":")[1], 16)
-        if "127.0.0.1:%d" % port == mine:
-            continue
-        tried += 1
-        for req in (b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n",
-                    b"POST /2018-06-01/runtime/invocation/x/response HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"):
-            s = socket.create_connection(("127.0.0.1", port), timeout=2)
-            try:
-                s.sendall(req)
-                data = s.recv(100)
-            except OSError:
-                data = b""
-            finally:
-                s.close()
-            if data:
-                answered.append((port, data[:40].decode("latin1")))
-    if tried == 0:
-        raise Exception("no other listener found")
+def steal(addr):
+    # The other environment's Runtime API (any local process can connect to its port, as
+    # function A did to take B's events): try to take its next event and to answer one.
+    host, port = addr.rsplit(":", 1)
+    answered = []
+    for req in (b"GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n",
+                b"POST /2018-06-01/runtime/invocation/x/response HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{}"):
+        s = socket.create_connection((host, int(port)), timeout=5)
+        try:
+            s.sendall(req)
+            data = s.recv(100)
+        except OSError:
+            data = b""
+        finally:
+            s.close()
+        if data:
+            answered.append(data[:40].decode("latin1"))
     if answered:
         return answered
-    raise PermissionError("refused on %d ports" % tried)
+    raise PermissionError("refused")
 
 def handler(event, context):
     secret = event["secret"]
     other = event["other"]
+    other_api = event["other_api"]
     out = {
         "uid": os.getuid(),
         "cwd": os.getcwd(),
@@ -160,7 +158,7 @@ def handler(event, context):
         "mount": attempt(mount),
         "ptrace_init": attempt(lambda: ptrace(1)),
         "setuid0": attempt(setuid0),
-        "steal_runtime_api": attempt(steal),
+        "steal_runtime_api": attempt(lambda: steal(other_api)),
         "unshare_user": attempt(lambda: subprocess.run(["unshare", "-U", "-r", "true"], check=True, capture_output=True)),
     }
     return out
@@ -177,16 +175,27 @@ func TestSandboxHostilePython(t *testing.T) {
 	worldReadable(t, set.Dir())
 
 	other := poolTarget(t, "other", "python3.12", "lambda_function.handler",
-		map[string]string{"lambda_function.py": "def handler(e, c):\n    return 'other'\n"})
+		map[string]string{"lambda_function.py": otherPy})
 	evil := poolTarget(t, "evil", "python3.12", "lambda_function.handler",
 		map[string]string{"lambda_function.py": attackPy})
 	worldReadable(t, other.CodeDir, evil.CodeDir)
 
-	if res := poolInvoke(t, p, other, &pool.Request{Payload: []byte(`{}`)}); string(res.Payload) != `"other"` {
+	res := poolInvoke(t, p, other, &pool.Request{Payload: []byte(`{"api": true}`)})
+	otherAPI := strings.Trim(string(res.Payload), `"`)
+	if res.FunctionError != "" || !strings.HasPrefix(otherAPI, "127.0.0.1:") {
 		t.Fatalf("other: %s %s", res.FunctionError, res.Payload)
 	}
-	ev, _ := json.Marshal(map[string]any{"secret": secret, "other": other.CodeDir, "furl_pid": os.Getpid()})
-	res := poolInvoke(t, p, evil, &pool.Request{Payload: ev})
+	// Nor may a process outside every environment (this test) use it.
+	if c, err := net.DialTimeout("tcp", otherAPI, 5*time.Second); err == nil {
+		_, _ = c.Write([]byte("GET /2018-06-01/runtime/invocation/next HTTP/1.1\r\nHost: x\r\n\r\n"))
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		if n, _ := c.Read(make([]byte, 100)); n > 0 {
+			t.Errorf("a process outside the environment got an answer from its Runtime API")
+		}
+		c.Close()
+	}
+	ev, _ := json.Marshal(map[string]any{"secret": secret, "other": other.CodeDir, "other_api": otherAPI, "furl_pid": os.Getpid()})
+	res = poolInvoke(t, p, evil, &pool.Request{Payload: ev})
 	if res.FunctionError != "" {
 		t.Fatalf("evil: %s %s\n%s", res.FunctionError, res.Payload, res.Log)
 	}
