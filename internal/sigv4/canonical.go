@@ -18,6 +18,7 @@ type canonFlags uint8
 const (
 	canonNormalise canonFlags = 1 << iota // remove dot and empty path segments
 	canonRawQuery                         // sort the query pairs but keep their bytes
+	canonAsSent                           // keep the query pairs in the order received (diagnosis only)
 )
 
 // signingKey is a derived key with its HMAC pads precomputed, so signing a string costs two
@@ -52,8 +53,14 @@ func (a *auth) compute(r *http.Request, key *signingKey, payloadHash string, f c
 	var stack [1024]byte
 	buf := a.appendCanonicalRequest(stack[:0], r, payloadHash, f)
 	crHash := sha256.Sum256(buf)
+	s := a.appendStringToSign(buf[:0], crHash)
+	var scratch [sha256.BlockSize + 512]byte
+	return key.mac(s, scratch[:0])
+}
 
-	s := append(buf[:0], Algorithm...)
+// appendStringToSign appends the string to sign for a canonical request's hash.
+func (a *auth) appendStringToSign(s []byte, crHash [sha256.Size]byte) []byte {
+	s = append(s, Algorithm...)
 	s = append(s, '\n')
 	s = append(s, a.amzDate...)
 	s = append(s, '\n')
@@ -63,9 +70,45 @@ func (a *auth) compute(r *http.Request, key *signingKey, payloadHash string, f c
 	s = append(s, '/')
 	s = append(s, a.service...)
 	s = append(s, "/aws4_request\n"...)
-	s = hex.AppendEncode(s, crHash[:])
-	var scratch [sha256.BlockSize + 512]byte
-	return key.mac(s, scratch[:0])
+	return hex.AppendEncode(s, crHash[:])
+}
+
+// Mismatch is the cause of an InvalidSignatureException for a signature that does not match
+// (awserr.Error.Cause; find it with errors.As). Callers keep AWS's body for the client and log
+// or show this: which check failed and, since the key was known, the canonical request and
+// string to sign furl computed.
+type Mismatch struct {
+	// Check is "payload-hash" (x-amz-content-sha256 is not the body's hash), "query-order"
+	// (the signature matches the query string in the order sent, not sorted: curl 7.88's
+	// --aws-sigv4 signs it so), or "signature".
+	Check            string
+	AccessKeyID      string
+	CanonicalRequest string
+	StringToSign     string
+}
+
+func (m *Mismatch) Error() string {
+	switch m.Check {
+	case "payload-hash":
+		return "sigv4: x-amz-content-sha256 is not the hash of the body"
+	case "query-order":
+		return "sigv4: the query string was signed in the order sent, not in canonical (sorted) order"
+	}
+	return "sigv4: signature mismatch"
+}
+
+// mismatch explains a failed signature: whether the client signed the query unsorted, and
+// what furl computed (the AWS canonical form).
+func (a *auth) mismatch(r *http.Request, key *signingKey, payloadHash string) *Mismatch {
+	m := &Mismatch{Check: "signature", AccessKeyID: a.accessKeyID}
+	if a.query != "" && equalSig(a.compute(r, key, payloadHash, canonNormalise|canonAsSent), a.signature) ||
+		equalSig(a.compute(r, key, payloadHash, canonAsSent), a.signature) {
+		m.Check = "query-order"
+	}
+	cr := a.appendCanonicalRequest(nil, r, payloadHash, canonNormalise)
+	m.CanonicalRequest = string(cr)
+	m.StringToSign = string(a.appendStringToSign(nil, sha256.Sum256(cr)))
+	return m
 }
 
 // CanonicalRequest returns the canonical request Verify builds for r (with the normalised
@@ -90,7 +133,7 @@ func (a *auth) appendCanonicalRequest(b []byte, r *http.Request, payloadHash str
 	}
 	b = appendURIEncoded(b, p, true)
 	b = append(b, '\n')
-	b = appendCanonicalQuery(b, a.query, a.presigned, f&canonRawQuery != 0)
+	b = appendCanonicalQuery(b, a.query, a.presigned, f&canonRawQuery != 0, f&canonAsSent != 0)
 	b = append(b, '\n')
 	for _, name := range a.signedHeaders {
 		b = append(b, name...)
@@ -176,7 +219,7 @@ func appendTrimmed(b []byte, v string) []byte {
 
 type qpair struct{ k, v string }
 
-func appendCanonicalQuery(b []byte, q string, presigned, raw bool) []byte {
+func appendCanonicalQuery(b []byte, q string, presigned, raw, asSent bool) []byte {
 	if q == "" {
 		return b
 	}
@@ -201,12 +244,9 @@ func appendCanonicalQuery(b []byte, q string, presigned, raw bool) []byte {
 		}
 		pairs = append(pairs, qpair{encodeQueryPart(k), encodeQueryPart(v)})
 	}
-	slices.SortFunc(pairs, func(x, y qpair) int {
-		if c := strings.Compare(x.k, y.k); c != 0 {
-			return c
-		}
-		return strings.Compare(x.v, y.v)
-	})
+	if !asSent {
+		slices.SortFunc(pairs, comparePairs)
+	}
 	for i, p := range pairs {
 		if i > 0 {
 			b = append(b, '&')
@@ -216,6 +256,13 @@ func appendCanonicalQuery(b []byte, q string, presigned, raw bool) []byte {
 		b = append(b, p.v...)
 	}
 	return b
+}
+
+func comparePairs(x, y qpair) int {
+	if c := strings.Compare(x.k, y.k); c != 0 {
+		return c
+	}
+	return strings.Compare(x.v, y.v)
 }
 
 // encodeQueryPart is the canonical encoding of a decoded key or value; it allocates only when

@@ -188,14 +188,15 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, payloadHash stri
 	// real body hash (Lambda has no unsigned payloads).
 	if h := r.Header.Get("X-Amz-Content-Sha256"); h != "" {
 		if h != payloadHash && !(h == UnsignedPayload && v.AllowUnsignedPayload) {
-			return nil, errMismatch(fmt.Errorf("sigv4: x-amz-content-sha256 %q != body hash %s", h, payloadHash))
+			return nil, errMismatch(fmt.Errorf("sigv4: x-amz-content-sha256 %q != body hash %s: %w", h, payloadHash,
+				&Mismatch{Check: "payload-hash", AccessKeyID: a.accessKeyID}))
 		}
 		payloadHash = h
 	}
 
 	key := v.signingKey(creds.SecretAccessKey, a.scopeDate, a.region, a.service)
 	if !a.matches(r, key, payloadHash) {
-		return nil, errMismatch(errors.New("sigv4: signature mismatch"))
+		return nil, errMismatch(a.mismatch(r, key, payloadHash))
 	}
 	res := &Result{
 		AccessKeyID:   a.accessKeyID,

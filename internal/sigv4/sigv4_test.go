@@ -578,7 +578,7 @@ func TestCanonicalHelpers(t *testing.T) {
 		{"bad=%zz", "bad=%25zz"},
 	}
 	for _, q := range qs {
-		if got := string(appendCanonicalQuery(nil, q.in, false, false)); got != q.want {
+		if got := string(appendCanonicalQuery(nil, q.in, false, false, false)); got != q.want {
 			t.Errorf("query %q = %q, want %q", q.in, got, q.want)
 		}
 	}

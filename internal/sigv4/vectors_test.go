@@ -149,6 +149,17 @@ func TestVectors(t *testing.T) {
 				rejected++
 				wantCode(t, err, CodeInvalidSignature, http.StatusForbidden)
 				t.Logf("rejected as expected (%s)", why)
+				// The reason for the log and the console: which check failed.
+				var m *Mismatch
+				if !errors.As(err, &m) {
+					t.Fatalf("no *Mismatch in %v", err)
+				}
+				if want := "query-order"; strings.Contains(v.RawPath, "curl4") && m.Check != want {
+					t.Errorf("check %q, want %q", m.Check, want)
+				}
+				if m.Check != "payload-hash" && (m.CanonicalRequest == "" || !strings.HasPrefix(m.StringToSign, Algorithm+"\n")) {
+					t.Errorf("no canonical request / string to sign: %+v", m)
+				}
 				return
 			}
 			if err != nil {
