@@ -6,9 +6,15 @@
 package functions
 
 import (
+	"errors"
+
 	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/pool"
 )
+
+// ErrURLTargetGone is returned (wrapped) by ResolveURL for the URL of an alias that was
+// deleted: the service answers it with its Forbidden body, not as an unknown URL.
+var ErrURLTargetGone = errors.New("functions: the URL's alias was deleted")
 
 // URLTarget is what a function URL id resolves to.
 type URLTarget struct {

@@ -312,3 +312,40 @@ func TestDryRunUsesConfiguredLimits(t *testing.T) {
 		}
 	}
 }
+
+// #15.5: the URL of a deleted alias resolves to ErrURLTargetGone (the gateway answers AWS's
+// Forbidden body), not to "no such URL"; a URL whose function is deleted is unknown.
+func TestResolveURLOfDeletedAlias(t *testing.T) {
+	s := newTestService(t)
+	ctx := context.Background()
+	if _, err := s.CreateFunction(ctx, &CreateInput{FunctionName: "f", Runtime: "python3.12", Handler: "app.handler",
+		Role: "arn:aws:iam::000000000000:role/r", Code: CodeInput{ZipFile: mustZip(t)}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.PublishVersion(ctx, Ref{Name: "f"}, "", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateAlias(ctx, Ref{Name: "f"}, &AliasInput{Name: "live", FunctionVersion: func() *string { v := "1"; return &v }()}); err != nil {
+		t.Fatal(err)
+	}
+	auth := "NONE"
+	u, err := s.CreateURL(ctx, Ref{Name: "f", Qualifier: "live"}, &URLInput{AuthType: &auth})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg, err := s.ResolveURL(ctx, u.URLID); err != nil || tg == nil {
+		t.Fatalf("before: %v %v", tg, err)
+	}
+	if err := s.DeleteAlias(ctx, "f", "live"); err != nil {
+		t.Fatal(err)
+	}
+	if tg, err := s.ResolveURL(ctx, u.URLID); tg != nil || !errors.Is(err, ErrURLTargetGone) {
+		t.Fatalf("after DeleteAlias: %v %v, want ErrURLTargetGone", tg, err)
+	}
+	if _, err := s.DeleteFunction(ctx, Ref{Name: "f"}); err != nil {
+		t.Fatal(err)
+	}
+	if tg, err := s.ResolveURL(ctx, u.URLID); tg != nil || err != nil {
+		t.Fatalf("after DeleteFunction: %v %v, want unknown", tg, err)
+	}
+}

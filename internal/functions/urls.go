@@ -270,7 +270,11 @@ func (s *Service) ResolveURL(ctx context.Context, urlID string) (*URLTarget, err
 		u, err := tx.URLByID(urlID)
 		if errors.Is(err, store.ErrNotFound) {
 			t = nil
-			return nil
+			gone, err := tx.URLGone(urlID)
+			if err == nil && gone {
+				return ErrURLTargetGone
+			}
+			return err
 		}
 		if err != nil {
 			return err

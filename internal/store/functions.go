@@ -67,6 +67,14 @@ CREATE TABLE async_invocations (
 );
 CREATE INDEX async_invocations_next ON async_invocations(next_ms);
 `},
+	// The ids of URLs whose alias was deleted: the service keeps answering them with its
+	// Forbidden body rather than the unknown-URL one. Gone with the function.
+	{Domain: "gone_urls", Version: 1, SQL: `
+CREATE TABLE gone_urls (
+	url_id TEXT PRIMARY KEY,
+	name   TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE
+);
+`},
 }
 
 // ErrNotFound is returned when a looked-up row does not exist.
@@ -351,9 +359,11 @@ func (t *FuncTx) PutAlias(a *lambda.Alias) error {
 	return nil
 }
 
-// DeleteAlias removes an alias with its URL config and policy.
+// DeleteAlias removes an alias with its URL config and policy; the URL's id is remembered as
+// gone (URLGone).
 func (t *FuncTx) DeleteAlias(name, alias string) error {
 	for _, q := range []string{
+		`INSERT OR IGNORE INTO gone_urls (url_id, name) SELECT url_id, name FROM function_urls WHERE name = ? AND qualifier = ?`,
 		`DELETE FROM function_aliases WHERE name = ? AND alias = ?`,
 		`DELETE FROM function_urls WHERE name = ? AND qualifier = ?`,
 		`DELETE FROM function_policies WHERE name = ? AND qualifier = ?`,
@@ -422,6 +432,16 @@ func (t *FuncTx) URL(name, qualifier string) (*URLRecord, error) {
 // URLByID reads a URL config by its id.
 func (t *FuncTx) URLByID(id string) (*URLRecord, error) {
 	return scanURL(t.tx.QueryRowContext(t.ctx, `SELECT `+urlCols+` FROM function_urls WHERE url_id = ?`, id))
+}
+
+// URLGone reports whether id was the URL of an alias that has since been deleted.
+func (t *FuncTx) URLGone(id string) (bool, error) {
+	var n int
+	err := t.tx.QueryRowContext(t.ctx, `SELECT count(*) FROM gone_urls WHERE url_id = ?`, id).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("store: gone url %s: %w", id, err)
+	}
+	return n > 0, nil
 }
 
 // PutURL inserts or replaces a URL config.
