@@ -23,10 +23,13 @@ import (
 
 	"github.com/google/uuid"
 
+	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/functions"
 	"github.com/furl/furl/internal/iam"
+	"github.com/furl/furl/internal/inspect"
 	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/pool"
+	"github.com/furl/furl/internal/sigv4"
 	"github.com/furl/furl/internal/store"
 	"github.com/furl/furl/internal/urlevent"
 )
@@ -80,8 +83,11 @@ type Options struct {
 	StreamBandwidth      int64
 	// TrustedProxies are peers whose X-Forwarded-For is believed for the source IP.
 	TrustedProxies []*net.IPNet
-	// EventHistory is how many recent events are kept per function (default 20; <0 = none).
+	// EventHistory is how many recent events are kept per function (default 20; <0 = none)
+	// when Inspect is nil and the gateway makes its own store.
 	EventHistory int
+	// Inspect receives one inspection record per request (nil: the gateway makes its own).
+	Inspect *inspect.Store
 	// Now and NewID are the clock and request-id source (defaults: time.Now, uuid v4).
 	Now   func() time.Time
 	NewID func() string
@@ -94,7 +100,7 @@ type Gateway struct {
 	opt  Options
 	log  *slog.Logger
 	rec  Recorder
-	hist *history
+	insp *inspect.Store
 
 	mu       sync.Mutex
 	policies map[string]cachedPolicy // url id -> parsed resource policy
@@ -138,8 +144,9 @@ func New(res Resolver, inv Invoker, opt Options) *Gateway {
 	if g.rec == nil {
 		g.rec = nopRecorder{}
 	}
-	if opt.EventHistory > 0 {
-		g.hist = newHistory(opt.EventHistory)
+	g.insp = opt.Inspect
+	if g.insp == nil {
+		g.insp = inspect.NewStore(inspect.Options{PerFunction: opt.EventHistory})
 	}
 	return g
 }
@@ -157,6 +164,16 @@ const (
 	bodyForbidden  = `{"Message":"Forbidden. For troubleshooting Function URL authorization issues, see: https://docs.aws.amazon.com/lambda/latest/dg/urls-auth.html"}`
 	body502        = `Internal Server Error`
 	bodyTooLarge   = `{"Message":"Request must be smaller than 6291456 bytes for the InvokeFunction operation"}`
+	// The service's limits on the request line and headers are not documented for function
+	// URLs; these are API Gateway HTTP API's (docs/COMPATIBILITY.md).
+	bodyURITooLong      = `{"Message":"Request-URI Too Long"}`
+	bodyHeadersTooLarge = `{"Message":"Request Header Fields Too Large"}`
+)
+
+// Limits on a request's URI and headers (bytes).
+const (
+	MaxURLBytes    = 10240
+	MaxHeaderBytes = 10240
 )
 
 // Header names spelled as AWS sends them (Go would canonicalize them otherwise).
@@ -216,211 +233,325 @@ func (g *Gateway) route(r *http.Request) (id, prefix string, ok bool) {
 	return ParsePath(urlevent.RawPath(r))
 }
 
-// reply is the state of one request, for the deferred accounting.
-type reply struct {
-	reqID    string
-	function string
-	urlID    string
-	status   int
-	start    time.Time
-	recorded *recorded
+// request is one function-URL request on its way through the stages. Each stage fills its
+// part of rec, the request's inspection record.
+type request struct {
+	w     http.ResponseWriter
+	r     *http.Request
+	rec   *inspect.Record
+	start time.Time
+
+	// admit
+	urlID, prefix string
+	t             *functions.URLTarget // nil until the URL id resolves
+	body          []byte
+	sourceIP      string
+	principal     *iam.Principal
+
+	// event
+	root, parent string // X-Ray trace ids
+	payload      []byte
+
+	status int
 }
 
-// ServeHTTP serves one function-URL request.
+// ServeHTTP serves one function-URL request: admit → event → invoke → respond. Each stage
+// either passes the request on or answers it (a refusal, an error) and stops it.
 func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	rp := &reply{reqID: g.opt.NewID(), start: g.opt.Now()}
-	defer g.finish(rp)
-	id, prefix, ok := g.route(r)
-	if !ok {
-		g.writeUnknown(w, rp)
+	q := g.begin(w, r)
+	defer g.finish(q)
+	if !g.admit(q) {
 		return
 	}
-	rp.urlID = id
-	t, err := g.res.ResolveURL(r.Context(), id)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			// The URL exists but what it points at does not (an alias being deleted): AWS
-			// answers the Forbidden body here, not the unknown-URL one.
-			g.writeForbidden(w, rp)
-			return
-		}
-		g.log.Error("gateway: resolve url", "url_id", id, "request_id", rp.reqID, "err", err)
-		g.write502(w, rp, "")
+	if !g.event(q) {
 		return
+	}
+	res, ok := g.invoke(q)
+	if !ok {
+		return
+	}
+	g.respond(q, res)
+}
+
+// begin starts a request's record with what the client sent.
+func (g *Gateway) begin(w http.ResponseWriter, r *http.Request) *request {
+	now := g.opt.Now()
+	q := &request{w: w, r: r, start: now}
+	q.rec = &inspect.Record{
+		RequestID: g.opt.NewID(),
+		Time:      now,
+		Method:    r.Method,
+		Host:      r.Host,
+		Headers:   inspect.RedactHeader(r.Header),
+		Query:     inspect.RedactQuery(r.URL.RawQuery),
+		SourceIP:  urlevent.PeerIP(r.RemoteAddr),
+		Stage:     inspect.StageRoute,
+	}
+	return q
+}
+
+// finish records metrics for resolved URLs only (an unknown id must not become a label) and
+// hands the record to the inspector.
+func (g *Gateway) finish(q *request) {
+	if q.status == 0 {
+		q.status = 499
+	}
+	now := g.opt.Now()
+	rec := q.rec
+	rec.Status = q.status
+	rec.Timing.Total = now.Sub(q.start)
+	if q.t != nil {
+		g.rec.URLRequest(rec.Function, q.urlID, q.status, rec.Timing.Total)
+	}
+	g.insp.Finish(rec)
+}
+
+// admit decides whether the request reaches the function: route, CORS preflight, body,
+// auth, rate limit. It answers every refusal itself.
+func (g *Gateway) admit(q *request) bool {
+	defer func(start time.Time) { q.rec.Timing.Admit = g.opt.Now().Sub(start) }(g.opt.Now())
+	return g.resolve(q) && !g.preflight(q) && g.readBody(q) && g.authorize(q) && g.rateLimit(q)
+}
+
+// resolve finds the URL config the request names.
+func (g *Gateway) resolve(q *request) bool {
+	id, prefix, ok := g.route(q.r)
+	q.prefix = prefix
+	path := urlevent.RawPath(q.r)
+	if prefix != "" {
+		path = strings.TrimPrefix(path, prefix)
+	}
+	if path == "" || path[0] != '/' {
+		path = "/" + path
+	}
+	q.rec.Path = path
+	if !ok {
+		g.refuse(q, inspect.StageRoute, http.StatusForbidden, bodyUnknownURL, "AccessDeniedException",
+			&inspect.Decision{Reason: "not a function URL of this region"})
+		return false
+	}
+	q.urlID, q.rec.URLID = id, id
+	if len(q.r.RequestURI) > MaxURLBytes {
+		g.refuse(q, inspect.StageRoute, http.StatusRequestURITooLong, bodyURITooLong, "",
+			&inspect.Decision{Reason: fmt.Sprintf("request URI of %d bytes exceeds %d", len(q.r.RequestURI), MaxURLBytes)})
+		return false
+	}
+	t, err := g.res.ResolveURL(q.r.Context(), id)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, functions.ErrURLTargetGone) {
+			// The URL exists (or existed, for an alias that was deleted) but what it points at
+			// does not: AWS answers the Forbidden body here, not the unknown-URL one.
+			g.refuse(q, inspect.StageRoute, http.StatusForbidden, bodyForbidden, "AccessDeniedException",
+				&inspect.Decision{Reason: "the URL's function or alias no longer exists"})
+			return false
+		}
+		g.log.Error("gateway: resolve url", "url_id", id, "request_id", q.rec.RequestID, "err", err)
+		g.write502(q, "")
+		return false
 	}
 	if t == nil || t.Target == nil {
-		g.writeUnknown(w, rp)
-		return
+		g.refuse(q, inspect.StageRoute, http.StatusForbidden, bodyUnknownURL, "AccessDeniedException",
+			&inspect.Decision{Reason: "no function URL has this id"})
+		return false
 	}
-	rp.function = t.Config.FunctionName
-	cfg := &t.Config
+	q.t = t
+	q.rec.Function, q.rec.Qualifier, q.rec.AuthType = t.Config.FunctionName, t.Config.Qualifier, t.Config.AuthType
+	return true
+}
 
-	if cfg.Cors != nil && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != "" {
-		writePreflight(w, cfg.Cors, r.Header.Get("Origin"), rp.reqID)
-		rp.status = http.StatusOK
-		return
+// preflight answers a CORS preflight without invoking (true when it did).
+func (g *Gateway) preflight(q *request) bool {
+	cfg := &q.t.Config
+	if cfg.Cors == nil || q.r.Method != http.MethodOptions || q.r.Header.Get("Access-Control-Request-Method") == "" {
+		return false
 	}
+	q.rec.Stage = inspect.StageCORS
+	writePreflight(q.w, cfg.Cors, q.r.Header.Get("Origin"), q.rec.RequestID)
+	q.status = http.StatusOK
+	return true
+}
 
-	var body []byte
-	if r.Body != nil && r.Body != http.NoBody {
-		body, err = io.ReadAll(http.MaxBytesReader(w, r.Body, g.opt.MaxBodyBytes))
+// readBody reads the body within the limit and checks the header size.
+func (g *Gateway) readBody(q *request) bool {
+	q.rec.Stage = inspect.StageBody
+	if n := headerBytes(q.r); n > MaxHeaderBytes {
+		g.refuse(q, inspect.StageBody, http.StatusRequestHeaderFieldsTooLarge, bodyHeadersTooLarge, "",
+			&inspect.Decision{Reason: fmt.Sprintf("request headers of %d bytes exceed %d", n, MaxHeaderBytes)})
+		return false
 	}
+	r := q.r
+	if r.Body == nil || r.Body == http.NoBody {
+		return true
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(q.w, r.Body, g.opt.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
-			g.writeTooLarge(w, rp)
-			return
+			g.refuse(q, inspect.StageBody, http.StatusRequestEntityTooLarge, bodyTooLarge, "RequestTooLargeException",
+				&inspect.Decision{Reason: fmt.Sprintf("body exceeds %d bytes", g.opt.MaxBodyBytes)})
+			return false
 		}
-		g.log.Debug("gateway: read body", "request_id", rp.reqID, "err", err)
-		rp.status = 499 // client went away
-		return
+		g.log.Debug("gateway: read body", "request_id", q.rec.RequestID, "err", err)
+		q.status = 499 // client went away
+		return false
 	}
+	q.body = body
+	q.rec.Body = inspect.Cut(body, inspect.MaxBody)
+	return true
+}
 
-	sourceIP := g.sourceIP(r)
-	principal, allowed := g.authorize(r, t, body, sourceIP, rp.reqID)
-	if !allowed {
-		g.writeForbidden(w, rp)
-		return
+// rateLimit applies the URL's token bucket.
+func (g *Gateway) rateLimit(q *request) bool {
+	q.rec.Stage = inspect.StageRateLimit
+	if g.allowRate(q.urlID, &q.t.Config) {
+		return true
 	}
+	g.rec.URLThrottle(q.rec.Function, q.urlID)
+	g.writeThrottle(q, "FunctionInvocationRateLimitExceeded")
+	q.rec.Decision = &inspect.Decision{Stage: inspect.StageRateLimit, Status: http.StatusTooManyRequests,
+		Reason: "the URL's rate limit (furl:rate-limit tag) is exhausted"}
+	return false
+}
 
-	if !g.allowRate(id, cfg) {
-		g.rec.URLThrottle(rp.function, id)
-		g.writeThrottle(w, rp, "FunctionInvocationRateLimitExceeded")
-		return
+// event builds the payload v2.0 event: the request enters urlevent once, complete.
+func (g *Gateway) event(q *request) bool {
+	q.rec.Stage = inspect.StageEvent
+	start := g.opt.Now()
+	self, root, parent := g.traceIDs(start)
+	client := q.r.Header.Get("X-Amzn-Trace-Id")
+	if cr := traceRoot(client); cr != "" {
+		root = cr
 	}
-
-	now := g.opt.Now()
-	root, parent := g.traceIDs(now)
-	in := urlevent.FromHTTP(r, prefix, body)
-	in.URLID = id
-	in.DomainName = lambda.URLHost(id, g.opt.Region, g.opt.EventDomain)
-	in.RequestID = rp.reqID
-	in.Time = now
-	in.ForwardedPort = localPort(r)
-	clientRoot := ""
-	if tv := r.Header.Get("X-Amzn-Trace-Id"); tv != "" {
-		in.TraceHeader = "Self=" + root + ";" + tv
-		clientRoot = traceRoot(tv)
-	} else {
-		in.TraceHeader = "Root=" + root
+	q.root, q.parent = root, parent
+	p := urlevent.Params{
+		PathPrefix:  q.prefix,
+		Body:        q.body,
+		SourceIP:    q.sourceIP,
+		URLID:       q.urlID,
+		RequestID:   q.rec.RequestID,
+		Time:        start,
+		TraceHeader: urlevent.TraceHeader(self, root, client),
 	}
-	if clientRoot != "" {
-		root = clientRoot
+	if q.t.Config.AuthType == lambda.AuthIAM && q.principal != nil {
+		p.AccountID = q.principal.AccountID
+		p.IAM = g.opt.Auth.AuthorizerIAM(q.principal)
 	}
-	if cfg.AuthType == lambda.AuthIAM && principal != nil {
-		in.AccountID = principal.AccountID
-		in.IAM = g.opt.Auth.AuthorizerIAM(principal)
-	}
-	ev := urlevent.Build(in)
-	// The event's x-forwarded-for carries the TCP peer (FromHTTP); sourceIp is the caller,
-	// which behind a trusted proxy is the address the proxy forwarded.
-	ev.RequestContext.HTTP.SourceIP = sourceIP
+	ev := urlevent.Build(urlevent.FromHTTP(q.r, p))
 	payload := ev.AppendJSON(make([]byte, 0, ev.SizeHint()))
-	if len(payload) > urlevent.MaxEventBytes {
-		g.writeTooLarge(w, rp)
-		return
+	q.rec.EventSize = len(payload)
+	if len(payload) <= inspect.MaxEvent {
+		q.rec.Event = payload // shared, not copied: an event is never modified once built
 	}
-	rp.recorded = g.hist.add(rp.function, id, rp.reqID, now, payload)
+	q.rec.Timing.Event = g.opt.Now().Sub(start)
+	if len(payload) > urlevent.MaxEventBytes {
+		g.refuse(q, inspect.StageEvent, http.StatusRequestEntityTooLarge, bodyTooLarge, "RequestTooLargeException",
+			&inspect.Decision{Reason: fmt.Sprintf("event of %d bytes exceeds %d", len(payload), urlevent.MaxEventBytes)})
+		return false
+	}
+	q.payload = payload
+	return true
+}
 
-	streaming := cfg.InvokeMode == lambda.InvokeStream
+// invoke runs the function. It answers throttles and failures to invoke itself; a result
+// (even a function error) goes on to respond.
+func (g *Gateway) invoke(q *request) (*pool.Result, bool) {
+	q.rec.Stage = inspect.StageInvoke
+	t := q.t
+	streaming := t.Config.InvokeMode == lambda.InvokeStream
 	preq := &pool.Request{
-		RequestID:          rp.reqID,
-		Payload:            payload,
+		RequestID:          q.rec.RequestID,
+		Payload:            q.payload,
 		InvokedFunctionARN: t.InvokedARN,
-		TraceID:            "Root=" + root + ";Parent=" + parent + ";Sampled=0",
+		TraceID:            "Root=" + q.root + ";Parent=" + q.parent + ";Sampled=0",
 		Streaming:          streaming,
 	}
-	ctx := r.Context()
+	ctx := q.r.Context()
 	if !streaming {
 		// A buffered invocation runs to its end even if the client leaves, as on AWS.
 		ctx = context.WithoutCancel(ctx)
 	}
-	g.rec.InFlight(rp.function, 1)
+	fn := q.rec.Function
+	start := g.opt.Now()
+	g.rec.InFlight(fn, 1)
 	res, err := g.inv.Invoke(ctx, t.Target, preq)
-	g.rec.InFlight(rp.function, -1)
-	respTrace := "root=" + root + ";parent=" + parent + ";sampled=0"
+	g.rec.InFlight(fn, -1)
+	wall := g.opt.Now().Sub(start)
 	if err != nil {
+		q.rec.Timing.Queue = wall
 		var te *pool.ThrottleError
 		if errors.As(err, &te) {
-			g.rec.URLThrottle(rp.function, id)
-			g.writeThrottle(w, rp, te.Reason)
-			return
+			g.rec.URLThrottle(fn, q.urlID)
+			g.writeThrottle(q, te.Reason)
+			q.rec.Decision = &inspect.Decision{Stage: inspect.StageInvoke, Status: http.StatusTooManyRequests, Reason: "throttled: " + te.Reason}
+			return nil, false
 		}
-		if r.Context().Err() != nil {
-			rp.status = 499
-			return
+		if q.r.Context().Err() != nil {
+			q.status = 499
+			return nil, false
 		}
-		g.log.Error("gateway: invoke", "function", rp.function, "request_id", rp.reqID, "err", err)
-		g.write502(w, rp, respTrace)
-		return
+		g.log.Error("gateway: invoke", "function", fn, "request_id", q.rec.RequestID, "err", err)
+		g.write502(q, q.respTrace())
+		return nil, false
+	}
+	rec := q.rec
+	rec.Cold, rec.FunctionError, rec.ErrorType = res.ColdStart, res.FunctionError, res.ErrorType
+	rec.Timing.Init, rec.Timing.Handler = res.InitDuration, res.Duration
+	if qd := wall - res.InitDuration - res.Duration; qd > 0 && res.Stream == nil {
+		rec.Timing.Queue = qd
+	}
+	if res.Stream == nil {
+		rec.Result = inspect.Cut(res.Payload, inspect.MaxBody)
+	} else {
+		rec.Streamed = true
 	}
 	if res.ColdStart {
-		g.rec.ColdStart(rp.function)
+		g.rec.ColdStart(fn)
 	}
+	return res, true
+}
+
+func (q *request) respTrace() string {
+	return "root=" + q.root + ";parent=" + q.parent + ";sampled=0"
+}
+
+// respond maps the function's answer (urlevent.MapResult / StreamHead) and writes it.
+func (g *Gateway) respond(q *request, res *pool.Result) {
+	q.rec.Stage = inspect.StageRespond
+	start := g.opt.Now()
+	defer func() { q.rec.Timing.Response = g.opt.Now().Sub(start) }()
 	if res.Stream != nil {
-		g.writeStream(w, r, rp, cfg, res, respTrace)
+		g.writeStream(q, res)
 		return
 	}
 	if res.FunctionError != "" {
-		g.log.Debug("gateway: function error", "function", rp.function, "request_id", rp.reqID, "type", res.ErrorType)
-		g.write502(w, rp, respTrace)
+		g.log.Debug("gateway: function error", "function", q.rec.Function, "request_id", q.rec.RequestID, "type", res.ErrorType)
+		g.write502(q, q.respTrace())
 		return
 	}
-	var out *urlevent.Response
-	switch {
-	case urlevent.IsPrelude(res.ContentType) && streaming:
-		out, err = urlevent.SplitPrelude(res.Payload)
-		if err == nil {
-			out.Headers = defaultCT(out.Headers, urlevent.StreamDefaultContentType)
-		}
-	case urlevent.IsPrelude(res.ContentType):
-		// A streaming handler behind a BUFFERED URL: status forced to 200, body lost.
-		out = &urlevent.Response{Status: 200, Headers: []urlevent.Header{{Name: "Content-Type", Value: urlevent.DefaultContentType}}}
-	case streaming:
-		// RESPONSE_STREAM URL in front of a buffered handler: the payload verbatim.
-		ct := res.ContentType
-		if ct == "" {
-			ct = urlevent.DefaultContentType
-		}
-		out = &urlevent.Response{Status: 200, Headers: []urlevent.Header{{Name: "Content-Type", Value: ct}}, Body: res.Payload}
-	default:
-		out, err = urlevent.MapBuffered(res.Payload)
-	}
+	out, err := urlevent.MapResult(urlevent.Result{
+		Streaming:   q.t.Config.InvokeMode == lambda.InvokeStream,
+		ContentType: res.ContentType,
+		Payload:     res.Payload,
+	})
 	if err != nil {
-		g.log.Debug("gateway: malformed response", "function", rp.function, "request_id", rp.reqID, "err", err)
-		g.write502(w, rp, respTrace)
+		g.log.Debug("gateway: malformed response", "function", q.rec.Function, "request_id", q.rec.RequestID, "err", err)
+		g.write502(q, q.respTrace())
 		return
 	}
-	h := w.Header()
+	h := q.w.Header()
 	writeMapped(h, out)
 	h["Content-Length"] = []string{strconv.Itoa(len(out.Body))}
-	g.invokedHeaders(h, r, rp.reqID, respTrace)
-	if cfg.Cors != nil {
-		addCORS(h, cfg.Cors, r.Header.Get("Origin"))
+	g.invokedHeaders(h, q.r, q.rec.RequestID, q.respTrace())
+	if cors := q.t.Config.Cors; cors != nil {
+		addCORS(h, cors, q.r.Header.Get("Origin"))
 	}
-	rp.status = out.Status
-	w.WriteHeader(out.Status)
-	if r.Method != http.MethodHead {
-		_, _ = w.Write(out.Body)
+	q.status = out.Status
+	q.rec.ResponseHeaders = h
+	q.rec.ResponseBody = inspect.Cut(out.Body, inspect.MaxBody)
+	q.w.WriteHeader(out.Status)
+	if q.r.Method != http.MethodHead {
+		_, _ = q.w.Write(out.Body)
 	}
-}
-
-func defaultCT(hs []urlevent.Header, ct string) []urlevent.Header {
-	for _, h := range hs {
-		if strings.EqualFold(h.Name, "Content-Type") {
-			return hs
-		}
-	}
-	return append(hs, urlevent.Header{Name: "Content-Type", Value: ct})
-}
-
-// finish records metrics and the status of the recorded event.
-func (g *Gateway) finish(rp *reply) {
-	if rp.status == 0 {
-		rp.status = 499
-	}
-	g.hist.setStatus(rp.recorded, rp.status)
-	g.rec.URLRequest(rp.function, rp.urlID, rp.status, g.opt.Now().Sub(rp.start))
 }
 
 // invokedHeaders adds the service headers of an invoked response (§3.2).
@@ -457,44 +588,68 @@ func writeMapped(h http.Header, out *urlevent.Response) {
 	}
 }
 
-func (g *Gateway) writeError(w http.ResponseWriter, rp *reply, status int, body string, errType string, withTrace string) {
-	h := w.Header()
+func (g *Gateway) writeError(q *request, status int, body string, errType string, withTrace string) {
+	h := q.w.Header()
 	h["Content-Type"] = []string{"application/json"}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	h[hdrRequestID] = []string{rp.reqID}
+	h[hdrRequestID] = []string{q.rec.RequestID}
 	if errType != "" {
 		h[hdrErrorType] = []string{errType}
 	}
 	if withTrace != "" {
 		h[hdrTraceID] = []string{withTrace}
 	}
-	rp.status = status
-	w.WriteHeader(status)
-	_, _ = io.WriteString(w, body)
+	q.status = status
+	q.rec.ResponseHeaders = h
+	q.rec.ResponseBody = inspect.Cut([]byte(body), inspect.MaxBody)
+	q.w.WriteHeader(status)
+	_, _ = io.WriteString(q.w, body)
 }
 
-func (g *Gateway) writeUnknown(w http.ResponseWriter, rp *reply) {
-	g.writeError(w, rp, http.StatusForbidden, bodyUnknownURL, "AccessDeniedException", "")
+// refuse answers a request a stage turned away with AWS's body, and keeps the reason for the
+// log (403s at info level: the caller only sees AWS's generic body) and the record.
+func (g *Gateway) refuse(q *request, stage string, status int, body, errType string, d *inspect.Decision) {
+	d.Stage, d.Status = stage, status
+	q.rec.Stage, q.rec.Decision = stage, d
+	if status == http.StatusForbidden && q.t != nil {
+		attrs := []any{"request_id", q.rec.RequestID, "function", q.rec.Function, "url_id", q.urlID,
+			"stage", stage, "reason", d.Reason}
+		if d.SigV4 != nil {
+			attrs = append(attrs, "sigv4_check", d.SigV4.Check, "access_key_id", d.SigV4.AccessKeyID)
+		}
+		if d.IAM != nil && d.IAM.Statement != "" {
+			attrs = append(attrs, "statement", d.IAM.Statement)
+		}
+		g.log.Info("gateway: request refused", attrs...)
+	} else {
+		g.log.Debug("gateway: request refused", "request_id", q.rec.RequestID, "url_id", q.urlID, "stage", stage,
+			"status", status, "reason", d.Reason)
+	}
+	g.writeError(q, status, body, errType, "")
 }
 
-func (g *Gateway) writeForbidden(w http.ResponseWriter, rp *reply) {
-	g.writeError(w, rp, http.StatusForbidden, bodyForbidden, "AccessDeniedException", "")
+func (g *Gateway) write502(q *request, trace string) {
+	g.writeError(q, http.StatusBadGateway, body502, "", trace)
 }
 
-func (g *Gateway) write502(w http.ResponseWriter, rp *reply, trace string) {
-	g.writeError(w, rp, http.StatusBadGateway, body502, "", trace)
-}
-
-func (g *Gateway) writeTooLarge(w http.ResponseWriter, rp *reply) {
-	g.writeError(w, rp, http.StatusRequestEntityTooLarge, bodyTooLarge, "RequestTooLargeException", "")
-}
-
-func (g *Gateway) writeThrottle(w http.ResponseWriter, rp *reply, reason string) {
+func (g *Gateway) writeThrottle(q *request, reason string) {
 	if reason == "" {
 		reason = "ConcurrentInvocationLimitExceeded"
 	}
 	body := `{"Reason":"` + reason + `","Type":"User","message":"Rate Exceeded."}`
-	g.writeError(w, rp, http.StatusTooManyRequests, body, "TooManyRequestsException", "")
+	g.writeError(q, http.StatusTooManyRequests, body, "TooManyRequestsException", "")
+}
+
+// headerBytes is the size of a request's header block as the limit counts it: each field's
+// name and values.
+func headerBytes(r *http.Request) int {
+	n := len(r.Host)
+	for k, vs := range r.Header {
+		for _, v := range vs {
+			n += len(k) + len(v) + 4
+		}
+	}
+	return n
 }
 
 // sourceIP is the TCP peer, or, when the peer is a trusted proxy, the right-most untrusted
@@ -531,35 +686,27 @@ func (g *Gateway) trusted(ip string) bool {
 	return false
 }
 
-func localPort(r *http.Request) string {
-	if a, ok := r.Context().Value(http.LocalAddrContextKey).(net.Addr); ok {
-		if _, port, err := net.SplitHostPort(a.String()); err == nil {
-			return port
-		}
-	}
-	if r.TLS != nil {
-		return "443"
-	}
-	return "80"
-}
-
-// traceIDs returns a new X-Ray root (1-<8 hex secs>-<24 hex>) and parent (16 hex).
-func (g *Gateway) traceIDs(now time.Time) (root, parent string) {
-	var b [8 + 12 + 8]byte
+// traceIDs returns two new X-Ray ids (1-<8 hex secs>-<24 hex>): the service's own segment
+// (Self) and a root for a request that brings none, and a parent id (16 hex).
+func (g *Gateway) traceIDs(now time.Time) (self, root, parent string) {
+	var b [8 + 12 + 12]byte
 	u := uint32(now.Unix())
-	b[0], b[1], b[2], b[3] = byte(u>>24), byte(u>>16), byte(u>>8), byte(u)
-	for i := 4; i < len(b); i += 8 {
+	for i := 0; i < len(b); i += 8 {
 		x := rand.Uint64()
 		for j := 0; j < 8 && i+j < len(b); j++ {
 			b[i+j] = byte(x >> (8 * j))
 		}
 	}
-	var out [2 + 8 + 1 + 24]byte
-	out[0], out[1] = '1', '-'
-	hex.Encode(out[2:10], b[0:4])
-	out[10] = '-'
-	hex.Encode(out[11:], b[4:16])
-	return string(out[:]), hex.EncodeToString(b[16:24])
+	id := func(rnd []byte) string {
+		var out [2 + 8 + 1 + 24]byte
+		out[0], out[1] = '1', '-'
+		ts := [4]byte{byte(u >> 24), byte(u >> 16), byte(u >> 8), byte(u)}
+		hex.Encode(out[2:10], ts[:])
+		out[10] = '-'
+		hex.Encode(out[11:], rnd)
+		return string(out[:])
+	}
+	return id(b[8:20]), id(b[20:32]), hex.EncodeToString(b[0:8])
 }
 
 // traceRoot extracts the Root= part of a client-supplied trace header.
@@ -573,83 +720,114 @@ func traceRoot(v string) string {
 	return ""
 }
 
-// authorize applies the URL's auth type (§5). It returns the authenticated principal for
-// AWS_IAM and whether the request may proceed.
-func (g *Gateway) authorize(r *http.Request, t *functions.URLTarget, body []byte, sourceIP, reqID string) (*iam.Principal, bool) {
-	ctxKeys := func() map[string][]string {
-		now := g.opt.Now().UTC()
-		vals := [...]string{t.Config.AuthType, t.ResourceARN, sourceIP, strconv.FormatBool(r.TLS != nil),
-			now.Format(time.RFC3339), strconv.FormatInt(now.Unix(), 10), "", ""}
-		v := vals[:] // one backing array for every value slice
-		m := make(map[string][]string, 10)
-		m["lambda:FunctionUrlAuthType"] = v[0:1:1]
-		m["lambda:FunctionArn"] = v[1:2:2]
-		m["aws:SourceIp"] = v[2:3:3]
-		m["aws:SecureTransport"] = v[3:4:4]
-		m["aws:CurrentTime"] = v[4:5:5]
-		m["aws:EpochTime"] = v[5:6:6]
-		if ua := r.Header.Get("User-Agent"); ua != "" {
-			v[6] = ua
-			m["aws:UserAgent"] = v[6:7:7]
-		}
-		if ref := r.Header.Get("Referer"); ref != "" {
-			v[7] = ref
-			m["aws:Referer"] = v[7:8:8]
-		}
-		return m
+// authorize applies the URL's auth type (§5): NONE evaluates the resource policy for the
+// anonymous caller, AWS_IAM authenticates the SigV4 signature and asks the identity service
+// with the identity and resource policies. A refusal is answered with AWS's 403 body; the
+// reason (which check, which statement) goes to the log and the record.
+func (g *Gateway) authorize(q *request) bool {
+	q.rec.Stage = inspect.StageAuth
+	start := g.opt.Now()
+	defer func() { q.rec.Timing.Auth = g.opt.Now().Sub(start) }()
+	r, t := q.r, q.t
+	q.sourceIP = g.sourceIP(r)
+	q.rec.SourceIP = q.sourceIP
+	deny := func(d *inspect.Decision) bool {
+		g.refuse(q, inspect.StageAuth, http.StatusForbidden, bodyForbidden, "AccessDeniedException", d)
+		return false
 	}
-	// decide answers one authorization question for the URL's auth type: NONE evaluates the
-	// resource policy for the anonymous caller, AWS_IAM the principal's identity policies and
-	// the resource policy through the identity service.
 	var decide func(req *iam.Request) (iam.Decision, error)
-	var p *iam.Principal
 	switch t.Config.AuthType {
 	case lambda.AuthNone:
 		pol, err := g.policy(t)
 		if err != nil {
 			g.log.Warn("gateway: resource policy does not parse", "function", t.Config.FunctionName, "err", err)
-			return nil, false
+			return deny(&inspect.Decision{Reason: "the resource-based policy does not parse: " + err.Error()})
 		}
 		decide = func(req *iam.Request) (iam.Decision, error) { return iam.Evaluate(req, nil, pol), nil }
 	case lambda.AuthIAM:
 		if g.opt.Auth == nil {
-			return nil, false
+			return deny(&inspect.Decision{Reason: "AWS_IAM URLs need an authenticator; none is configured"})
 		}
-		sum := sha256.Sum256(body)
-		var err error
-		p, err = g.opt.Auth.Authenticate(r.Context(), r, hex.EncodeToString(sum[:]), "lambda")
+		sum := sha256.Sum256(q.body)
+		p, err := g.opt.Auth.Authenticate(r.Context(), r, hex.EncodeToString(sum[:]), "lambda")
 		if err != nil {
-			g.log.Debug("gateway: authentication failed", "request_id", reqID, "err", err)
-			return nil, false
+			return deny(sigv4Decision(err))
 		}
+		q.principal = p
+		q.rec.Principal = p.ARN
 		decide = func(req *iam.Request) (iam.Decision, error) {
 			return g.opt.Auth.Authorize(r.Context(), p, req, t.Policy)
 		}
 	default:
-		return nil, false
+		return deny(&inspect.Decision{Reason: "unknown auth type " + strconv.Quote(t.Config.AuthType)})
 	}
-	allowed := func(action string, ctx map[string][]string) bool {
-		d, err := decide(&iam.Request{Principal: p, Action: action, Resource: t.ResourceARN, ResourceAccount: t.AccountID, Context: ctx})
-		if err != nil || !d.Allowed {
-			g.log.Debug("gateway: denied", "request_id", reqID, "action", action, "reason", d.Reason, "err", err)
-			return false
+	ask := func(action string, ctx map[string][]string) *inspect.Decision {
+		d, err := decide(&iam.Request{Principal: q.principal, Action: action, Resource: t.ResourceARN, ResourceAccount: t.AccountID, Context: ctx})
+		if err != nil {
+			return &inspect.Decision{Reason: "authorization failed: " + err.Error(), IAM: &inspect.IAMFailure{Action: action}}
 		}
-		return true
+		if !d.Allowed {
+			return &inspect.Decision{Reason: d.Reason, IAM: &inspect.IAMFailure{Action: action, ExplicitDeny: d.ExplicitDeny,
+				Statement: d.Statement, Policy: d.Policy}}
+		}
+		return nil
 	}
-	if !allowed("lambda:InvokeFunctionUrl", ctxKeys()) {
-		return p, false
+	if d := ask("lambda:InvokeFunctionUrl", g.conditionKeys(q)); d != nil {
+		return deny(d)
 	}
 	if g.opt.RequireInvokeFunction {
 		// AWS's rule for accounts created since October 2025: lambda:InvokeFunction too, with
 		// lambda:InvokedViaFunctionUrl instead of the auth type.
-		ctx := ctxKeys()
+		ctx := g.conditionKeys(q)
 		delete(ctx, "lambda:FunctionUrlAuthType")
 		ctx["lambda:InvokedViaFunctionUrl"] = []string{"true"}
-		if !allowed("lambda:InvokeFunction", ctx) {
-			return p, false
+		if d := ask("lambda:InvokeFunction", ctx); d != nil {
+			return deny(d)
 		}
 	}
-	return p, true
+	return true
+}
+
+// conditionKeys are the IAM condition keys of a function URL request.
+func (g *Gateway) conditionKeys(q *request) map[string][]string {
+	r, t := q.r, q.t
+	now := g.opt.Now().UTC()
+	vals := [...]string{t.Config.AuthType, t.ResourceARN, q.sourceIP, strconv.FormatBool(r.TLS != nil),
+		now.Format(time.RFC3339), strconv.FormatInt(now.Unix(), 10), "", ""}
+	v := vals[:] // one backing array for every value slice
+	m := make(map[string][]string, 10)
+	m["lambda:FunctionUrlAuthType"] = v[0:1:1]
+	m["lambda:FunctionArn"] = v[1:2:2]
+	m["aws:SourceIp"] = v[2:3:3]
+	m["aws:SecureTransport"] = v[3:4:4]
+	m["aws:CurrentTime"] = v[4:5:5]
+	m["aws:EpochTime"] = v[5:6:6]
+	if ua := r.Header.Get("User-Agent"); ua != "" {
+		v[6] = ua
+		m["aws:UserAgent"] = v[6:7:7]
+	}
+	if ref := r.Header.Get("Referer"); ref != "" {
+		v[7] = ref
+		m["aws:Referer"] = v[7:8:8]
+	}
+	return m
+}
+
+// sigv4Decision explains an authentication failure: the AWS error code and message, and for a
+// signature mismatch which check failed and what furl computed.
+func sigv4Decision(err error) *inspect.Decision {
+	d := &inspect.Decision{Reason: "authentication failed: " + err.Error(), SigV4: &inspect.SigV4Failure{}}
+	if ae := awserr.As(err); ae != nil {
+		d.SigV4.Code = ae.Code
+		d.Reason = "authentication failed: " + ae.Code + ": " + ae.Message
+	}
+	var m *sigv4.Mismatch
+	if errors.As(err, &m) {
+		d.SigV4.Check, d.SigV4.AccessKeyID = m.Check, m.AccessKeyID
+		d.SigV4.CanonicalRequest, d.SigV4.StringToSign = m.CanonicalRequest, m.StringToSign
+		d.Reason = "authentication failed: " + m.Error()
+	}
+	return d
 }
 
 // policy returns the parsed resource policy of t, cached per URL while its text is unchanged.

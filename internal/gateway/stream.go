@@ -8,7 +8,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/furl/furl/internal/lambda"
+	"github.com/furl/furl/internal/inspect"
 	"github.com/furl/furl/internal/pool"
 	"github.com/furl/furl/internal/urlevent"
 )
@@ -17,47 +17,38 @@ import (
 // one) gives status, headers and cookies; the body is flushed chunk by chunk as it arrives,
 // capped at StreamMaxBytes and shaped to StreamBandwidth after StreamBandwidthAfter bytes. When
 // the client leaves, the stream is closed at once, which releases the environment.
-func (g *Gateway) writeStream(w http.ResponseWriter, r *http.Request, rp *reply, cfg *lambda.URLConfig, res *pool.Result, trace string) {
+func (g *Gateway) writeStream(q *request, res *pool.Result) {
+	w, r := q.w, q.r
 	var once sync.Once
 	closeStream := func() { once.Do(func() { _ = res.Stream.Close() }) }
 	defer closeStream()
 	stop := context.AfterFunc(r.Context(), closeStream)
 	defer stop()
 
+	trace := q.respTrace()
 	if res.FunctionError != "" {
-		g.write502(w, rp, trace)
+		g.write502(q, trace)
 		return
 	}
-	var out *urlevent.Response
-	var rest []byte
-	if urlevent.IsPrelude(res.ContentType) {
-		var err error
-		out, rest, err = urlevent.ReadPrelude(res.Stream, urlevent.MaxPreludeBytes)
-		if err != nil {
-			if r.Context().Err() != nil {
-				rp.status = 499
-				return
-			}
-			g.log.Debug("gateway: stream prelude", "function", rp.function, "request_id", rp.reqID, "err", err)
-			g.write502(w, rp, trace)
+	out, rest, err := urlevent.StreamHead(res.ContentType, res.Stream)
+	if err != nil {
+		if r.Context().Err() != nil {
+			q.status = 499
 			return
 		}
-		out.Headers = defaultCT(out.Headers, urlevent.StreamDefaultContentType)
-	} else {
-		ct := res.ContentType
-		if ct == "" {
-			ct = urlevent.StreamDefaultContentType
-		}
-		out = &urlevent.Response{Status: 200, Headers: []urlevent.Header{{Name: "Content-Type", Value: ct}}}
+		g.log.Debug("gateway: stream prelude", "function", q.rec.Function, "request_id", q.rec.RequestID, "err", err)
+		g.write502(q, trace)
+		return
 	}
 	h := w.Header()
 	writeMapped(h, out)
-	g.invokedHeaders(h, r, rp.reqID, trace)
-	if cfg.Cors != nil {
-		addCORS(h, cfg.Cors, r.Header.Get("Origin"))
+	g.invokedHeaders(h, r, q.rec.RequestID, trace)
+	if cors := q.t.Config.Cors; cors != nil {
+		addCORS(h, cors, r.Header.Get("Origin"))
 	}
 	rc := http.NewResponseController(w)
-	rp.status = out.Status
+	q.status = out.Status
+	q.rec.ResponseHeaders = h
 	w.WriteHeader(out.Status)
 	_ = rc.Flush()
 	if r.Method == http.MethodHead {
@@ -65,20 +56,25 @@ func (g *Gateway) writeStream(w http.ResponseWriter, r *http.Request, rp *reply,
 	}
 
 	s := &shaper{max: g.opt.StreamMaxBytes, after: g.opt.StreamBandwidthAfter, rate: g.opt.StreamBandwidth}
+	body := &q.rec.ResponseBody
 	if len(rest) > 0 {
+		body.Append(rest, inspect.MaxBody)
 		if !s.write(r.Context(), w, rc, rest) {
-			g.abort(rp, "stream cap or client gone")
+			g.abort(q, "stream cap or client gone")
 		}
 	}
 	buf := make([]byte, 64<<10)
 	for {
 		n, err := res.Stream.Read(buf)
-		if n > 0 && !s.write(r.Context(), w, rc, buf[:n]) {
-			if r.Context().Err() != nil {
-				return
+		if n > 0 {
+			body.Append(buf[:n], inspect.MaxBody)
+			if !s.write(r.Context(), w, rc, buf[:n]) {
+				if r.Context().Err() != nil {
+					return
+				}
+				g.log.Info("gateway: stream exceeded its cap", "function", q.rec.Function, "request_id", q.rec.RequestID, "max_bytes", s.max)
+				g.abort(q, "cap")
 			}
-			g.log.Info("gateway: stream exceeded its cap", "function", rp.function, "request_id", rp.reqID, "max_bytes", s.max)
-			g.abort(rp, "cap")
 		}
 		if err == nil {
 			continue
@@ -91,19 +87,20 @@ func (g *Gateway) writeStream(w http.ResponseWriter, r *http.Request, rp *reply,
 		}
 		var se *pool.StreamError
 		if errors.As(err, &se) {
-			g.log.Debug("gateway: function failed mid-stream", "function", rp.function, "request_id", rp.reqID, "type", se.Type)
+			q.rec.FunctionError, q.rec.ErrorType = "Unhandled", se.Type
+			g.log.Debug("gateway: function failed mid-stream", "function", q.rec.Function, "request_id", q.rec.RequestID, "type", se.Type)
 		} else {
-			g.log.Warn("gateway: stream read", "function", rp.function, "request_id", rp.reqID, "err", err)
+			g.log.Warn("gateway: stream read", "function", q.rec.Function, "request_id", q.rec.RequestID, "err", err)
 		}
-		g.abort(rp, "error")
+		g.abort(q, "error")
 	}
 }
 
 // abort ends a response whose headers are already out so that the client sees it incomplete
 // (the chunked body is not terminated): net/http's documented way is ErrAbortHandler.
 // ServeHTTP's deferred accounting still runs.
-func (g *Gateway) abort(rp *reply, why string) {
-	g.log.Debug("gateway: aborting streamed response", "request_id", rp.reqID, "why", why)
+func (g *Gateway) abort(q *request, why string) {
+	g.log.Debug("gateway: aborting streamed response", "request_id", q.rec.RequestID, "why", why)
 	panic(http.ErrAbortHandler)
 }
 

@@ -24,6 +24,7 @@ import (
 	"github.com/furl/furl/internal/gateway"
 	"github.com/furl/furl/internal/iamapi"
 	"github.com/furl/furl/internal/identity"
+	"github.com/furl/furl/internal/inspect"
 	"github.com/furl/furl/internal/invocationlog"
 	"github.com/furl/furl/internal/metrics"
 	"github.com/furl/furl/internal/pool"
@@ -166,8 +167,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	// The console's charts keep 15 minutes of per-function traffic beside the Prometheus
 	// metrics: the gateway records into the series, which forwards to the metrics.
 	traffic := series.New(met, nil)
+	// One inspection record per function URL request: the events endpoint and the console read it.
+	insp := inspect.NewStore(inspect.Options{})
 	gw := gateway.New(s.functions, s.pool, gateway.Options{
-		Log: log, Region: cfg.Region, Auth: ids, Metrics: traffic,
+		Log: log, Region: cfg.Region, Auth: ids, Metrics: traffic, Inspect: insp,
 		RequireInvokeFunction: cfg.RequireInvokeFunctionForURLs,
 		StreamMaxBytes:        cfg.StreamMaxBytes,
 		StreamBandwidthAfter:  cfg.StreamBandwidthAfter,

@@ -92,7 +92,11 @@ type Request struct {
 	Host   string
 	Body   []byte
 
+	// SourceIP is requestContext.http.sourceIp: the caller (behind a trusted proxy, the
+	// address the proxy forwarded). PeerIP is the TCP peer appended to x-forwarded-for; ""
+	// means SourceIP.
 	SourceIP   string
+	PeerIP     string
 	URLID      string
 	DomainName string
 	RequestID  string
@@ -159,7 +163,7 @@ func Build(in *Request) *Event {
 	}
 	rc.HTTP = HTTP{
 		Method:    in.Method,
-		Path:      ev.RawPath,
+		Path:      NormalizePath(ev.RawPath),
 		Protocol:  "HTTP/1.1",
 		SourceIP:  in.SourceIP,
 		UserAgent: ev.Headers["user-agent"],
@@ -223,11 +227,15 @@ func buildHeaders(in *Request) map[string]string {
 		h["host"] = in.Host
 	}
 	h["content-length"] = strconv.Itoa(len(in.Body))
-	if in.SourceIP != "" {
+	peer := in.PeerIP
+	if peer == "" {
+		peer = in.SourceIP
+	}
+	if peer != "" {
 		if xff != "" {
-			h["x-forwarded-for"] = xff + ", " + in.SourceIP
+			h["x-forwarded-for"] = xff + ", " + peer
 		} else {
-			h["x-forwarded-for"] = in.SourceIP
+			h["x-forwarded-for"] = peer
 		}
 	} else if xff != "" {
 		h["x-forwarded-for"] = xff
@@ -269,12 +277,14 @@ func splitCookies(v string) []string {
 
 // ParseQuery decodes a raw query string into queryStringParameters: keys and values
 // URL-decoded, repeated keys joined with ',' in order, a key without '=' has value "". It
-// returns nil for an empty query. Undecodable parts are kept as sent.
+// returns nil for an empty query. Undecodable parts are kept as sent. Its cost is linear in
+// the length of raw, however many times a key repeats.
 func ParseQuery(raw string) map[string]string {
 	if raw == "" {
 		return nil
 	}
 	var m map[string]string
+	var multi map[string][]string // keys seen more than once, all their values in order
 	for raw != "" {
 		var part string
 		if i := strings.IndexByte(raw, '&'); i >= 0 {
@@ -290,11 +300,22 @@ func ParseQuery(raw string) map[string]string {
 		if m == nil {
 			m = make(map[string]string)
 		}
-		if old, ok := m[k]; ok {
-			m[k] = old + "," + v
-		} else {
+		old, ok := m[k]
+		if !ok {
 			m[k] = v
+			continue
 		}
+		if multi == nil {
+			multi = make(map[string][]string)
+		}
+		vs, ok := multi[k]
+		if !ok {
+			vs = []string{old}
+		}
+		multi[k] = append(vs, v)
+	}
+	for k, vs := range multi {
+		m[k] = strings.Join(vs, ",")
 	}
 	return m
 }
