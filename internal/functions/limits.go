@@ -18,15 +18,21 @@ const (
 	TagURLBurst = "furl:url-burst"
 )
 
+// Bounds of the limit tags' values.
+const (
+	maxRate  = 1e9
+	maxBurst = 1e9
+)
+
 // validateLimitTags checks the values of furl's limit tags.
 func validateLimitTags(tags map[string]string) error {
 	if v, ok := tags[TagURLRateLimit]; ok {
-		if f, err := strconv.ParseFloat(v, 64); err != nil || f < 0 || f > 1e9 {
+		if f, err := strconv.ParseFloat(v, 64); err != nil || !(f >= 0 && f <= maxRate) { // NaN fails too
 			return awserr.InvalidParameter("The tag %s must be a number of requests per second (0 to disable), got %q.", TagURLRateLimit, v)
 		}
 	}
 	if v, ok := tags[TagURLBurst]; ok {
-		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 1e9 {
+		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > maxBurst {
 			return awserr.InvalidParameter("The tag %s must be a whole number of requests of at least 1, got %q.", TagURLBurst, v)
 		}
 	}
@@ -36,12 +42,12 @@ func validateLimitTags(tags map[string]string) error {
 // applyLimitTags sets the URL's rate limit and burst from the function's tags.
 func applyLimitTags(c *lambda.URLConfig, tags map[string]string) {
 	if v, ok := tags[TagURLRateLimit]; ok {
-		if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 {
+		if f, err := strconv.ParseFloat(v, 64); err == nil && f >= 0 && f <= maxRate {
 			c.RateLimit = f
 		}
 	}
 	if v, ok := tags[TagURLBurst]; ok {
-		if n, err := strconv.Atoi(v); err == nil && n >= 1 {
+		if n, err := strconv.Atoi(v); err == nil && n >= 1 && n <= maxBurst {
 			c.Burst = n
 		}
 	}

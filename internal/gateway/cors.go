@@ -29,6 +29,9 @@ func originAllowed(c *lambda.CORS, origin string) bool {
 // wildcardMatch matches s against pattern where '*' stands for any run of characters.
 func wildcardMatch(pattern, s string) bool {
 	parts := strings.Split(pattern, "*")
+	if len(parts) == 1 { // no wildcard
+		return pattern == s
+	}
 	if !strings.HasPrefix(s, parts[0]) {
 		return false
 	}
@@ -41,7 +44,7 @@ func wildcardMatch(pattern, s string) bool {
 		}
 		s = s[i+len(p):]
 	}
-	return len(parts) > 1 && strings.HasSuffix(s, last)
+	return strings.HasSuffix(s, last)
 }
 
 // writePreflight answers a CORS preflight without invoking the function (§6.2): 200, empty

@@ -204,7 +204,23 @@ func ParseHost(host string) (id, region string, ok bool) {
 	if j <= 0 || j == len(rest)-1 {
 		return "", "", false
 	}
-	return strings.ToLower(id), strings.ToLower(rest[:j]), true
+	region = rest[:j]
+	if !validLabel(id, false) || !validLabel(region, true) {
+		return "", "", false
+	}
+	return strings.ToLower(id), strings.ToLower(region), true
+}
+
+// validLabel reports whether s is a URL id (letters and digits) or, with dash, a region name
+// (letters, digits and '-').
+func validLabel(s string, dash bool) bool {
+	for i := 0; i < len(s); i++ {
+		c := s[i] | 0x20 // ASCII lower case
+		if !('a' <= c && c <= 'z' || '0' <= s[i] && s[i] <= '9' || dash && s[i] == '-') {
+			return false
+		}
+	}
+	return s != ""
 }
 
 // ParsePath splits a path-style URL "/lambda-url/<id>/rest" into the id and the raw prefix

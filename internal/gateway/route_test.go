@@ -75,12 +75,12 @@ func TestOriginAllowed(t *testing.T) {
 }
 
 func FuzzParseHost(f *testing.F) {
-	for _, s := range []string{"abc.lambda-url.us-east-1.on.aws", "a.LAMBDA-URL.x.y:1", "[::1]:80", "a.lambda-url..", ".."} {
+	for _, s := range []string{"abc.lambda-url.us-east-1.on.aws", "a.LAMBDA-URL.x.y:1", "[::1]:80", "a.lambda-url..", "..", "::.lAmBdA-url.0.0"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, host string) {
 		id, region, ok := ParseHost(host)
-		if ok && (id == "" || region == "" || strings.ContainsAny(id, ".:") || strings.Contains(region, ".")) {
+		if ok && (!validLabel(id, false) || !validLabel(region, true)) {
 			t.Fatalf("ParseHost(%q) = %q %q", host, id, region)
 		}
 		if id, prefix, ok := ParsePath(host); ok && (id == "" || !strings.HasPrefix(host, prefix)) {
@@ -92,7 +92,15 @@ func FuzzParseHost(f *testing.F) {
 func FuzzWildcard(f *testing.F) {
 	f.Add("https://*.x.com", "https://a.x.com")
 	f.Add("**", "")
+	f.Add("0", "0")
+	f.Add("a*a", "a")
 	f.Fuzz(func(t *testing.T, pattern, s string) {
-		_ = wildcardMatch(pattern, s)
+		got := wildcardMatch(pattern, s)
+		if !strings.Contains(pattern, "*") && got != (pattern == s) {
+			t.Fatalf("wildcardMatch(%q, %q) = %v without a wildcard", pattern, s, got)
+		}
+		if pattern == "*" && !got {
+			t.Fatalf("* must match %q", s)
+		}
 	})
 }
