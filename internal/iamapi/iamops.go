@@ -129,6 +129,13 @@ func (p params) pathPrefix() string {
 // checkPolicyDocument validates an identity policy (trust=false: no Principal allowed) or a
 // trust policy (trust=true: Principal required).
 func checkPolicyDocument(doc string, trust bool) error {
+	member := "policyDocument"
+	if trust {
+		member = "assumeRolePolicyDocument"
+	}
+	if err := checkDocumentShape(member, doc); err != nil {
+		return err
+	}
 	if _, err := iam.ParsePolicy([]byte(doc)); err != nil {
 		return errMalformed("%s", strings.TrimPrefix(err.Error(), "iam: "))
 	}
@@ -464,6 +471,9 @@ func (s *API) putOwnerPolicy(o owner) opFunc {
 		if err := checkPolicyDocument(in.Document, false); err != nil {
 			return nil, err
 		}
+		if err := s.checkInlineQuota(c, o, canon, in.Name, in.Document); err != nil {
+			return nil, err
+		}
 		in.OwnerName = canon
 		if err := s.db.PutInlinePolicy(c.ctx, in); err != nil {
 			return nil, internal(err)
@@ -615,6 +625,9 @@ func (s *API) createPolicy(c *call) (*xnode, error) {
 	if err := checkPolicyDocument(doc, false); err != nil {
 		return nil, err
 	}
+	if err := checkManagedSize(doc); err != nil {
+		return nil, err
+	}
 	if err := s.insert(identity.PrefixPolicy, &p.ID, func() error { return s.db.CreateIAMPolicy(c.ctx, p) },
 		errExists("A policy called %s already exists. Duplicate names are not allowed.", name)); err != nil {
 		return nil, err
@@ -715,6 +728,9 @@ func (s *API) createPolicyVersion(c *call) (*xnode, error) {
 		return nil, err
 	}
 	if err := checkPolicyDocument(doc, false); err != nil {
+		return nil, err
+	}
+	if err := checkManagedSize(doc); err != nil {
 		return nil, err
 	}
 	setDefault, _ := strconv.ParseBool(c.params.get("SetAsDefault"))
@@ -974,6 +990,9 @@ func (s *API) createRole(c *call) (*xnode, error) {
 	if err := checkPolicyDocument(doc, true); err != nil {
 		return nil, err
 	}
+	if err := checkTrustSize(doc); err != nil {
+		return nil, err
+	}
 	if err := s.insert(identity.PrefixRole, &r.ID, func() error { return s.db.CreateIAMRole(c.ctx, r) },
 		errExists("Role with name %s already exists.", name)); err != nil {
 		return nil, err
@@ -1025,6 +1044,9 @@ func (s *API) updateAssumeRolePolicy(c *call) (*xnode, error) {
 		return nil, err
 	}
 	if err := checkPolicyDocument(doc, true); err != nil {
+		return nil, err
+	}
+	if err := checkTrustSize(doc); err != nil {
 		return nil, err
 	}
 	if err := s.db.UpdateRoleTrustPolicy(c.ctx, canon, doc); err != nil {
