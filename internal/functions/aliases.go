@@ -448,6 +448,9 @@ func (s *Service) AddPermission(ctx context.Context, ref Ref, in *PermissionInpu
 	if in.FunctionUrlAuthType != "" && in.FunctionUrlAuthType != lambda.AuthNone && in.FunctionUrlAuthType != lambda.AuthIAM {
 		return nil, validationError(in.FunctionUrlAuthType, "functionUrlAuthType", "Member must satisfy enum value set: [NONE, AWS_IAM]")
 	}
+	if err := checkPermissionMembers(in); err != nil {
+		return nil, err
+	}
 	var stmt []byte
 	err := s.tx(ctx, func(tx *store.FuncTx) error {
 		if _, err := s.mustFunction(tx, ref.Name); err != nil {
