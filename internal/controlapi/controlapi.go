@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net/http"
 	"net/url"
@@ -25,6 +24,7 @@ import (
 	"github.com/furl/furl/internal/iam"
 	"github.com/furl/furl/internal/identity"
 	"github.com/furl/furl/internal/invocationlog"
+	"github.com/furl/furl/internal/reqbody"
 	"github.com/furl/furl/internal/sigv4"
 )
 
@@ -32,6 +32,10 @@ import (
 // *awserr.Error values with the AWS 403/400 bodies.
 type Authenticator interface {
 	Authenticate(ctx context.Context, r *http.Request, bodySHA256Hex, service string) (*iam.Principal, error)
+	// Precheck runs the checks that need no body (signed, known and current key, valid
+	// scope and time): the control plane calls it before it reads a body, so that unsigned
+	// callers cannot make furl hold one.
+	Precheck(ctx context.Context, r *http.Request, services ...string) error
 }
 
 // Authorizer answers an authorization question: nil when allowed, an *identity.Denied when
@@ -55,6 +59,9 @@ const (
 	MaxInvokeBytes = 6 << 20
 	// MaxJSONBytes bounds every other request.
 	MaxJSONBytes = 1 << 20
+	// BodyBudget bounds the request bodies larger than MaxJSONBytes held in memory at once
+	// (code uploads, invoke payloads): more wait for their turn.
+	BodyBudget = 192 << 20
 )
 
 // Handler is the control-plane HTTP handler.
@@ -65,6 +72,7 @@ type Handler struct {
 	invoker functions.Invoker
 	logs    LogReader
 	log     *slog.Logger
+	bodies  *reqbody.Budget
 }
 
 // New builds the handler. logs may be nil (the logs endpoint then answers 404).
@@ -72,7 +80,8 @@ func New(svc *functions.Service, authn Authenticator, authz Authorizer, invoker 
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Handler{svc: svc, authn: authn, authz: authz, invoker: invoker, logs: logs, log: log}
+	return &Handler{svc: svc, authn: authn, authz: authz, invoker: invoker, logs: logs, log: log,
+		bodies: reqbody.NewBudget(BodyBudget, MaxJSONBytes)}
 }
 
 // route is one operation: its IAM action and its handler.
@@ -124,24 +133,44 @@ func (h *Handler) serve(c *call) error {
 	if limit == 0 {
 		limit = MaxJSONBytes
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(c.w, c.r.Body, limit))
+	tooLarge := func() error {
+		if rt.op == "Invoke" || rt.op == "InvokeWithResponseStream" {
+			return awserr.New(http.StatusRequestEntityTooLarge, "RequestTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", MaxInvokeBytes))
+		}
+		shown := limit
+		if limit == MaxCodeRequestBytes {
+			shown = 69905067 // AWS's figure: a 50 MB zip in base64
+		}
+		return awserr.New(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for the %s operation", shown, rt.op))
+	}
+	// Authenticate on the headers before reading the body: a caller that signs its
+	// x-amz-content-sha256 is verified now and its body checked against it as it is read; any
+	// other caller must at least be signed with a known, current key before furl holds its body.
+	var p *iam.Principal
+	declared := sigv4.DeclaredPayloadHash(c.r)
+	if declared != "" {
+		if p, err = h.authn.Authenticate(c.r.Context(), c.r, declared, "lambda"); err != nil {
+			return err
+		}
+	} else if err := h.authn.Precheck(c.r.Context(), c.r, "lambda"); err != nil {
+		return err
+	}
+	if c.r.ContentLength > limit {
+		return tooLarge()
+	}
+	body, err := reqbody.Read(c.r.Context(), c.w, c.r, limit, h.bodies)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			if rt.op == "Invoke" || rt.op == "InvokeWithResponseStream" {
-				return awserr.New(http.StatusRequestEntityTooLarge, "RequestTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for the InvokeFunction operation", MaxInvokeBytes))
-			}
-			shown := limit
-			if limit == MaxCodeRequestBytes {
-				shown = 69905067 // AWS's figure: a 50 MB zip in base64
-			}
-			return awserr.New(http.StatusRequestEntityTooLarge, "RequestEntityTooLargeException", fmt.Sprintf("Request must be smaller than %d bytes for the %s operation", shown, rt.op))
+		if errors.Is(err, reqbody.ErrTooLarge) {
+			return tooLarge()
 		}
 		return awserr.InvalidParameter("Could not read the request body.")
 	}
-	c.body = body
-	p, err := h.authn.Authenticate(c.r.Context(), c.r, sigv4.HashPayload(body), "lambda")
-	if err != nil {
+	c.body = body.Bytes
+	if declared != "" {
+		if body.SHA256 != declared {
+			return sigv4.ErrPayloadHashMismatch()
+		}
+	} else if p, err = h.authn.Authenticate(c.r.Context(), c.r, body.SHA256, "lambda"); err != nil {
 		return err
 	}
 	c.principal = p

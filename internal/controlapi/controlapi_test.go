@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
 	"github.com/aws/aws-sdk-go-v2/credentials"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
@@ -34,6 +35,7 @@ import (
 	"github.com/furl/furl/internal/iamapi"
 	"github.com/furl/furl/internal/identity"
 	"github.com/furl/furl/internal/pool"
+	"github.com/furl/furl/internal/sigv4"
 	"github.com/furl/furl/internal/store"
 )
 
@@ -748,8 +750,21 @@ func TestErrors(t *testing.T) {
 		})
 	}
 	t.Run("oversize create", func(t *testing.T) {
+		// Signed with a declared payload hash: authenticated on the headers, then the body is
+		// cut off at the limit as it streams in.
 		body := io.LimitReader(zeroReader{}, controlapi.MaxCodeRequestBytes+1)
-		resp, err := http.Post(e.srv.URL+"/2015-03-31/functions", "application/json", body)
+		r, err := http.NewRequest("POST", e.srv.URL+"/2015-03-31/functions", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Header.Set("Content-Type", "application/json")
+		const declared = "0000000000000000000000000000000000000000000000000000000000000000"
+		r.Header.Set("X-Amz-Content-Sha256", declared)
+		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret},
+			r, declared, "lambda", testRegion, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(r)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -757,6 +772,39 @@ func TestErrors(t *testing.T) {
 		resp.Body.Close()
 		if resp.StatusCode != 413 || !strings.Contains(string(b), "Request must be smaller than 69905067 bytes for the CreateFunction operation") {
 			t.Fatalf("oversize: %d %s", resp.StatusCode, b)
+		}
+	})
+	t.Run("oversize create, unsigned", func(t *testing.T) {
+		// Refused on its headers: furl does not read an unsigned body.
+		body := io.LimitReader(zeroReader{}, controlapi.MaxCodeRequestBytes+1)
+		resp, err := http.Post(e.srv.URL+"/2015-03-31/functions", "application/json", body)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 403 || resp.Header.Get("X-Amzn-Errortype") != "MissingAuthenticationTokenException" {
+			t.Fatalf("unsigned oversize: %d %s", resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"))
+		}
+	})
+	t.Run("declared hash mismatch", func(t *testing.T) {
+		payload := []byte(`{"FunctionName":"x"}`)
+		r, err := http.NewRequest("POST", e.srv.URL+"/2015-03-31/functions", bytes.NewReader(payload))
+		if err != nil {
+			t.Fatal(err)
+		}
+		declared := sigv4.HashPayload([]byte("something else"))
+		r.Header.Set("X-Amz-Content-Sha256", declared)
+		if err := v4.NewSigner().SignHTTP(context.Background(), aws.Credentials{AccessKeyID: testKey, SecretAccessKey: testSecret},
+			r, declared, "lambda", testRegion, time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != 400 || resp.Header.Get("X-Amzn-Errortype") != "XAmzContentSHA256Mismatch" {
+			t.Fatalf("mismatch: %d %s", resp.StatusCode, resp.Header.Get("X-Amzn-Errortype"))
 		}
 	})
 	t.Run("unsigned", func(t *testing.T) {

@@ -38,6 +38,10 @@ func (a *rootAuthenticator) Authenticate(ctx context.Context, r *http.Request, b
 	return &iam.Principal{Type: "Account", AccountID: a.accountID, ARN: arn, PrincipalARN: arn, UserID: a.accountID, AccessKeyID: res.AccessKeyID}, nil
 }
 
+func (a *rootAuthenticator) Precheck(ctx context.Context, r *http.Request, services ...string) error {
+	return a.verifier.Precheck(ctx, r, sigv4.Scope{Services: services, Regions: []string{a.region}})
+}
+
 // rootOnly allows the account root and refuses everyone else.
 type rootOnly struct{ accountID string }
 

@@ -17,6 +17,7 @@ import (
 	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/iam"
 	"github.com/furl/furl/internal/identity"
+	"github.com/furl/furl/internal/reqbody"
 	"github.com/furl/furl/internal/sigv4"
 	"github.com/furl/furl/internal/store"
 )
@@ -99,16 +100,34 @@ func (q *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		writeXML(w, e.Status, requestID, renderError(ns, e, requestID))
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, maxQueryBody))
+	authFail := func(err error) {
+		e := awserr.As(err)
+		qe := *e
+		qe.Code = sigv4.QueryCode(e.Code)
+		fail(&qe)
+	}
+	// Authenticate what needs no body first: an unsigned caller, or one with an unknown key, is
+	// refused before furl reads (and holds) its body.
+	if err := q.id.Precheck(r.Context(), r, "iam", "sts"); err != nil {
+		ns = q.refusalNamespace(r)
+		authFail(err)
+		return
+	}
+	ns = nsIAM
+	if r.ContentLength > maxQueryBody {
+		fail(errValidation("Request body is too large."))
+		return
+	}
+	rb, err := reqbody.Read(r.Context(), w, r, maxQueryBody, nil)
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
+		if errors.Is(err, reqbody.ErrTooLarge) {
 			fail(errValidation("Request body is too large."))
 			return
 		}
 		fail(awserr.New(http.StatusBadRequest, "InvalidRequest", "Could not read the request body."))
 		return
 	}
+	body := rb.Bytes
 	ps, err := parseParams(r.Header.Get("Content-Type"), body, r.URL.RawQuery)
 	if err != nil {
 		fail(errInvalidInput("Could not parse the request parameters."))
@@ -125,12 +144,9 @@ func (q *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if service == "sts" {
 		ns = nsSTS
 	}
-	p, err := q.id.Authenticate(r.Context(), r, sigv4.HashPayload(body), service)
+	p, err := q.id.Authenticate(r.Context(), r, rb.SHA256, service)
 	if err != nil {
-		e := awserr.As(err)
-		qe := *e
-		qe.Code = sigv4.QueryCode(e.Code)
-		fail(&qe)
+		authFail(err)
 		return
 	}
 	ops := q.iam
@@ -158,6 +174,33 @@ func (q *API) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writeXML(w, http.StatusOK, requestID, renderResponse(ns, action, res, requestID))
+}
+
+// maxRefusedBody is how much of a refused (unauthenticated) request's body furl reads: enough
+// for the Action that picks the error's XML namespace, no more.
+const maxRefusedBody = 4 << 10
+
+// refusalNamespace is the XML namespace of an error for r, refused before its body was read: STS
+// when the credential scope or the Action (from a small body) is STS's.
+func (q *API) refusalNamespace(r *http.Request) string {
+	switch scopeService(r) {
+	case "sts":
+		return nsSTS
+	case "iam":
+		return nsIAM
+	}
+	var body []byte
+	if r.ContentLength >= 0 && r.ContentLength <= maxRefusedBody {
+		if rb, err := reqbody.Read(r.Context(), nil, r, maxRefusedBody, nil); err == nil {
+			body = rb.Bytes
+		}
+	}
+	if ps, err := parseParams(r.Header.Get("Content-Type"), body, r.URL.RawQuery); err == nil {
+		if _, ok := q.sts[ps.get("Action")]; ok {
+			return nsSTS
+		}
+	}
+	return nsIAM
 }
 
 // scopeService returns the service of the request's credential scope, or "".

@@ -189,15 +189,32 @@ func (s *Service) lookupKeyStore(ctx context.Context, akid string) (sigv4.Creden
 // IAM/STS): UnrecognizedClientException for unknown, inactive or deleted keys and bad tokens,
 // InvalidSignatureException, ExpiredTokenException, MissingAuthenticationTokenException, ...
 func (s *Service) Authenticate(ctx context.Context, r *http.Request, bodySHA256Hex string, service string) (*iam.Principal, error) {
-	scope := sigv4.Scope{Services: []string{service}}
-	if service != "iam" && service != "sts" {
-		scope.Regions = []string{s.region}
-	}
+	scope := s.scope(service)
 	res, err := s.verify.Verify(ctx, r, bodySHA256Hex, scope)
 	if err != nil {
 		return nil, err
 	}
 	return s.principal(res.Credentials), nil
+}
+
+// Precheck runs the checks of Authenticate that need no body (sigv4.Verifier.Precheck): a
+// caller that is not signed, or signs with an unknown key, is refused before its body is read.
+// services lists the services the credential scope may name.
+func (s *Service) Precheck(ctx context.Context, r *http.Request, services ...string) error {
+	scope := s.scope(services...)
+	return s.verify.Precheck(ctx, r, scope)
+}
+
+// scope is the credential scope requests for services must carry: IAM and STS are global, other
+// services are in furl's region.
+func (s *Service) scope(services ...string) sigv4.Scope {
+	scope := sigv4.Scope{Services: services}
+	for _, svc := range services {
+		if svc != "iam" && svc != "sts" {
+			scope.Regions = []string{s.region}
+		}
+	}
+	return scope
 }
 
 func (s *Service) principal(c sigv4.Credentials) *iam.Principal {

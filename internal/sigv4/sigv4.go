@@ -151,36 +151,8 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, payloadHash stri
 	if payloadHash == "" {
 		payloadHash = EmptyPayloadHash
 	}
-	clock := time.Now
-	if v.Now != nil {
-		clock = v.Now
-	}
-	now := clock().UTC()
-	a, err := parseRequest(r)
+	a, creds, err := v.precheck(ctx, r, want)
 	if err != nil {
-		return nil, err
-	}
-	if err := a.checkScope(want); err != nil {
-		return nil, err
-	}
-	if err := a.checkTime(now); err != nil {
-		return nil, err
-	}
-	if v.Lookup == nil {
-		return nil, awserr.Internal(errors.New("sigv4: verify: no key lookup configured"))
-	}
-	creds, err := v.Lookup.LookupAccessKey(ctx, a.accessKeyID)
-	if err != nil {
-		if errors.Is(err, ErrUnknownAccessKey) {
-			return nil, errUnrecognizedClient(fmt.Errorf("sigv4: verify: %w", err))
-		}
-		var ae *awserr.Error
-		if errors.As(err, &ae) {
-			return nil, ae
-		}
-		return nil, awserr.Internal(fmt.Errorf("sigv4: verify: lookup %s: %w", a.accessKeyID, err))
-	}
-	if err := checkToken(creds, a.token, now); err != nil {
 		return nil, err
 	}
 
@@ -213,6 +185,73 @@ func (v *Verifier) Verify(ctx context.Context, r *http.Request, payloadHash stri
 		res.Expires = time.Duration(a.expires) * time.Second
 	}
 	return res, nil
+}
+
+// Precheck runs every check of Verify that does not need the body: the request is signed, the
+// signature's form, scope and time are valid, and the access key (and session token) is known
+// and current. A server calls it before reading a body, so that an anonymous caller cannot make
+// it hold one; Verify must still follow. Every failure is the *awserr.Error Verify would return.
+func (v *Verifier) Precheck(ctx context.Context, r *http.Request, want Scope) error {
+	_, _, err := v.precheck(ctx, r, want)
+	return err
+}
+
+func (v *Verifier) precheck(ctx context.Context, r *http.Request, want Scope) (*auth, Credentials, error) {
+	clock := time.Now
+	if v.Now != nil {
+		clock = v.Now
+	}
+	now := clock().UTC()
+	a, err := parseRequest(r)
+	if err != nil {
+		return nil, Credentials{}, err
+	}
+	if err := a.checkScope(want); err != nil {
+		return nil, Credentials{}, err
+	}
+	if err := a.checkTime(now); err != nil {
+		return nil, Credentials{}, err
+	}
+	if v.Lookup == nil {
+		return nil, Credentials{}, awserr.Internal(errors.New("sigv4: verify: no key lookup configured"))
+	}
+	creds, err := v.Lookup.LookupAccessKey(ctx, a.accessKeyID)
+	if err != nil {
+		if errors.Is(err, ErrUnknownAccessKey) {
+			return nil, Credentials{}, errUnrecognizedClient(fmt.Errorf("sigv4: verify: %w", err))
+		}
+		var ae *awserr.Error
+		if errors.As(err, &ae) {
+			return nil, Credentials{}, ae
+		}
+		return nil, Credentials{}, awserr.Internal(fmt.Errorf("sigv4: verify: lookup %s: %w", a.accessKeyID, err))
+	}
+	if err := checkToken(creds, a.token, now); err != nil {
+		return nil, Credentials{}, err
+	}
+	return a, creds, nil
+}
+
+// DeclaredPayloadHash is the request's x-amz-content-sha256 when it is a SHA-256 in lowercase
+// hex (the form a signature can cover), else "". With it a server can verify the signature
+// before it reads the body, then check the body against it as it reads.
+func DeclaredPayloadHash(r *http.Request) string {
+	h := r.Header.Get("X-Amz-Content-Sha256")
+	if len(h) != 2*sha256.Size {
+		return ""
+	}
+	for i := 0; i < len(h); i++ {
+		if _, ok := fromLowerHex(h[i]); !ok {
+			return ""
+		}
+	}
+	return h
+}
+
+// ErrPayloadHashMismatch is the error for a body that does not match the
+// x-amz-content-sha256 the client signed.
+func ErrPayloadHashMismatch() *awserr.Error {
+	return awserr.New(http.StatusBadRequest, "XAmzContentSHA256Mismatch", "The provided 'x-amz-content-sha256' header does not match what was computed.")
 }
 
 // matches tries the canonical form AWS uses first, then the variants real clients produce:
