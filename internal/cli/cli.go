@@ -101,11 +101,17 @@ func runServe(ctx context.Context, args []string, stdio Stdio, getenv func(strin
 		return fmt.Errorf("%w: %v", errUsage, err)
 	}
 	log := slog.New(slog.NewTextHandler(stdio.Err, &slog.HandlerOptions{Level: parseLevel(cfg.LogLevel)}))
-	srv, err := server.New(ctx, cfg, log)
+	// Listen first: a busy port fails before furl creates credentials or a database.
+	ln, err := server.Listen(cfg.Addr)
 	if err != nil {
 		return err
 	}
-	return srv.Serve(ctx, nil)
+	srv, err := server.New(ctx, cfg, log)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	return srv.Serve(ctx, ln)
 }
 
 func parseLevel(s string) slog.Level {

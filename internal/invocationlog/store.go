@@ -62,7 +62,7 @@ type subscriber struct {
 
 // Open opens (creating) a store in dir. retention <= 0 keeps logs forever. Close stops it.
 func Open(dir string, retention time.Duration, log *slog.Logger) (*Store, error) {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("invocationlog: open: %w", err)
 	}
 	if log == nil {
@@ -212,10 +212,10 @@ func (s *Store) fileLocked(fn, day string) (*dayFile, error) {
 		delete(s.files, fn)
 	}
 	d := filepath.Join(s.dir, fn)
-	if err := os.MkdirAll(d, 0o755); err != nil {
+	if err := os.MkdirAll(d, 0o700); err != nil {
 		return nil, fmt.Errorf("invocationlog: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(d, day+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	f, err := os.OpenFile(filepath.Join(d, day+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("invocationlog: %w", err)
 	}

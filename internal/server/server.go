@@ -10,9 +10,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/furl/furl/internal/bootstraps"
@@ -61,23 +61,41 @@ type Server struct {
 
 // New builds a server from cfg: data directory, root credentials, store, code store, logs,
 // bootstraps, pool, identity, functions, and the HTTP planes. It listens only in Serve.
-func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, err error) {
+func New(ctx context.Context, cfg config.Config, log *slog.Logger) (*Server, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, fmt.Errorf("server: %w", err)
 	}
-	s = &Server{cfg: cfg, log: log}
-	defer func() {
-		if err != nil {
-			s.close(context.Background())
+	s := &Server{cfg: cfg, log: log}
+	if err := s.build(ctx); err != nil {
+		_ = s.close(context.Background())
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("server: interrupted during startup: %w", ctx.Err())
 		}
-	}()
-	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
-		return nil, fmt.Errorf("server: data dir: %w", err)
+		return nil, err
+	}
+	return s, nil
+}
+
+// build does New's work; on error New closes whatever it built.
+func (s *Server) build(ctx context.Context) error {
+	cfg, log := s.cfg, s.log
+	if err := prepareDataDir(cfg.DataDir, log); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	lock, err := lockDataDir(cfg.DataDir)
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	s.closers = append(s.closers, func(context.Context) error { return lock.Close() })
+	if n, err := raiseFileLimit(); err != nil {
+		log.Warn("could not raise the open-file limit", "err", err)
+	} else {
+		log.Debug("open-file limit", "nofile", n)
 	}
 	if cfg.RootAccessKeyID == "" {
 		id, secret, created, err := identity.EnsureRootCredentials(cfg.DataDir)
 		if err != nil {
-			return nil, fmt.Errorf("server: %w", err)
+			return fmt.Errorf("server: %w", err)
 		}
 		cfg.RootAccessKeyID, cfg.RootSecretAccessKey = id, secret
 		if created {
@@ -89,25 +107,29 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	}
 	s.cfg = cfg
 
-	db, err := store.Open(ctx, filepath.Join(cfg.DataDir, "furl.db"))
+	dbPath := filepath.Join(cfg.DataDir, "furl.db")
+	if err := createPrivate(dbPath); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+	db, err := store.Open(ctx, dbPath)
 	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+		return fmt.Errorf("server: %w", err)
 	}
 	s.closers = append(s.closers, func(context.Context) error { return db.Close() })
 
 	code, err := codestore.Open(filepath.Join(cfg.DataDir, "code"), codestore.Limits{})
 	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+		return fmt.Errorf("server: %w", err)
 	}
 	logs, err := invocationlog.Open(filepath.Join(cfg.DataDir, "logs"), cfg.LogRetention, log)
 	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+		return fmt.Errorf("server: %w", err)
 	}
 	s.closers = append(s.closers, func(context.Context) error { return logs.Close() })
 
 	boots, err := bootstraps.New(filepath.Join(cfg.DataDir, "runtimes"))
 	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+		return fmt.Errorf("server: %w", err)
 	}
 	// Find the interpreters now (a pyenv shim costs ~0.7 s per start; resolved once here it
 	// costs nothing on cold starts).
@@ -147,7 +169,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 		TrustedProxies: cfg.TrustedProxies, Log: log,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+		return fmt.Errorf("server: %w", err)
 	}
 
 	s.functions = functions.New(db, code, functions.Options{
@@ -157,10 +179,10 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 		Stage:     s.pool.Stage,
 	}, log)
 	if err := s.functions.Recover(ctx); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+		return fmt.Errorf("server: %w", err)
 	}
 	if err := s.setupTLS(ctx); err != nil {
-		return nil, err
+		return err
 	}
 
 	met := metrics.New(s.pool)
@@ -181,7 +203,7 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 	s.events = s.requireFunctionRead(ids, gw.EventsHandler())
 	s.metrics = met.Handler()
 	if s.queryAPI, err = iamapi.New(iamapi.Options{Identity: ids, Store: db, Log: log}); err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+		return fmt.Errorf("server: %w", err)
 	}
 	s.controlPlane = controlapi.New(s.functions, ids, ids, s.pool, logs, log)
 	s.console, err = console.New(console.Options{
@@ -190,9 +212,9 @@ func New(ctx context.Context, cfg config.Config, log *slog.Logger) (s *Server, e
 		URLs: gw,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("server: %w", err)
+		return fmt.Errorf("server: %w", err)
 	}
-	return s, nil
+	return nil
 }
 
 func (s *Server) close(ctx context.Context) error {
@@ -235,14 +257,27 @@ func IsURLHost(host string) bool {
 	return ok
 }
 
+// Listen opens the TCP listener for addr, with a message that says what to do when the port is
+// taken.
+func Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		if errors.Is(err, syscall.EADDRINUSE) {
+			return nil, fmt.Errorf("cannot listen on %s: the address is in use (another furl, or another server); choose another with --addr", addr)
+		}
+		return nil, fmt.Errorf("cannot listen on %s: %w", addr, err)
+	}
+	return ln, nil
+}
+
 // Serve listens on cfg.Addr (or uses ln when non-nil) until ctx ends, then shuts down in order:
 // stop accepting, drain in-flight requests, stop environments, close the store.
 func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if ln == nil {
 		var err error
-		ln, err = net.Listen("tcp", s.cfg.Addr)
+		ln, err = Listen(s.cfg.Addr)
 		if err != nil {
-			return fmt.Errorf("server: listen: %w", err)
+			return fmt.Errorf("server: %w", err)
 		}
 	}
 	hs := &http.Server{
