@@ -35,6 +35,7 @@ import (
 	"github.com/furl/furl/internal/bootstraps"
 	"github.com/furl/furl/internal/pool"
 	"github.com/furl/furl/internal/procs"
+	"github.com/furl/furl/internal/sandbox"
 )
 
 const pythonHandler = `import json
@@ -54,6 +55,7 @@ type options struct {
 	nodeWarm bool
 	verbose  bool
 	affinity bool
+	sandbox  bool
 	adaptive bool
 	goSrc    string
 }
@@ -79,6 +81,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fl.BoolVar(&o.nodeWarm, "node-warm", true, "also measure Node.js warm latency")
 	fl.BoolVar(&o.adaptive, "adaptive-procs", true, "adapt GOMAXPROCS to the load, as furl serve does by default")
 	fl.BoolVar(&o.affinity, "cpu-affinity", true, "limit environments to CPUs by memory size, as furl serve does by default")
+	fl.BoolVar(&o.sandbox, "sandbox", true, "also measure sandboxed environments (needs bwrap), side by side with --sandbox=off")
 	fl.BoolVar(&o.verbose, "v", false, "log the pool's debug output")
 	fl.StringVar(&o.goSrc, "gofn", "./bench/invoke/gofn", "package of the Go function")
 	if err := fl.Parse(args); err != nil {
@@ -164,16 +167,46 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		table[row][col] = v
 	}
 
+	// The same functions in sandboxed environments (a second pool), measured interleaved with
+	// the unsandboxed ones so both see the same machine.
+	var sp *pool.Pool
+	if o.sandbox {
+		sb, err := sandbox.New(ctx, sandbox.Options{}, log)
+		if err != nil {
+			return fmt.Errorf("bench: %w (run with -sandbox=false to skip the sandbox columns)", err)
+		}
+		sp = pool.New(pool.Config{WorkDir: filepath.Join(work, "envs-sandbox"), Path: "/usr/local/bin:/usr/bin:/bin", IdleTimeout: time.Hour, CPUAffinity: o.affinity, Sandbox: sb},
+			log, pool.DefaultLauncher{Managed: set}, nil)
+		defer func() {
+			cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			_ = sp.Close(cctx)
+		}()
+		cols = append(cols, "sandbox go", "sandbox python", "sandbox node")
+	}
+
 	// Cold starts first, while the machine is quiet.
 	for _, rt := range []string{"go", "python", "node"} {
-		c, err := coldStarts(ctx, p, targets[rt], o.coldRuns)
-		if err != nil {
-			return fmt.Errorf("bench: cold %s: %w", rt, err)
+		pools := []struct {
+			p   *pool.Pool
+			col string
+		}{{p, "furl " + rt}}
+		if sp != nil {
+			pools = append(pools, struct {
+				p   *pool.Pool
+				col string
+			}{sp, "sandbox " + rt})
 		}
-		set1("cold start to first response, median (ms)", "furl "+rt, ms(c.median))
-		set1("cold start to first response, min (ms)", "furl "+rt, ms(c.min))
-		set1("init duration reported, median (ms)", "furl "+rt, ms(c.initMedian))
-		fmt.Fprintf(stderr, "cold %-6s median %s ms (min %s, %d runs)\n", rt, ms(c.median), ms(c.min), o.coldRuns)
+		for _, pc := range pools {
+			c, err := coldStarts(ctx, pc.p, targets[rt], o.coldRuns)
+			if err != nil {
+				return fmt.Errorf("bench: cold %s: %w", pc.col, err)
+			}
+			set1("cold start to first response, median (ms)", pc.col, ms(c.median))
+			set1("cold start to first response, min (ms)", pc.col, ms(c.min))
+			set1("init duration reported, median (ms)", pc.col, ms(c.initMedian))
+			fmt.Fprintf(stderr, "cold %-14s median %s ms (min %s, %d runs)\n", pc.col, ms(c.median), ms(c.min), o.coldRuns)
+		}
 	}
 
 	warmRuntimes := []string{"go", "python"}
@@ -188,6 +221,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 			}
 			addWarm(set1, "furl "+rt, conc, w)
 			fmt.Fprintf(stderr, "warm %-6s c=%d p50 %s ms p99 %s ms %s inv/s (%d invokes)\n", rt, conc, ms(w.p50), ms(w.p99), rate(w.throughput), w.n)
+			if sp != nil {
+				w, err := warmPool(ctx, sp, targets[rt], conc, o)
+				if err != nil {
+					return fmt.Errorf("bench: warm sandbox %s c=%d: %w", rt, conc, err)
+				}
+				addWarm(set1, "sandbox "+rt, conc, w)
+				fmt.Fprintf(stderr, "warm sandbox %-6s c=%d p50 %s ms p99 %s ms %s inv/s (%d invokes)\n", rt, conc, ms(w.p50), ms(w.p99), rate(w.throughput), w.n)
+			}
 		}
 	}
 
@@ -228,6 +269,9 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintln(stdout)
 	fmt.Fprintln(stdout, "furl: in-process pool.Invoke → Runtime API → real function process (Go: aws-lambda-go; Python, Node: furl's bootstraps).")
+	if sp != nil {
+		fmt.Fprintln(stdout, "sandbox: the same functions with --sandbox=on (bubblewrap namespaces, code bound read-only instead of copied, Runtime API admission by socket owner).")
+	}
 	fmt.Fprintln(stdout, "Cold start: Invoke with a new configuration (new ConfigKey) until the first response: process start, init, invoke (the package copy was staged at deploy, as furl serve does).")
 	if o.rie != "" {
 		fmt.Fprintln(stdout, "rie: HTTP POST to the emulator's /2015-03-31/functions/function/invocations (keep-alive client), same Go binary;")
