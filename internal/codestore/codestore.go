@@ -47,6 +47,8 @@ type Package struct {
 	Hex    string // lowercase hex SHA-256, the storage key
 	Sha256 string // base64 SHA-256, AWS's CodeSha256
 	Size   int64
+	// Unzipped is the total size of its files.
+	Unzipped int64
 }
 
 // Limits bound what Put accepts; zero fields take the AWS defaults.
@@ -106,11 +108,12 @@ func (s *Store) Dir(h string) string { return filepath.Join(s.root, "unpacked", 
 // Put validates data as a deployment package, stores it durably (written, fsynced, renamed,
 // directory fsynced) and unpacks it. Only after Put returns may a database row point at it.
 func (s *Store) Put(ctx context.Context, data []byte) (Package, error) {
-	if _, err := Check(data, s.limits); err != nil {
+	unzipped, err := Check(data, s.limits)
+	if err != nil {
 		return Package{}, err
 	}
 	sum := sha256.Sum256(data)
-	p := Package{Hex: hex.EncodeToString(sum[:]), Sha256: base64.StdEncoding.EncodeToString(sum[:]), Size: int64(len(data))}
+	p := Package{Hex: hex.EncodeToString(sum[:]), Sha256: base64.StdEncoding.EncodeToString(sum[:]), Size: int64(len(data)), Unzipped: unzipped}
 	if err := ctx.Err(); err != nil {
 		return Package{}, fmt.Errorf("codestore: put: %w", err)
 	}
@@ -171,6 +174,15 @@ func randHex() string {
 // Check validates data as Put would, with the store's limits, without writing anything; it
 // returns the total unzipped size.
 func (s *Store) Check(data []byte) (int64, error) { return Check(data, s.limits) }
+
+// UnzippedSize returns the total size of a stored package's files.
+func (s *Store) UnzippedSize(h string) (int64, error) {
+	data, err := s.Read(h)
+	if err != nil {
+		return 0, err
+	}
+	return Check(data, s.limits)
+}
 
 // Read returns the stored zip.
 func (s *Store) Read(h string) ([]byte, error) {

@@ -90,6 +90,7 @@ type route struct {
 	action  string
 	limit   int64
 	fnParam bool // path carries a FunctionName: authorized against its ARN
+	layer   bool // path carries a LayerName (and VersionNumber): authorized against its ARN
 	serve   func(h *Handler, c *call) error
 }
 
@@ -201,6 +202,8 @@ func (h *Handler) authorize(c *call, rt *route) error {
 				policy = doc
 			}
 		}
+	} else if rt.layer {
+		action, resource = h.layerResource(c, action)
 	} else if rt.op == "TagResource" || rt.op == "UntagResource" || rt.op == "ListTags" {
 		resource = c.params[0]
 	} else if rt.op == "CreateFunction" {
@@ -330,6 +333,15 @@ var routes = []routeEntry{
 	rte("GET", "/2021-10-31/functions/*/urls", route{op: "ListFunctionUrlConfigs", fnParam: true, serve: (*Handler).listURLs}),
 	rte("GET", "/furl/v1/functions/*/logs", route{op: "GetFunctionLogs", action: "lambda:GetFunction", fnParam: true, serve: (*Handler).getLogs}),
 	rte("GET", "/furl/v1/functions/*/code", route{op: "GetFunctionCode", action: "lambda:GetFunction", fnParam: true, serve: (*Handler).getCode}),
+	rte("POST", "/2018-10-31/layers/*/versions", route{op: "PublishLayerVersion", layer: true, limit: MaxCodeRequestBytes, serve: (*Handler).publishLayerVersion}),
+	rte("GET", "/2018-10-31/layers/*/versions", route{op: "ListLayerVersions", layer: true, serve: (*Handler).listLayerVersions}),
+	rte("GET", "/2018-10-31/layers", route{op: "ListLayers", layer: true, serve: (*Handler).listLayers}),
+	rte("GET", "/2018-10-31/layers/*/versions/*", route{op: "GetLayerVersion", layer: true, serve: (*Handler).getLayerVersion}),
+	rte("DELETE", "/2018-10-31/layers/*/versions/*", route{op: "DeleteLayerVersion", layer: true, serve: (*Handler).deleteLayerVersion}),
+	rte("POST", "/2018-10-31/layers/*/versions/*/policy", route{op: "AddLayerVersionPermission", layer: true, serve: (*Handler).addLayerVersionPermission}),
+	rte("GET", "/2018-10-31/layers/*/versions/*/policy", route{op: "GetLayerVersionPolicy", layer: true, serve: (*Handler).getLayerVersionPolicy}),
+	rte("DELETE", "/2018-10-31/layers/*/versions/*/policy/*", route{op: "RemoveLayerVersionPermission", layer: true, serve: (*Handler).removeLayerVersionPermission}),
+	rte("GET", "/furl/v1/layers/*/versions/*/content", route{op: "GetLayerContent", action: "lambda:GetLayerVersion", layer: true, serve: (*Handler).getLayerContent}),
 }
 
 // decode parses a JSON request body into v (an empty body is an empty object).

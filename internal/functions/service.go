@@ -275,9 +275,6 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateInput) (*lambda.
 	if ref.Qualifier != "" {
 		return nil, awserr.InvalidParameter("Unsupported function name %s: a qualifier is not allowed here.", in.FunctionName)
 	}
-	if len(in.Layers) > 0 {
-		return nil, awserr.InvalidParameter("Layers are not supported by furl; include the layer's files in the deployment package.")
-	}
 	if in.PackageType == "Image" || in.Code.ImageUri != "" {
 		return nil, awserr.InvalidParameter("furl supports only Zip packages; PackageType Image is not supported.")
 	}
@@ -350,11 +347,15 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateInput) (*lambda.
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
+		layers, err := s.resolveLayers(tx, in.Layers, pkg.Unzipped)
+		if err != nil {
+			return err
+		}
+		cfg.Layers = layers
 		rec := &store.FunctionRecord{Name: ref.Name, Created: now, Tags: in.Tags}
 		if err := tx.PutFunction(rec); err != nil {
 			return err
 		}
-		var err error
 		out, err = s.putLatest(tx, rec, cfg, pkg.Hex, in.Publish)
 		return err
 	})
@@ -565,6 +566,9 @@ func (s *Service) UpdateFunctionCode(ctx context.Context, ref Ref, in *UpdateCod
 			out = c
 			return nil
 		}
+		if err := checkWithLayers(pkg.Unzipped, c.Layers); err != nil {
+			return err
+		}
 		c.CodeSha256, c.CodeSize = pkg.Sha256, pkg.Size
 		if arch != "" {
 			c.Architecture = arch
@@ -592,17 +596,15 @@ type UpdateConfigInput struct {
 	MemorySize  *int
 	Runtime     *string
 	Environment *struct{ Variables map[string]string }
-	Layers      []string
-	RevisionId  string
+	// Layers replaces the function's layers when present ([] removes them all).
+	Layers     *[]string
+	RevisionId string
 }
 
 // UpdateFunctionConfiguration changes $LATEST's settings; only supplied fields change.
 func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref Ref, in *UpdateConfigInput) (*lambda.FunctionConfig, error) {
 	if ref.Qualifier != "" && ref.Qualifier != lambda.LatestVersion {
 		return nil, awserr.InvalidParameter("Please do not provide a qualifier when updating function configuration.")
-	}
-	if len(in.Layers) > 0 {
-		return nil, awserr.InvalidParameter("Layers are not supported by furl; include the layer's files in the deployment package.")
 	}
 	if in.Role != nil {
 		if err := validateRole(*in.Role); err != nil {
@@ -666,6 +668,15 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref Ref, in *
 		if err != nil {
 			return err
 		}
+		if in.Layers != nil {
+			unzipped, err := s.code.UnzippedSize(h)
+			if err != nil {
+				return err
+			}
+			if c.Layers, err = s.resolveLayers(tx, *in.Layers, unzipped); err != nil {
+				return err
+			}
+		}
 		s.touch(c)
 		out, err = s.putLatest(tx, f, c, h, false)
 		return err
@@ -725,7 +736,8 @@ func (s *Service) DeleteFunction(ctx context.Context, ref Ref) ([]string, error)
 
 func sameVersionContent(a, b *lambda.FunctionConfig) bool {
 	return a.CodeSha256 == b.CodeSha256 && a.Runtime == b.Runtime && a.Handler == b.Handler && a.Role == b.Role &&
-		a.Timeout == b.Timeout && a.MemoryMB == b.MemoryMB && a.Architecture == b.Architecture && mapsEqual(a.Environment, b.Environment)
+		a.Timeout == b.Timeout && a.MemoryMB == b.MemoryMB && a.Architecture == b.Architecture && mapsEqual(a.Environment, b.Environment) &&
+		layersEqual(a.Layers, b.Layers)
 }
 
 func mapsEqual(a, b map[string]string) bool {
@@ -914,13 +926,17 @@ func (s *Service) target(ctx context.Context, c *lambda.FunctionConfig) (*pool.T
 	if err != nil {
 		return nil, err
 	}
+	layers, err := s.layerDirs(ctx, c.Layers)
+	if err != nil {
+		return nil, err
+	}
 	env := make(map[string]string, len(c.Environment))
 	for k, v := range c.Environment {
 		env[k] = v
 	}
 	return &pool.Target{
 		FunctionName: c.Name, FunctionARN: s.ARN(c.Name, ""), Version: c.Version, Runtime: c.Runtime, Handler: c.Handler,
-		CodeDir: dir, MemoryMB: c.MemoryMB, Timeout: c.Timeout, Environment: env,
+		CodeDir: dir, Layers: layers, MemoryMB: c.MemoryMB, Timeout: c.Timeout, Environment: env,
 		ReservedConcurrency: c.ReservedConcurrency, ConfigKey: c.CodeSha256 + "/" + c.RevisionID, Region: s.opt.Region,
 	}, nil
 }

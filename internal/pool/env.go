@@ -33,6 +33,7 @@ type env struct {
 	id        string
 	dir       string
 	taskRoot  string
+	optDir    string // the environment's merged layers; "" without layers
 	stream    string
 
 	srv  *runtimeapi.Server
@@ -147,6 +148,9 @@ func (e *env) start() error {
 		e.copyDuration, e.staged = time.Since(copyStart), staged
 	} else {
 		e.taskRoot = sandboxTask
+	}
+	if err := e.mergeLayers(sb != nil); err != nil {
+		return err
 	}
 	argv, lenv, err := e.p.launcher.Command(t.Runtime, t.Handler, hostTask)
 	if err != nil {
@@ -327,6 +331,11 @@ func (e *env) environ(launcherEnv []string, tmp string) []string {
 	}
 	for k, v := range t.Environment {
 		if !lambda.ReservedEnv(k) {
+			m[k] = v
+		}
+	}
+	if e.optDir != "" {
+		for k, v := range layerPathEnv(t.Runtime, e.optDir, m) {
 			m[k] = v
 		}
 	}

@@ -287,7 +287,8 @@ func (t *FuncTx) AllVersions(afterName, afterVersion string, limit int) ([]*lamb
 // the functions.
 func (t *FuncTx) CodeUsage() (total int64, functions int, err error) {
 	err = t.tx.QueryRowContext(t.ctx, `SELECT
-		COALESCE((SELECT SUM(json_extract(config, '$.CodeSize')) FROM function_versions), 0),
+		COALESCE((SELECT SUM(json_extract(config, '$.CodeSize')) FROM function_versions), 0)
+		+ COALESCE((SELECT SUM(json_extract(doc, '$.CodeSize')) FROM layer_versions), 0),
 		(SELECT COUNT(*) FROM functions)`).Scan(&total, &functions)
 	if err != nil {
 		return 0, 0, fmt.Errorf("store: code usage: %w", err)
@@ -564,9 +565,13 @@ func (t *FuncTx) CountAsync() (int, error) {
 	return n, nil
 }
 
-// CodeHashes returns every package hash some version references.
+// CodeHashes returns every package hash some function version or layer version references.
 func (t *FuncTx) CodeHashes() (map[string]bool, error) {
-	rows, err := t.tx.QueryContext(t.ctx, `SELECT DISTINCT code_hex FROM function_versions`)
+	// Function packages, layer versions' packages, and the layer packages versions use (kept
+	// after their layer version is deleted).
+	rows, err := t.tx.QueryContext(t.ctx, `SELECT code_hex FROM function_versions
+		UNION SELECT code_hex FROM layer_versions
+		UNION SELECT json_extract(l.value, '$.CodeHex') FROM function_versions AS v, json_each(v.config, '$.Layers') AS l`)
 	if err != nil {
 		return nil, fmt.Errorf("store: code hashes: %w", err)
 	}

@@ -64,6 +64,7 @@ func allMigrations() []Migration {
 	var all []Migration
 	all = append(all, functionMigrations...)
 	all = append(all, identityMigrations...)
+	all = append(all, layerMigrations...)
 	return all
 }
 
