@@ -206,6 +206,7 @@ func (e *env) start() error {
 		PollInterval: e.p.cfg.MemoryPollInterval,
 		CPUs:         e.p.cpus(t.MemoryMB),
 		Sandbox:      jail,
+		Placement:    e.p.placement,
 	}, e.p.log)
 	if err != nil {
 		srv.Close()

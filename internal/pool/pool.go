@@ -17,6 +17,7 @@ import (
 
 	"github.com/furl/furl/internal/invocationlog"
 	"github.com/furl/furl/internal/runtimeapi"
+	"github.com/furl/furl/internal/supervisor"
 	"github.com/google/uuid"
 )
 
@@ -85,6 +86,8 @@ type Pool struct {
 	logs     *invocationlog.Store
 
 	staged staging // code copies made ahead of cold starts (staged.go)
+	// placement spreads the environments' processes over furl's CPUs (Config.CPUAffinity).
+	placement *supervisor.CPUSet
 
 	mu         sync.Mutex
 	fns        map[fnKey]*fnState
@@ -192,7 +195,7 @@ func New(cfg Config, log *slog.Logger, launcher Launcher, logs *invocationlog.St
 		launcher = DefaultLauncher{}
 	}
 	p := &Pool{
-		cfg: cfg, log: log, launcher: launcher, logs: logs,
+		cfg: cfg, log: log, launcher: launcher, logs: logs, placement: supervisor.NewCPUSet(),
 		fns:        map[fnKey]*fnState{},
 		fnInflight: map[string]int{},
 		counters:   map[string]*counters{},

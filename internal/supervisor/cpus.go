@@ -18,16 +18,20 @@ import (
 // own mask is narrowed for the fork and restored after it. The thread is never left locked
 // (Pdeathsig fires when the forking thread exits).
 
-type cpuSet struct {
+// CPUSet places processes on furl's CPUs, counting how many placed processes use each. One
+// set is shared by the processes that should spread over the CPUs (the pool owns one); the
+// zero value is ready to use.
+type CPUSet struct {
 	mu      sync.Mutex
 	allowed []int // furl's own CPUs; nil when affinity is unavailable
 	load    map[int]int
 	once    sync.Once
 }
 
-var cpus cpuSet
+// NewCPUSet returns an empty placement over furl's CPUs.
+func NewCPUSet() *CPUSet { return &CPUSet{} }
 
-func (c *cpuSet) init() {
+func (c *CPUSet) init() {
 	var set unix.CPUSet
 	if err := unix.SchedGetaffinity(0, &set); err != nil {
 		return
@@ -40,8 +44,11 @@ func (c *cpuSet) init() {
 	c.load = map[int]int{}
 }
 
-// pick reserves the n least loaded CPUs; nil when no narrowing applies.
-func (c *cpuSet) pick(n int) []int {
+// pick reserves the n least loaded CPUs; nil when no narrowing applies (or c is nil).
+func (c *CPUSet) pick(n int) []int {
+	if c == nil {
+		return nil
+	}
 	c.once.Do(c.init)
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -67,8 +74,8 @@ func (c *cpuSet) pick(n int) []int {
 	return chosen
 }
 
-func (c *cpuSet) release(chosen []int) {
-	if len(chosen) == 0 {
+func (c *CPUSet) release(chosen []int) {
+	if c == nil || len(chosen) == 0 {
 		return
 	}
 	c.mu.Lock()

@@ -35,27 +35,31 @@ type Spec struct {
 	// Sandbox, if set, runs the process in that prepared sandbox: Argv is wrapped in its command
 	// line, and its cgroup (when it has one) limits and measures memory.
 	Sandbox *sandbox.Env
-	// CPUs limits the process group to that many of furl's CPUs, the least occupied ones
-	// (0, or at least as many as furl has: no limit).
+	// CPUs limits the process group to that many of furl's CPUs, the least occupied ones of
+	// Placement (0, at least as many as furl has, or no Placement: no limit).
 	CPUs int
+	// Placement is the CPU set the process is placed on and released to when it exits,
+	// shared by the processes that spread over the CPUs.
+	Placement *CPUSet
 }
 
 // Process is a running function process and its group.
 type Process struct {
-	cmd     *exec.Cmd
-	pgid    int
-	log     *slog.Logger
-	limit   int64
-	out     *os.File
-	outRC   syscall.RawConn
-	sink    func([]byte)
-	cg      *cgroup
-	sb      *sandbox.Env
-	poll    time.Duration
-	sampled atomic.Int64 // unix nanos of the last memory sample
-	cpus    []int        // CPUs reserved for the process (released when it exits)
-	exited  chan struct{}
-	waitErr error
+	cmd       *exec.Cmd
+	pgid      int
+	log       *slog.Logger
+	limit     int64
+	out       *os.File
+	outRC     syscall.RawConn
+	sink      func([]byte)
+	cg        *cgroup
+	sb        *sandbox.Env
+	poll      time.Duration
+	sampled   atomic.Int64 // unix nanos of the last memory sample
+	cpus      []int        // CPUs reserved for the process (released to placement when it exits)
+	placement *CPUSet
+	exited    chan struct{}
+	waitErr   error
 
 	outMu     sync.Mutex
 	outFD     int
@@ -116,7 +120,8 @@ func Start(spec Spec, log *slog.Logger) (*Process, error) {
 			log.Debug("supervisor: cgroup v2 unavailable, using RSS watchdog", "err", err)
 		}
 	}
-	p.cpus = cpus.pick(spec.CPUs)
+	p.placement = spec.Placement
+	p.cpus = p.placement.pick(spec.CPUs)
 	err = startOn(cmd, p.cpus)
 	if err != nil && p.cg != nil && !errors.Is(err, syscall.ETXTBSY) {
 		// clone3 into a cgroup needs Linux 5.7+: fall back to the watchdog.
@@ -141,7 +146,7 @@ func Start(spec Spec, log *slog.Logger) (*Process, error) {
 		if p.cg != nil {
 			p.cg.remove()
 		}
-		cpus.release(p.cpus)
+		p.placement.release(p.cpus)
 		return nil, fmt.Errorf("supervisor: start %s: %w", spec.Argv[0], err)
 	}
 	w.Close()
@@ -155,7 +160,7 @@ func Start(spec Spec, log *slog.Logger) (*Process, error) {
 			if p.cg != nil {
 				p.cg.remove()
 			}
-			cpus.release(p.cpus)
+			p.placement.release(p.cpus)
 			return nil, fmt.Errorf("supervisor: start %s: %w", spec.Argv[0], err)
 		}
 	}
@@ -166,7 +171,7 @@ func Start(spec Spec, log *slog.Logger) (*Process, error) {
 	if err != nil {
 		_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
 		_ = cmd.Wait()
-		cpus.release(p.cpus)
+		p.placement.release(p.cpus)
 		return nil, fmt.Errorf("supervisor: %w", err)
 	}
 	p.outRC = rc
@@ -262,7 +267,7 @@ func (p *Process) wait() {
 	err := p.cmd.Wait()
 	// Nothing of the group may outlive the main process.
 	_ = syscall.Kill(-p.pgid, syscall.SIGKILL)
-	cpus.release(p.cpus)
+	p.placement.release(p.cpus)
 	if p.sb != nil {
 		p.sb.Kill()
 		if p.sb.OOMKilled() {

@@ -136,10 +136,11 @@ func TestCPUAffinity(t *testing.T) {
 	}
 	var outs [2]lines
 	var procs [2]*supervisor.Process
+	placement := supervisor.NewCPUSet()
 	for i := range procs {
 		p, err := supervisor.Start(supervisor.Spec{
 			Argv: []string{"/bin/sh", "-c", "nproc; grep Cpus_allowed_list /proc/self/status; sleep 30"},
-			Env:  []string{"PATH=" + os.Getenv("PATH")}, Dir: t.TempDir(), Output: outs[i].add, CPUs: 1,
+			Env:  []string{"PATH=" + os.Getenv("PATH")}, Dir: t.TempDir(), Output: outs[i].add, CPUs: 1, Placement: placement,
 		}, nil)
 		if err != nil {
 			t.Fatal(err)
