@@ -11,20 +11,29 @@ import (
 
 // RecentEvents returns the last events function received through its URLs, newest first:
 // request id, URL id, time, the HTTP status answered and the exact event JSON. Requests that
-// were refused before an event was built are not listed.
+// were refused before an event was built are not listed (RecentRequests has them).
 func (g *Gateway) RecentEvents(function string) []RecordedEvent {
+	var out []RecordedEvent
+	for _, e := range g.RecentRequests(function) {
+		if e.EventSize > 0 {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// RecentRequests is RecentEvents with the refused requests too: their Refused says which stage
+// refused them and why (the caller only saw AWS's generic answer), and Event is null.
+func (g *Gateway) RecentRequests(function string) []RecordedEvent {
 	rs := g.insp.Recent(function)
 	out := make([]RecordedEvent, 0, len(rs))
 	for _, r := range rs {
-		if r.EventSize == 0 {
-			continue
-		}
 		ev := r.Event
 		if ev == nil {
 			ev = json.RawMessage("null")
 		}
 		out = append(out, RecordedEvent{RequestID: r.RequestID, URLID: r.URLID, Time: r.Time.UTC(),
-			Status: r.Status, EventSize: r.EventSize, Event: ev})
+			Status: r.Status, EventSize: r.EventSize, Event: ev, Refused: r.Decision})
 	}
 	return out
 }
@@ -38,14 +47,18 @@ type RecordedEvent struct {
 	Status    int             `json:"Status"`
 	EventSize int             `json:"EventSize"`
 	Event     json.RawMessage `json:"Event"`
+	// Refused is set for a request a stage refused (only listed with ?refused=true).
+	Refused *inspect.Decision `json:"Refused,omitempty"`
 }
 
 // Inspector returns the store of per-request inspection records the gateway fills.
 func (g *Gateway) Inspector() *inspect.Store { return g.insp }
 
 // EventsHandler serves GET /furl/v1/functions/{name}/events:
-// {"Events":[{"RequestId","UrlId","Time","Status","Event"}...]}, newest first. The caller
-// mounts it (behind whatever authentication the control plane uses).
+// {"Events":[{"RequestId","UrlId","Time","Status","Event"}...]}, newest first; with
+// ?refused=true the refused requests are listed too, each with its "Refused" reason (stage,
+// status, reason, SigV4 check or IAM decision). The caller mounts it (behind whatever
+// authentication the control plane uses).
 func (g *Gateway) EventsHandler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		const prefix = "/furl/v1/functions/"
@@ -61,6 +74,12 @@ func (g *Gateway) EventsHandler() http.Handler {
 			return
 		}
 		evs := g.RecentEvents(name)
+		if r.URL.Query().Get("refused") == "true" {
+			evs = g.RecentRequests(name)
+		}
+		if evs == nil {
+			evs = []RecordedEvent{}
+		}
 		b, err := json.Marshal(map[string]any{"Events": evs})
 		if err != nil {
 			http.Error(w, "internal error", http.StatusInternalServerError)

@@ -172,3 +172,15 @@ func peerIPForTest(addr string) string {
 	}
 	return addr
 }
+
+func TestRedactCanonical(t *testing.T) {
+	for in, want := range map[string]string{
+		"GET\n/\n\nhost:x\nx-amz-security-token:SECRET\n\nhost;x-amz-security-token\nabc": "GET\n/\n\nhost:x\nx-amz-security-token:REDACTED\n\nhost;x-amz-security-token\nabc",
+		"GET\n/\n\nhost:x\n\nhost\nabc": "GET\n/\n\nhost:x\n\nhost\nabc",
+		"a\nx-amz-security-token:tail":  "a\nx-amz-security-token:REDACTED",
+	} {
+		if got := redactCanonical(in); got != want {
+			t.Errorf("redactCanonical(%q) = %q, want %q", in, got, want)
+		}
+	}
+}

@@ -636,6 +636,9 @@ func (g *Gateway) refuse(q *request, stage string, status int, body, errType str
 		if d.IAM != nil && d.IAM.Statement != "" {
 			attrs = append(attrs, "statement", d.IAM.Statement)
 		}
+		if d.IAM != nil && d.IAM.Condition != "" {
+			attrs = append(attrs, "condition", d.IAM.Condition)
+		}
 		g.log.Info("gateway: request refused", attrs...)
 	} else {
 		g.log.Debug("gateway: request refused", "request_id", q.rec.RequestID, "url_id", q.urlID, "stage", stage,
@@ -783,8 +786,12 @@ func (g *Gateway) authorize(q *request) bool {
 			return &inspect.Decision{Reason: "authorization failed: " + err.Error(), IAM: &inspect.IAMFailure{Action: action}}
 		}
 		if !d.Allowed {
-			return &inspect.Decision{Reason: d.Reason, IAM: &inspect.IAMFailure{Action: action, ExplicitDeny: d.ExplicitDeny,
-				Statement: d.Statement, Policy: d.Policy}}
+			reason := d.Reason
+			if d.Unmet != "" {
+				reason += "; " + d.Unmet
+			}
+			return &inspect.Decision{Reason: reason, IAM: &inspect.IAMFailure{Action: action, ExplicitDeny: d.ExplicitDeny,
+				Statement: d.Statement, Policy: d.Policy, Condition: d.Unmet}}
 		}
 		return nil
 	}
@@ -829,6 +836,20 @@ func (g *Gateway) conditionKeys(q *request) map[string][]string {
 	return m
 }
 
+// redactCanonical hides the session token a canonical request may carry as a signed header.
+func redactCanonical(cr string) string {
+	const tok = "\nx-amz-security-token:"
+	i := strings.Index(cr, tok)
+	if i < 0 {
+		return cr
+	}
+	j := strings.IndexByte(cr[i+len(tok):], '\n')
+	if j < 0 {
+		return cr[:i+len(tok)] + inspect.Redacted
+	}
+	return cr[:i+len(tok)] + inspect.Redacted + cr[i+len(tok)+j:]
+}
+
 // sigv4Decision explains an authentication failure: the AWS error code and message, and for a
 // signature mismatch which check failed and what furl computed.
 func sigv4Decision(err error) *inspect.Decision {
@@ -840,7 +861,7 @@ func sigv4Decision(err error) *inspect.Decision {
 	var m *sigv4.Mismatch
 	if errors.As(err, &m) {
 		d.SigV4.Check, d.SigV4.AccessKeyID = m.Check, m.AccessKeyID
-		d.SigV4.CanonicalRequest, d.SigV4.StringToSign = m.CanonicalRequest, m.StringToSign
+		d.SigV4.CanonicalRequest, d.SigV4.StringToSign = redactCanonical(m.CanonicalRequest), m.StringToSign
 		d.Reason = "authentication failed: " + m.Error()
 	}
 	return d

@@ -231,6 +231,8 @@ func TestRefusalReasons(t *testing.T) {
 		Log: slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelInfo}))})
 	e.addURL("iam1", "fn", lambda.URLConfig{AuthType: lambda.AuthIAM}, nil, nil)
 	e.addURL("none1", "fn2", lambda.URLConfig{}, nil, nil)
+	e.addURL("ip1", "fn3", lambda.URLConfig{}, []byte(`{"Version":"2012-10-17","Statement":[{"Sid":"OfficeOnly","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"`+
+		fnARN("fn3")+`","Condition":{"IpAddress":{"aws:SourceIp":"10.0.0.0/8"}}}]}`), nil)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	sub := insp.Subscribe(ctx)
@@ -293,6 +295,28 @@ func TestRefusalReasons(t *testing.T) {
 		}
 		if evs := e.gw.RecentEvents("fn2"); len(evs) != 0 {
 			t.Errorf("events of a refused request: %+v", evs)
+		}
+		// The event history lists it with its reason on request.
+		rr := httptest.NewRecorder()
+		e.gw.EventsHandler().ServeHTTP(rr, httptest.NewRequest("GET", "/furl/v1/functions/fn2/events?refused=true", nil))
+		var got struct{ Events []gateway.RecordedEvent }
+		if err := json.Unmarshal(rr.Body.Bytes(), &got); err != nil || len(got.Events) != 1 || got.Events[0].Refused == nil ||
+			!strings.Contains(got.Events[0].Refused.Reason, "implicit deny") || got.Events[0].Status != 403 {
+			t.Errorf("events?refused=true: %v %s", err, rr.Body)
+		}
+	})
+	t.Run("iam condition", func(t *testing.T) {
+		resp := e.do("GET", "ip1", "/", nil, nil)
+		if body := readAll(t, resp); resp.StatusCode != 403 || body != forbidden {
+			t.Fatalf("got %d %s", resp.StatusCode, body)
+		}
+		r := next()
+		if r.Decision == nil || r.Decision.IAM == nil || !strings.Contains(r.Decision.IAM.Condition, "aws:SourceIp") ||
+			!strings.Contains(r.Decision.IAM.Condition, "OfficeOnly") {
+			t.Fatalf("decision %+v", r.Decision)
+		}
+		if l := logs.String(); !strings.Contains(l, "condition=") {
+			t.Errorf("log:\n%s", l)
 		}
 	})
 }

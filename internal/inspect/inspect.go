@@ -134,6 +134,9 @@ type IAMFailure struct {
 	Statement    string `json:"Statement,omitempty"`
 	// Policy is the kind of policy that decided (identity or resource).
 	Policy string `json:"Policy,omitempty"`
+	// Condition names, for an implicit deny, the condition that kept an Allow statement from
+	// matching (the statement, the condition and the request's values for its key).
+	Condition string `json:"Condition,omitempty"`
 }
 
 // Bounds of what a record keeps.
