@@ -64,6 +64,9 @@ type Config struct {
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed for aws:SourceIp.
 	TrustedProxies []*net.IPNet
 	LogLevel       string
+	// Metrics says who may read /metrics: MetricsAuth (SigV4, lambda:ListFunctions; the
+	// default), MetricsPublic (anyone who reaches the listener) or MetricsOff.
+	Metrics string
 
 	TLS TLS
 }
@@ -109,6 +112,7 @@ func Default() Config {
 		StreamBandwidthAfter: 0,
 		StreamBandwidth:      2 << 20,
 		LogLevel:             "info",
+		Metrics:              MetricsAuth,
 		TLS:                  TLS{LeafValidity: 7 * 24 * time.Hour},
 	}
 }
@@ -140,6 +144,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.StreamMaxBytes, "stream-max-bytes", c.StreamMaxBytes, "cap on a streamed response body")
 	fs.Int64Var(&c.StreamBandwidthAfter, "stream-shape-after", c.StreamBandwidthAfter, "bytes after which streamed responses are bandwidth-shaped (0 = never)")
 	fs.Int64Var(&c.StreamBandwidth, "stream-bandwidth", c.StreamBandwidth, "bytes/s for shaped streamed responses")
+	fs.StringVar(&c.Metrics, "metrics", c.Metrics, "who may read /metrics (it names every function and URL id): auth (SigV4, lambda:ListFunctions), public, or off")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.TLS.Addr, "tls-addr", c.TLS.Addr, "HTTPS listen address (HTTP/1.1 and HTTP/2) beside --addr; certificates from furl's local CA unless --tls-cert or --acme-email")
 	fs.StringVar(&c.TLS.CertFile, "tls-cert", c.TLS.CertFile, "PEM certificate (chain) for --tls-addr, reloaded on SIGHUP")
@@ -171,6 +176,13 @@ func (c *Config) ApplyEnv(getenv func(string) string) {
 	}
 }
 
+// The values of Config.Metrics.
+const (
+	MetricsAuth   = "auth"
+	MetricsPublic = "public"
+	MetricsOff    = "off"
+)
+
 var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
 
 // Validate reports every problem with c at once.
@@ -190,6 +202,11 @@ func (c *Config) Validate() error {
 	}
 	if c.Region == "" {
 		errs = append(errs, errors.New("--region must not be empty"))
+	}
+	switch c.Metrics {
+	case MetricsAuth, MetricsPublic, MetricsOff:
+	default:
+		errs = append(errs, fmt.Errorf("--metrics %q: must be auth, public or off", c.Metrics))
 	}
 	if c.MaxConcurrency < 1 {
 		errs = append(errs, fmt.Errorf("--max-concurrency %d: must be at least 1", c.MaxConcurrency))

@@ -45,3 +45,25 @@ func (s *Server) requireFunctionRead(auth authority, h http.Handler) http.Handle
 		h.ServeHTTP(w, r)
 	})
 }
+
+// requireMetricsRead guards /metrics in --metrics=auth mode: the series name every function and
+// URL id, which are not for anonymous callers. The caller signs with SigV4 (service lambda) and
+// must be allowed lambda:ListFunctions, the action that reveals the same names.
+func (s *Server) requireMetricsRead(auth authority, h http.Handler) http.Handler {
+	emptyHash := sigv4.HashPayload(nil)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reqID := uuid.NewString()
+		p, err := auth.Authenticate(r.Context(), r, emptyHash, "lambda")
+		if err == nil {
+			err = auth.Require(r.Context(), identity.Question{
+				Principal: p, Action: "lambda:ListFunctions", Resource: "*",
+				ResourceAccount: s.cfg.AccountID, HTTP: r,
+			})
+		}
+		if err != nil {
+			awserr.WriteJSON(w, reqID, controlapi.WireError(err))
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}

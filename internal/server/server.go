@@ -201,7 +201,14 @@ func (s *Server) build(ctx context.Context) error {
 	})
 	s.urls = gw
 	s.events = s.requireFunctionRead(ids, gw.EventsHandler())
-	s.metrics = met.Handler()
+	switch cfg.Metrics {
+	case config.MetricsPublic:
+		s.metrics = met.Handler()
+	case config.MetricsOff:
+		s.metrics = http.NotFoundHandler()
+	default:
+		s.metrics = s.requireMetricsRead(ids, met.Handler())
+	}
 	if s.queryAPI, err = iamapi.New(iamapi.Options{Identity: ids, Store: db, Log: log}); err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
