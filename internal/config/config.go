@@ -64,6 +64,11 @@ type Config struct {
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed for aws:SourceIp.
 	TrustedProxies []*net.IPNet
 	LogLevel       string
+	// MaxConnections caps open client connections per listener (0: from the open-file limit,
+	// keeping a quarter of it free); BodyIdleTimeout is the longest pause allowed while a
+	// request body arrives (0: 10s).
+	MaxConnections  int
+	BodyIdleTimeout time.Duration
 	// Metrics says who may read /metrics: MetricsAuth (SigV4, lambda:ListFunctions; the
 	// default), MetricsPublic (anyone who reaches the listener) or MetricsOff.
 	Metrics string
@@ -144,6 +149,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Int64Var(&c.StreamMaxBytes, "stream-max-bytes", c.StreamMaxBytes, "cap on a streamed response body")
 	fs.Int64Var(&c.StreamBandwidthAfter, "stream-shape-after", c.StreamBandwidthAfter, "bytes after which streamed responses are bandwidth-shaped (0 = never)")
 	fs.Int64Var(&c.StreamBandwidth, "stream-bandwidth", c.StreamBandwidth, "bytes/s for shaped streamed responses")
+	fs.IntVar(&c.MaxConnections, "max-connections", c.MaxConnections, "open client connections at once (0 = three quarters of the open-file limit)")
+	fs.DurationVar(&c.BodyIdleTimeout, "body-idle-timeout", c.BodyIdleTimeout, "longest pause while a request body arrives (0 = 10s); bodies must also average 1 KiB/s after 20s")
 	fs.StringVar(&c.Metrics, "metrics", c.Metrics, "who may read /metrics (it names every function and URL id): auth (SigV4, lambda:ListFunctions), public, or off")
 	fs.StringVar(&c.LogLevel, "log-level", c.LogLevel, "debug, info, warn or error")
 	fs.StringVar(&c.TLS.Addr, "tls-addr", c.TLS.Addr, "HTTPS listen address (HTTP/1.1 and HTTP/2) beside --addr; certificates from furl's local CA unless --tls-cert or --acme-email")

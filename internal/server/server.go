@@ -53,6 +53,8 @@ type Server struct {
 	// tls is the HTTPS listener beside the plain one (tls.go); nil without --tls-addr.
 	tls *tlsPlane
 
+	// nofile is the open-file limit after raising it; the connection cap derives from it.
+	nofile uint64
 	// inflight counts HTTP requests in flight, for procs.Adapt.
 	inflight procs.Counter
 	// closers run in reverse order at shutdown.
@@ -90,7 +92,8 @@ func (s *Server) build(ctx context.Context) error {
 	if n, err := raiseFileLimit(); err != nil {
 		log.Warn("could not raise the open-file limit", "err", err)
 	} else {
-		log.Debug("open-file limit", "nofile", n)
+		s.nofile = n
+		log.Debug("open-file limit", "nofile", n, "max_connections", connectionCap(n))
 	}
 	if cfg.RootAccessKeyID == "" {
 		id, secret, created, err := identity.EnsureRootCredentials(cfg.DataDir)
@@ -235,7 +238,7 @@ func (s *Server) close(ctx context.Context) error {
 
 // Handler is the root handler: it routes by Host first (function URLs), then by path.
 func (s *Server) Handler() http.Handler {
-	return s.inflight.Wrap(http.HandlerFunc(s.route))
+	return withBodyDeadlines(s.cfg.BodyIdleTimeout, s.inflight.Wrap(http.HandlerFunc(s.route)))
 }
 
 func (s *Server) route(w http.ResponseWriter, r *http.Request) {
@@ -287,6 +290,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 			return fmt.Errorf("server: %w", err)
 		}
 	}
+	maxConns := s.cfg.MaxConnections
+	if maxConns == 0 {
+		maxConns = connectionCap(s.nofile)
+	}
+	ln = limitConns(ln, maxConns)
 	hs := &http.Server{
 		Handler:           s.redirectToHTTPS(s.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
