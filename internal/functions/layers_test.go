@@ -94,3 +94,19 @@ func TestLayers(t *testing.T) {
 		t.Fatalf("remove layers: %v, %v", cfg, err)
 	}
 }
+
+func FuzzParseLayerName(f *testing.F) {
+	s := New(nil, nil, Options{Region: "us-east-1", AccountID: "000000000000"}, nil)
+	for _, seed := range []string{"lib", "arn:aws:lambda:us-east-1:000000000000:layer:lib", "arn:aws:lambda:us-east-1:000000000000:layer:lib:3", "", "a:b"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, raw string) {
+		if name, err := s.ParseLayerName(raw); err == nil && (name == "" || len(name) > 140 || strings.ContainsAny(name, ":/")) {
+			t.Fatalf("ParseLayerName(%q) = %q", raw, name)
+		}
+		if name, v, err := s.parseLayerARN(raw, "layers"); err == nil && (name == "" || v < 0) {
+			t.Fatalf("parseLayerARN(%q) = %q, %d", raw, name, v)
+		}
+		_, _ = ParseLayerVersion(raw)
+	})
+}
