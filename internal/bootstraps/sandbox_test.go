@@ -378,3 +378,86 @@ func sleepers(t *testing.T) int {
 	}
 	return n
 }
+
+// TestSandboxDiesWithFurl: a SIGKILL of furl (here a child test process running the pool) takes
+// every process of every environment with it, setsid'd ones included.
+func TestSandboxDiesWithFurl(t *testing.T) {
+	if os.Getenv("FURL_TEST_SANDBOX_CHILD") == "1" {
+		sandboxChild(t)
+		return
+	}
+	needPython(t)
+	if _, err := exec.LookPath("bwrap"); err != nil {
+		t.Skip("bwrap not installed")
+	}
+	before := countCmdline("sleep\x001001\x00")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestSandboxDiesWithFurl$", "-test.v")
+	cmd.Env = append(os.Environ(), "FURL_TEST_SANDBOX_CHILD=1")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 0, 4096)
+	deadline := time.Now().Add(90 * time.Second)
+	for !strings.Contains(string(buf), "SANDBOX-READY") && time.Now().Before(deadline) {
+		b := make([]byte, 512)
+		n, err := out.Read(b)
+		buf = append(buf, b[:n]...)
+		if err != nil {
+			break
+		}
+	}
+	if !strings.Contains(string(buf), "SANDBOX-READY") {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatalf("child did not get ready: %s", buf)
+	}
+	if n := countCmdline("sleep\x001001\x00"); n <= before {
+		t.Fatalf("the function's setsid'd sleep is not running (%d)", n)
+	}
+	_ = cmd.Process.Signal(os.Kill)
+	_ = cmd.Wait()
+	deadline = time.Now().Add(5 * time.Second)
+	for countCmdline("sleep\x001001\x00") > before && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := countCmdline("sleep\x001001\x00"); n > before {
+		t.Errorf("%d processes of the environment outlived a SIGKILL of furl", n-before)
+	}
+}
+
+func sandboxChild(t *testing.T) {
+	set := newTestSet(t)
+	p := newSandboxPool(t, set, t.TempDir())
+	worldReadable(t, set.Dir())
+	tg := poolTarget(t, "survivor", "python3.12", "lambda_function.handler", map[string]string{"lambda_function.py": `
+import subprocess
+def handler(e, c):
+    subprocess.Popen(["sleep", "1001"], start_new_session=True)
+    return "started"
+`})
+	worldReadable(t, tg.CodeDir)
+	res := poolInvoke(t, p, tg, &pool.Request{Payload: []byte(`{}`)})
+	if string(res.Payload) != `"started"` {
+		t.Fatalf("%s %s", res.FunctionError, res.Payload)
+	}
+	time.Sleep(200 * time.Millisecond)
+	os.Stdout.WriteString("SANDBOX-READY\n")
+	time.Sleep(5 * time.Minute)
+}
+
+func countCmdline(want string) int {
+	ents, _ := os.ReadDir("/proc")
+	n := 0
+	for _, e := range ents {
+		b, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
+		if err == nil && string(b) == want {
+			n++
+		}
+	}
+	return n
+}
