@@ -461,3 +461,59 @@ func countCmdline(want string) int {
 	}
 	return n
 }
+
+// TestSandboxHostileNode: a Node.js ESM (.mjs) handler in the sandbox: the same file-system,
+// process and privilege attempts fail, /tmp works across warm invokes.
+func TestSandboxHostileNode(t *testing.T) {
+	needNode(t)
+	set, err := New(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := t.TempDir()
+	if err := os.WriteFile(filepath.Join(secret, "secret.txt"), []byte("root credentials"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p := newSandboxPool(t, set, secret)
+	worldReadable(t, set.Dir())
+	evil := poolTarget(t, "evil-node", "nodejs20.x", "index.handler", map[string]string{"index.mjs": `
+import fs from "node:fs";
+const attempt = (f) => { try { return "ok: " + String(f()).slice(0, 100); } catch (e) { return "denied: " + e.code; } };
+export const handler = async (event) => ({
+  uid: process.getuid(),
+  cwd: process.cwd(),
+  pids: fs.readdirSync("/proc").filter((d) => /^\d+$/.test(d)).length,
+  read_secret: attempt(() => fs.readFileSync(event.secret + "/secret.txt", "utf8")),
+  write_task: attempt(() => fs.writeFileSync("/var/task/x", "x")),
+  write_etc: attempt(() => fs.writeFileSync("/etc/x", "x")),
+  kill_furl: attempt(() => process.kill(event.furl_pid, "SIGKILL")),
+  tmp_before: attempt(() => fs.readFileSync("/tmp/state", "utf8")),
+  tmp_write: attempt(() => { fs.writeFileSync("/tmp/state", "kept"); return "written"; }),
+});
+`})
+	worldReadable(t, evil.CodeDir)
+	ev, _ := json.Marshal(map[string]any{"secret": secret, "furl_pid": os.Getpid()})
+	var out map[string]any
+	for i := 0; i < 2; i++ {
+		res := poolInvoke(t, p, evil, &pool.Request{Payload: ev})
+		if res.FunctionError != "" {
+			t.Fatalf("evil: %s %s\n%s", res.FunctionError, res.Payload, res.Log)
+		}
+		out = nil
+		if err := json.Unmarshal(res.Payload, &out); err != nil {
+			t.Fatalf("%v: %s", err, res.Payload)
+		}
+		t.Logf("%s", res.Payload)
+	}
+	if out["uid"].(float64) == 0 || out["cwd"] != "/var/task" || out["pids"].(float64) > 3 {
+		t.Errorf("uid %v cwd %v pids %v", out["uid"], out["cwd"], out["pids"])
+	}
+	for _, k := range []string{"read_secret", "write_task", "write_etc", "kill_furl"} {
+		if v, _ := out[k].(string); !strings.HasPrefix(v, "denied") {
+			t.Errorf("%s: %v", k, out[k])
+		}
+	}
+	if out["tmp_before"] != "ok: kept" {
+		t.Errorf("/tmp across warm invokes: %v", out["tmp_before"])
+	}
+}
