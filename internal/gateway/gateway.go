@@ -770,7 +770,9 @@ func (g *Gateway) authorize(q *request) bool {
 		sum := sha256.Sum256(q.body)
 		p, err := g.opt.Auth.Authenticate(r.Context(), r, hex.EncodeToString(sum[:]), "lambda")
 		if err != nil {
-			return deny(sigv4Decision(err))
+			d := sigv4Decision(err)
+			d.SigV4.Claimed = claimedAuthorization(r.Header.Get("Authorization"))
+			return deny(d)
 		}
 		q.principal = p
 		q.rec.Principal = p.ARN
@@ -848,6 +850,30 @@ func redactCanonical(cr string) string {
 		return cr[:i+len(tok)] + inspect.Redacted
 	}
 	return cr[:i+len(tok)] + inspect.Redacted + cr[i+len(tok)+j:]
+}
+
+// claimedAuthorization is an Authorization header with its Signature value redacted: what the
+// request claims (algorithm, credential scope, signed headers) without the secret part.
+func claimedAuthorization(h string) string {
+	if h == "" {
+		return ""
+	}
+	if !strings.HasPrefix(h, "AWS4-") {
+		return inspect.Redacted // not SigV4: nothing to show that is not a secret
+	}
+	if len(h) > 2048 {
+		h = h[:2048]
+	}
+	i := strings.Index(h, "Signature=")
+	if i < 0 {
+		return h
+	}
+	j := strings.IndexAny(h[i:], ", ")
+	rest := ""
+	if j >= 0 {
+		rest = h[i+j:]
+	}
+	return h[:i] + "Signature=" + inspect.Redacted + rest
 }
 
 // sigv4Decision explains an authentication failure: the AWS error code and message, and for a

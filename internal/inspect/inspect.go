@@ -124,6 +124,9 @@ type SigV4Failure struct {
 	// CanonicalRequest and StringToSign are what furl computed, when the key was known.
 	CanonicalRequest string `json:"CanonicalRequest,omitempty"`
 	StringToSign     string `json:"StringToSign,omitempty"`
+	// Claimed is what the request's Authorization header claims (algorithm, credential scope,
+	// signed headers), its signature redacted.
+	Claimed string `json:"Claimed,omitempty"`
 }
 
 // IAMFailure details a policy decision that denied a request.
