@@ -53,6 +53,9 @@ type Config struct {
 	RequireInvokeFunctionForURLs bool
 	// LogRetention is how long invocation logs are kept.
 	LogRetention time.Duration
+	// InspectRetention is how many inspected function URL requests (the console's request
+	// inspector, /furl/v1/functions/<name>/events) are kept per function.
+	InspectRetention int
 	// StreamMaxBytes caps a RESPONSE_STREAM body (AWS: 200 MB). StreamBandwidthAfter is the size
 	// past which streaming is shaped to StreamBandwidth bytes/s (AWS: 6 MB, 2 MB/s); 0 disables.
 	StreamMaxBytes       int64
@@ -113,6 +116,7 @@ func Default() Config {
 		IdleTimeout:          5 * time.Minute,
 		InitTimeout:          10 * time.Second,
 		LogRetention:         7 * 24 * time.Hour,
+		InspectRetention:     100,
 		StreamMaxBytes:       200 << 20,
 		StreamBandwidthAfter: 0,
 		StreamBandwidth:      2 << 20,
@@ -146,6 +150,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.RequireInvokeFunctionForURLs, "require-invoke-function", c.RequireInvokeFunctionForURLs,
 		"function URLs also need lambda:InvokeFunction (AWS's rule for accounts created since Oct 2025)")
 	fs.DurationVar(&c.LogRetention, "log-retention", c.LogRetention, "how long invocation logs are kept")
+	fs.IntVar(&c.InspectRetention, "inspect-retention", c.InspectRetention, "inspected function URL requests kept per function for the console")
 	fs.Int64Var(&c.StreamMaxBytes, "stream-max-bytes", c.StreamMaxBytes, "cap on a streamed response body")
 	fs.Int64Var(&c.StreamBandwidthAfter, "stream-shape-after", c.StreamBandwidthAfter, "bytes after which streamed responses are bandwidth-shaped (0 = never)")
 	fs.Int64Var(&c.StreamBandwidth, "stream-bandwidth", c.StreamBandwidth, "bytes/s for shaped streamed responses")
@@ -219,6 +224,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("--max-concurrency %d: must be at least 1", c.MaxConcurrency))
 	}
 	errs = append(errs, c.TLS.validate())
+	if c.InspectRetention < 0 || c.InspectRetention > 10000 {
+		errs = append(errs, fmt.Errorf("--inspect-retention %d: must be between 0 and 10000", c.InspectRetention))
+	}
 	if (c.RootAccessKeyID == "") != (c.RootSecretAccessKey == "") {
 		errs = append(errs, errors.New("set both FURL_ROOT_ACCESS_KEY_ID and FURL_ROOT_SECRET_ACCESS_KEY, or neither"))
 	}

@@ -65,18 +65,17 @@ type SigV4Explain struct {
 	KeyKnown         bool
 	CanonicalRequest string
 	StringToSign     string
-	ClaimedScope     string
-	ClaimedSigned    string // SignedHeaders as claimed
-	ClaimedDate      string
+	Claimed          string // the Authorization header as claimed, its signature redacted
 }
 
 // IAMExplain tells which statement decided and which condition did not match.
 type IAMExplain struct {
-	Allowed   bool
-	Action    string
-	Statement string // the deciding statement (JSON or Sid), "" when none matched
-	Policy    string // identity or resource
-	Condition string // the condition that did not match, if any
+	Allowed      bool
+	ExplicitDeny bool
+	Action       string
+	Statement    string // the deciding statement (Sid or index), "" when none matched
+	Policy       string // identity or resource
+	Condition    string // the condition that did not match, if any
 }
 
 // Inspector is the source of inspection records (the gateway's inspect.Store, adapted).
@@ -359,7 +358,7 @@ func timingChart(t Timing) template.HTML {
 		fmt.Fprintf(&b, `<rect x="%.1f" y="0" width="%.1f" height="%d" fill="%s"/>`, x, width, hgt, s.color)
 		x += width
 	}
-	return template.HTML(fmt.Sprintf(`<svg class="timing" viewBox="0 0 %d %d" width="%d" height="%d" role="img" aria-label="timing">`+
+	return template.HTML(fmt.Sprintf(`<svg class="timing" viewBox="0 0 %d %d" width="%d" height="%d" preserveAspectRatio="none" role="img" aria-label="timing">`+
 		`<rect x="0" y="0" width="%d" height="%d" fill="#eaeef2"/>%s</svg>`, w, hgt, w, hgt, w, hgt, b.String()))
 }
 

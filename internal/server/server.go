@@ -193,7 +193,11 @@ func (s *Server) build(ctx context.Context) error {
 	// metrics: the gateway records into the series, which forwards to the metrics.
 	traffic := series.New(met, nil)
 	// One inspection record per function URL request: the events endpoint and the console read it.
-	insp := inspect.NewStore(inspect.Options{})
+	keep := cfg.InspectRetention
+	if keep == 0 {
+		keep = -1 // keep none (subscribers still see every request)
+	}
+	insp := inspect.NewStore(inspect.Options{PerFunction: keep})
 	gw := gateway.New(s.functions, s.pool, gateway.Options{
 		Log: log, Region: cfg.Region, Auth: ids, Metrics: traffic, Inspect: insp,
 		RequireInvokeFunction: cfg.RequireInvokeFunctionForURLs,
@@ -219,7 +223,7 @@ func (s *Server) build(ctx context.Context) error {
 	s.console, err = console.New(console.Options{
 		Log: log, Region: cfg.Region, AccountID: cfg.AccountID, Auth: ids,
 		Functions: s.functions, Invoker: s.pool, Stats: s.pool, Logs: logs, Series: traffic,
-		URLs: gw,
+		URLs: gw, Inspect: console.FromInspect(insp),
 	})
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
