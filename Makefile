@@ -30,3 +30,4 @@ fmt:
 bench: deps
 	./bench/run.sh
 	./bench/url/run.sh
+	./bench/console/run.sh
