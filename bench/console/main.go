@@ -24,10 +24,13 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
+	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	v4 "github.com/aws/aws-sdk-go-v2/aws/signer/v4"
+
+	"github.com/furl/furl/internal/series"
 )
 
 const (
@@ -151,6 +154,14 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 		verdict = "OVER TARGET"
 	}
 	fmt.Fprintf(out, "throughput cost of a watching console: %.1f%% (target <= 10%%: %s)\n", cost, verdict)
+	// The charts' series is on every request's path, watched or not.
+	tr := series.New(nil, nil)
+	br := testing.Benchmark(func(b *testing.B) {
+		for i := 0; i < b.N; i++ {
+			tr.URLRequest("hello", "u", 200, time.Millisecond)
+		}
+	})
+	fmt.Fprintf(out, "console charts (series) on the request path: %d ns per request, watched or not\n", br.NsPerOp())
 	return nil
 }
 
