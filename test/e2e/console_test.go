@@ -261,4 +261,3 @@ func TestConsoleBrowser(t *testing.T) {
 		screenshot(t, vctx, "console-denied")
 	})
 }
-
