@@ -31,3 +31,4 @@ bench: deps
 	./bench/run.sh
 	./bench/url/run.sh
 	./bench/console/run.sh
+	./bench/inspect/run.sh
