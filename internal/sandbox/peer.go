@@ -15,7 +15,7 @@ import (
 // connections it owns: any local process can reach its port, but only the environment's own
 // runtime can use it.
 func (e *Env) Owns(c net.Conn) bool {
-	if e.initPid <= 0 {
+	if e.InitPid() <= 0 {
 		return false
 	}
 	local, ok1 := c.LocalAddr().(*net.TCPAddr)
@@ -74,7 +74,7 @@ func hexAddr6(a *net.TCPAddr) string {
 // holds reports whether a process of the environment has a descriptor linking to target.
 func (e *Env) holds(target string) bool {
 	buf := make([]byte, 512)
-	for _, pid := range Descendants(e.initPid, buf) {
+	for _, pid := range Descendants(e.InitPid(), buf) {
 		dir := "/proc/" + strconv.Itoa(pid) + "/fd"
 		ents, err := os.ReadDir(dir)
 		if err != nil {

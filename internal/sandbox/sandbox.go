@@ -31,6 +31,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -224,7 +225,7 @@ type Env struct {
 	infoW    *os.File
 	blockR   *os.File
 	blockW   *os.File
-	initPid  int
+	initPid  atomic.Int64 // written by Started, read by the Runtime API's accept loop (Owns)
 	released bool
 }
 
@@ -359,7 +360,7 @@ func (e *Env) Started(bwrapPid int) error {
 	if err != nil {
 		return fmt.Errorf("sandbox: %w", err)
 	}
-	e.initPid = pid
+	e.initPid.Store(int64(pid))
 	if e.cg != nil {
 		if err := e.cg.join(pid); err != nil {
 			return fmt.Errorf("sandbox: join cgroup: %w", err)
@@ -401,13 +402,13 @@ func readChildPid(r io.Reader) (int, error) {
 }
 
 // InitPid is the host pid of the environment's PID-namespace init (0 before Started).
-func (e *Env) InitPid() int { return e.initPid }
+func (e *Env) InitPid() int { return int(e.initPid.Load()) }
 
 // Kill kills every process of the environment: its PID namespace's init, which takes the rest
 // with it.
 func (e *Env) Kill() {
-	if e.initPid > 0 {
-		_ = syscall.Kill(e.initPid, syscall.SIGKILL)
+	if pid := e.InitPid(); pid > 0 {
+		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}
 	if e.cg != nil {
 		e.cg.killAll()
