@@ -309,7 +309,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		s.functions.SetURLPort(port)
 	}
 	if s.tls != nil {
-		s.functions.SetURLPort(s.tls.port)
+		s.functions.SetURLPort(s.tls.urlPort())
 	}
 	stopTLS := s.serveTLS(s.Handler())
 	asyncCtx, stopAsync := context.WithCancel(context.Background())

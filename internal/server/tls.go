@@ -125,6 +125,14 @@ func (s *Server) setupTLS(ctx context.Context) error {
 	return nil
 }
 
+// urlPort is the port FunctionUrl values carry: none for https's default 443.
+func (p *tlsPlane) urlPort() string {
+	if p.port == "443" {
+		return ""
+	}
+	return p.port
+}
+
 // isFunctionURLHost reports whether name is <id>.lambda-url.<region>.<url-domain> of this
 // server with an id that exists.
 func (s *Server) isFunctionURLHost(ctx context.Context, name string) bool {

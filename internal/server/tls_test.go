@@ -1,0 +1,116 @@
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/furl/furl/internal/config"
+)
+
+// TestTLSListener: --tls-addr serves the same handler over TLS (HTTP/2 by ALPN) with a leaf
+// from the local CA, and --http-redirect sends function URLs on the plain listener to it.
+func TestTLSListener(t *testing.T) {
+	cfg := config.Default()
+	cfg.DataDir = t.TempDir()
+	cfg.RootAccessKeyID, cfg.RootSecretAccessKey = "AKIAFURLTESTROOT0000", "furl-test-secret"
+	cfg.TLS.Addr, cfg.TLS.HTTPRedirect = "127.0.0.1:0", true
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := New(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Serve: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("Serve did not return after cancel")
+		}
+	})
+	caPEM, err := os.ReadFile(filepath.Join(TLSDir(cfg.DataDir), "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	c := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}, ForceAttemptHTTP2: true},
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	_, port, _ := net.SplitHostPort(s.TLSAddr())
+
+	resp, err := c.Get("https://127.0.0.1:" + port + "/2015-03-31/functions/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 || resp.ProtoMajor != 2 || resp.Header.Get("x-amzn-ErrorType") != "MissingAuthenticationTokenException" {
+		t.Errorf("API over TLS: %d %s %q", resp.StatusCode, resp.Proto, resp.Header.Get("x-amzn-ErrorType"))
+	}
+
+	for _, tt := range []struct{ host, path, wantLoc string }{
+		{"abc.lambda-url.us-east-1.localhost:1", "/p?q=1", "https://abc.lambda-url.us-east-1.localhost:" + port + "/p?q=1"},
+		{"", "/lambda-url/abc/x", "https://127.0.0.1:" + port + "/lambda-url/abc/x"},
+	} {
+		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+tt.path, nil)
+		if tt.host != "" {
+			req.Host = tt.host
+		}
+		resp, err := c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusPermanentRedirect || resp.Header.Get("Location") != tt.wantLoc {
+			t.Errorf("%s%s: %d %q, want 308 %q", tt.host, tt.path, resp.StatusCode, resp.Header.Get("Location"), tt.wantLoc)
+		}
+	}
+	// The API on the plain listener is not redirected.
+	resp, err = c.Get("http://" + ln.Addr().String() + "/2015-03-31/functions/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 403 {
+		t.Errorf("plain API: %d", resp.StatusCode)
+	}
+}
+
+func TestTLSConfigValidate(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		tls  config.TLS
+		ok   bool
+	}{
+		{"off", config.TLS{LeafValidity: time.Hour}, true},
+		{"local CA", config.TLS{Addr: "127.0.0.1:0", LeafValidity: time.Hour}, true},
+		{"redirect without TLS", config.TLS{HTTPRedirect: true, LeafValidity: time.Hour}, false},
+		{"cert without key", config.TLS{Addr: "127.0.0.1:0", CertFile: "c", LeafValidity: time.Hour}, false},
+		{"cert and ACME", config.TLS{Addr: "127.0.0.1:0", CertFile: "c", KeyFile: "k", ACMEEmail: "a@b.c", LeafValidity: time.Hour}, false},
+		{"bad addr", config.TLS{Addr: "nope", LeafValidity: time.Hour}, false},
+		{"tiny validity", config.TLS{Addr: "127.0.0.1:0", LeafValidity: time.Millisecond}, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := config.Default()
+			cfg.TLS = tt.tls
+			if err := cfg.Validate(); (err == nil) != tt.ok {
+				t.Errorf("Validate() = %v, want ok=%v", err, tt.ok)
+			}
+		})
+	}
+}
