@@ -1,6 +1,6 @@
 // Package bootstraps holds furl's own bootstraps for the managed runtimes — a Python one
-// (python3.8 … python3.13, on the machine's python3) and a Node.js one (nodejs18.x, 20.x, 22.x,
-// on the machine's node) — and turns a runtime and handler into the command that starts a
+// (python3.8 … python3.14, on the machine's python3) and a Node.js one (nodejs18.x, 20.x, 22.x,
+// 24.x, on the machine's node) — and turns a runtime and handler into the command that starts a
 // runtime process. Both bootstraps speak the Lambda Runtime API and behave like AWS's runtime
 // interface clients (awslambdaric, aws-lambda-ric): context objects, handler resolution, error
 // bodies, log formats and, for Node, response streaming.
@@ -39,8 +39,8 @@ const (
 
 // pythonRuntimes and nodeRuntimes are the managed runtime names furl accepts.
 var (
-	pythonRuntimes = []string{"python3.8", "python3.9", "python3.10", "python3.11", "python3.12", "python3.13"}
-	nodeRuntimes   = []string{"nodejs18.x", "nodejs20.x", "nodejs22.x"}
+	pythonRuntimes = []string{"python3.8", "python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14"}
+	nodeRuntimes   = []string{"nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x"}
 )
 
 // Runtimes returns the managed runtime names this package starts, Python first.
@@ -180,6 +180,55 @@ func (s *Set) Command(runtime, handler, taskRoot string) ([]string, []string, er
 		return argv, env, nil
 	}
 	return nil, nil, &pool.EntrypointError{Runtime: runtime, Reason: "unsupported runtime"}
+}
+
+// Available reports whether runtime can start on this machine: nil when it is one of this
+// package's runtimes and its interpreter is found, else an error naming what is missing.
+func (s *Set) Available(ctx context.Context, runtime string) error {
+	switch {
+	case isPython(runtime):
+		_, err := s.pythonPath(ctx)
+		return err
+	case isNode(runtime):
+		_, err := s.nodePath()
+		return err
+	}
+	return fmt.Errorf("%s is not a runtime furl's bootstraps start", runtime)
+}
+
+// Interpreter describes the interpreter behind a family of runtimes, for the start-up log.
+type Interpreter struct {
+	Runtimes []string // e.g. python3.8 … python3.14
+	Path     string   // the executable ("" when missing)
+	Version  string   // what it says its version is ("" when unknown)
+	Err      error    // why it cannot be used
+}
+
+// Interpreters finds (if not yet found) and describes the Python and Node.js interpreters.
+func (s *Set) Interpreters(ctx context.Context) []Interpreter {
+	py := Interpreter{Runtimes: slices.Clone(pythonRuntimes)}
+	py.Path, py.Err = s.pythonPath(ctx)
+	if py.Err == nil {
+		py.Version = version(ctx, py.Path, "-S", "-c", "import platform; print(platform.python_version())")
+	}
+	node := Interpreter{Runtimes: slices.Clone(nodeRuntimes)}
+	node.Path, node.Err = s.nodePath()
+	if node.Err == nil {
+		node.Version = strings.TrimPrefix(version(ctx, node.Path, "--version"), "v")
+	}
+	return []Interpreter{py, node}
+}
+
+// version runs path with args and returns the first line it prints ("" on failure).
+func version(ctx context.Context, path string, args ...string) string {
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, path, args...).Output()
+	if err != nil {
+		return ""
+	}
+	line, _, _ := strings.Cut(strings.TrimSpace(string(out)), "\n")
+	return line
 }
 
 func (s *Set) pythonPath(ctx context.Context) (string, error) {

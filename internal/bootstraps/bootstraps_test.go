@@ -111,7 +111,7 @@ func TestMissingInterpreter(t *testing.T) {
 func TestRuntimes(t *testing.T) {
 	t.Parallel()
 	got := Runtimes()
-	for _, rt := range []string{"python3.8", "python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "nodejs18.x", "nodejs20.x", "nodejs22.x"} {
+	for _, rt := range []string{"python3.8", "python3.9", "python3.10", "python3.11", "python3.12", "python3.13", "python3.14", "nodejs18.x", "nodejs20.x", "nodejs22.x", "nodejs24.x"} {
 		if !slices.Contains(got, rt) {
 			t.Errorf("Runtimes() lacks %s", rt)
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 	"time"
 )
 
@@ -167,6 +168,44 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.TLS.APIHost, "api-host", c.TLS.APIHost, "public host name of the API, for its TLS certificate")
 	fs.DurationVar(&c.TLS.LeafValidity, "tls-leaf-validity", c.TLS.LeafValidity, "validity of the local CA's leaf certificates (renewed with a third left)")
 	fs.BoolVar(&c.TLS.HTTPRedirect, "http-redirect", c.TLS.HTTPRedirect, "answer function URLs on --addr with 308 to https (needs --tls-addr)")
+	fs.Func("trusted-proxies", "comma-separated CIDRs (or addresses) of reverse proxies whose X-Forwarded-For gives the caller's address (aws:SourceIp, sourceIp)", func(v string) error {
+		nets, err := ParseCIDRs(v)
+		if err != nil {
+			return err
+		}
+		c.TrustedProxies = append(c.TrustedProxies, nets...)
+		return nil
+	})
+}
+
+// ParseCIDRs parses a comma-separated list of CIDRs; a bare address is a /32 (IPv4) or /128
+// (IPv6) network. Empty items are ignored.
+func ParseCIDRs(list string) ([]*net.IPNet, error) {
+	var out []*net.IPNet
+	for _, item := range strings.Split(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if !strings.Contains(item, "/") {
+			ip := net.ParseIP(item)
+			if ip == nil {
+				return nil, fmt.Errorf("%q is neither a CIDR nor an IP address", item)
+			}
+			bits := 128
+			if ip4 := ip.To4(); ip4 != nil {
+				ip, bits = ip4, 32
+			}
+			out = append(out, &net.IPNet{IP: ip, Mask: net.CIDRMask(bits, bits)})
+			continue
+		}
+		_, n, err := net.ParseCIDR(item)
+		if err != nil {
+			return nil, fmt.Errorf("%q is not a CIDR: %w", item, err)
+		}
+		out = append(out, n)
+	}
+	return out, nil
 }
 
 // ApplyEnv reads the FURL_* environment variables that override defaults.

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"flag"
+	"io"
 	"strings"
 	"testing"
 )
@@ -35,5 +37,31 @@ func TestApplyEnv(t *testing.T) {
 	c.ApplyEnv(func(k string) string { return env[k] })
 	if c.RootAccessKeyID != "AK" || c.RootSecretAccessKey != "SK" || c.DataDir != "/d" || c.FunctionPath != "/bin" {
 		t.Fatalf("ApplyEnv: %+v", c)
+	}
+}
+
+func TestTrustedProxiesFlag(t *testing.T) {
+	c := Default()
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	c.RegisterFlags(fs)
+	if err := fs.Parse([]string{"--trusted-proxies", "10.0.0.0/8, 127.0.0.1,::1", "--trusted-proxies", "192.0.2.0/24"}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, n := range c.TrustedProxies {
+		got = append(got, n.String())
+	}
+	if want := "10.0.0.0/8 127.0.0.1/32 ::1/128 192.0.2.0/24"; strings.Join(got, " ") != want {
+		t.Fatalf("TrustedProxies = %v, want %s", got, want)
+	}
+	for _, bad := range []string{"nope", "10.0.0.0/33", "1.2.3.4/x"} {
+		fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+		fs.SetOutput(io.Discard)
+		c := Default()
+		c.RegisterFlags(fs)
+		if err := fs.Parse([]string{"--trusted-proxies", bad}); err == nil || !strings.Contains(err.Error(), "trusted-proxies") {
+			t.Errorf("--trusted-proxies %q: err = %v", bad, err)
+		}
 	}
 }

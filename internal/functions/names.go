@@ -1,9 +1,12 @@
 package functions
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
 
 	"github.com/furl/furl/internal/awserr"
@@ -111,6 +114,25 @@ var (
 )
 
 const runtimeEnum = "[nodejs18.x, nodejs20.x, nodejs22.x, nodejs24.x, python3.8, python3.9, python3.10, python3.11, python3.12, python3.13, python3.14, java8.al2, java11, java17, java21, java25, dotnet8, dotnet10, ruby3.2, ruby3.3, ruby3.4, go1.x, provided, provided.al2, provided.al2023]"
+
+// SupportedRuntimes lists the runtimes CreateFunction accepts (when the machine can run them),
+// sorted.
+func SupportedRuntimes() []string {
+	return slices.Sorted(maps.Keys(supportedRuntimes))
+}
+
+// runtimeAvailable refuses a supported runtime that this machine cannot start (its interpreter
+// is missing), with AWS's InvalidParameterValueException, so a function never goes Active only
+// to fail every invoke with Runtime.InvalidEntrypoint.
+func (s *Service) runtimeAvailable(ctx context.Context, rt string) error {
+	if s.opt.RuntimeAvailable == nil {
+		return nil
+	}
+	if err := s.opt.RuntimeAvailable(ctx, rt); err != nil {
+		return awserr.InvalidParameter("The runtime parameter of %s is not supported on this furl server: %v.", rt, err)
+	}
+	return nil
+}
 
 func validateRuntime(rt string) error {
 	switch {

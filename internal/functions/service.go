@@ -43,6 +43,9 @@ type Options struct {
 	// Stage, when set, is told the unpacked directory of each package deployed, so the
 	// execution engine can prepare a copy for the first environment ahead of its cold start.
 	Stage func(codeDir string)
+	// RuntimeAvailable, when set, says whether this machine can start a runtime (nil) or why
+	// not; CreateFunction and UpdateFunctionConfiguration refuse the runtimes it rejects.
+	RuntimeAvailable func(ctx context.Context, runtime string) error
 }
 
 // Service is the functions domain service.
@@ -285,6 +288,9 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateInput) (*lambda.
 		return nil, awserr.InvalidParameter("Runtime and Handler are mandatory parameters for functions created with deployment packages.")
 	}
 	if err := validateRuntime(in.Runtime); err != nil {
+		return nil, err
+	}
+	if err := s.runtimeAvailable(ctx, in.Runtime); err != nil {
 		return nil, err
 	}
 	if in.Handler == "" && !isProvided(in.Runtime) {
@@ -613,6 +619,9 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref Ref, in *
 	}
 	if in.Runtime != nil {
 		if err := validateRuntime(*in.Runtime); err != nil {
+			return nil, err
+		}
+		if err := s.runtimeAvailable(ctx, *in.Runtime); err != nil {
 			return nil, err
 		}
 	}

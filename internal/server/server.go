@@ -138,6 +138,7 @@ func (s *Server) build(ctx context.Context) error {
 	// costs nothing on cold starts).
 	resolveCtx, cancelResolve := context.WithTimeout(ctx, 10*time.Second)
 	boots.Resolve(resolveCtx)
+	logRuntimes(resolveCtx, log, boots)
 	cancelResolve()
 	var sb *sandbox.Sandbox
 	var sbErr error
@@ -178,8 +179,9 @@ func (s *Server) build(ctx context.Context) error {
 	s.functions = functions.New(db, code, functions.Options{
 		Region: cfg.Region, AccountID: cfg.AccountID,
 		URLDomain: cfg.URLDomain, MaxConcurrency: cfg.MaxConcurrency,
-		URLScheme: urlScheme(cfg),
-		Stage:     s.pool.Stage,
+		URLScheme:        urlScheme(cfg),
+		Stage:            s.pool.Stage,
+		RuntimeAvailable: runtimeAvailable(boots),
 	}, log)
 	if err := s.functions.Recover(ctx); err != nil {
 		return fmt.Errorf("server: %w", err)
@@ -229,6 +231,39 @@ func (s *Server) build(ctx context.Context) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	return nil
+}
+
+// runtimeAvailable says whether this machine can start a runtime: the provided runtimes and
+// go1.x bring their own bootstrap; python* and nodejs* need the machine's interpreter.
+func runtimeAvailable(boots *bootstraps.Set) func(ctx context.Context, runtime string) error {
+	return func(ctx context.Context, runtime string) error {
+		if runtime == "go1.x" || runtime == "provided" || strings.HasPrefix(runtime, "provided.") {
+			return nil
+		}
+		return boots.Available(ctx, runtime)
+	}
+}
+
+// logRuntimes says at start which runtimes this machine can run, and on what.
+func logRuntimes(ctx context.Context, log *slog.Logger, boots *bootstraps.Set) {
+	var runnable, missing []string
+	for _, in := range boots.Interpreters(ctx) {
+		span := in.Runtimes[0] + "–" + in.Runtimes[len(in.Runtimes)-1]
+		if in.Err != nil {
+			missing = append(missing, span+" ("+in.Err.Error()+")")
+			continue
+		}
+		on := in.Path
+		if in.Version != "" {
+			on += " " + in.Version
+		}
+		runnable = append(runnable, span+" on "+on)
+	}
+	runnable = append(runnable, "provided, provided.al2, provided.al2023, go1.x (the package's own bootstrap)")
+	log.Info("runtimes this machine can run", "runtimes", strings.Join(runnable, "; "))
+	if len(missing) > 0 {
+		log.Warn("runtimes this machine cannot run; CreateFunction refuses them", "runtimes", strings.Join(missing, "; "))
+	}
 }
 
 func (s *Server) close(ctx context.Context) error {

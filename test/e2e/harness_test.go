@@ -108,9 +108,16 @@ type cpServer struct {
 // answers, and kills its process group at the end of the test.
 func startFurl(t *testing.T, dataDir, addr, key, secret string, extra ...string) *cpServer {
 	t.Helper()
+	return startFurlWith(t, dataDir, addr, key, secret, nil, extra...)
+}
+
+// startFurlWith is startFurl with extra environment entries (they win over furl's own) and
+// extra serve flags.
+func startFurlWith(t *testing.T, dataDir, addr, key, secret string, env []string, args ...string) *cpServer {
+	t.Helper()
 	s := &cpServer{t: t, dataDir: dataDir, addr: addr, root: iamCreds{key, secret, ""}, logs: &bytes.Buffer{}, exited: make(chan struct{})}
-	s.cmd = exec.Command(furlBinary(t), append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--log-level", "debug"}, extra...)...)
-	s.cmd.Env = append(os.Environ(), "FURL_ROOT_ACCESS_KEY_ID="+key, "FURL_ROOT_SECRET_ACCESS_KEY="+secret)
+	s.cmd = exec.Command(furlBinary(t), append([]string{"serve", "--addr", addr, "--data-dir", dataDir, "--log-level", "debug"}, args...)...)
+	s.cmd.Env = append(append(os.Environ(), "FURL_ROOT_ACCESS_KEY_ID="+key, "FURL_ROOT_SECRET_ACCESS_KEY="+secret), env...)
 	s.cmd.Stdout, s.cmd.Stderr = s.logs, s.logs
 	s.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := s.cmd.Start(); err != nil {

@@ -1,0 +1,78 @@
+//go:build e2e
+
+// newcomer_test.go is a new user's first hour: every runtime CreateFunction accepts runs
+// (python3.14, nodejs24.x included), and a runtime whose interpreter the machine lacks is
+// refused at CreateFunction rather than failing every invoke; `furl serve` says which runtimes
+// it can run.
+//
+//	go test -tags e2e -run Newcomer ./test/e2e/ -v
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestNewcomerNewestRuntimesRun(t *testing.T) {
+	cpNeedCLI(t)
+	data, work := t.TempDir(), t.TempDir()
+	s := cpStart(t, data, freeAddr(t))
+	if !strings.Contains(s.logs.String(), "runtimes this machine can run") || !strings.Contains(s.logs.String(), "python3.8–python3.14") {
+		t.Errorf("start-up log does not say which runtimes run:\n%s", tail(s.logs.String(), 2000))
+	}
+	for _, tc := range []struct{ runtime, handler, file, code string }{
+		{"python3.14", "app.handler", "app.py", "import os\ndef handler(event, context):\n    return os.environ['AWS_EXECUTION_ENV']\n"},
+		{"nodejs24.x", "index.handler", "index.js", "exports.handler = async () => process.env.AWS_EXECUTION_ENV;\n"},
+	} {
+		t.Run(tc.runtime, func(t *testing.T) {
+			name := "fn-" + strings.ReplaceAll(tc.runtime, ".", "-")
+			s.awsOK("lambda", "create-function", "--function-name", name, "--runtime", tc.runtime, "--handler", tc.handler,
+				"--role", "arn:aws:iam::000000000000:role/lambda-role", "--zip-file", "fileb://"+writeZip(t, work, map[string]string{tc.file: tc.code}))
+			s.awsOK("lambda", "wait", "function-active-v2", "--function-name", name)
+			out := filepath.Join(work, name+".json")
+			res := s.awsOK("lambda", "invoke", "--function-name", name, out)
+			b, _ := os.ReadFile(out)
+			if res["FunctionError"] != nil || string(b) != `"AWS_Lambda_`+tc.runtime+`"` {
+				t.Fatalf("invoke: %v %s\nserver log:\n%s", res, b, tail(s.logs.String(), 3000))
+			}
+		})
+	}
+}
+
+func TestNewcomerMissingInterpreterRefused(t *testing.T) {
+	cpNeedCLI(t)
+	py, err := exec.LookPath("python3")
+	need(t, "python3", err)
+	// A PATH with python3 but no node: the Node.js runtimes cannot run on this "machine".
+	bin := t.TempDir()
+	real, err := exec.Command(py, "-c", "import sys; print(sys.executable)").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(strings.TrimSpace(string(real)), filepath.Join(bin, "python3")); err != nil {
+		t.Fatal(err)
+	}
+	data, work := t.TempDir(), t.TempDir()
+	s := startFurlWith(t, data, freeAddr(t), cpKey, cpSecret, []string{"PATH=" + bin})
+	if !strings.Contains(s.logs.String(), "runtimes this machine cannot run") || !strings.Contains(s.logs.String(), "nodejs18.x–nodejs24.x") {
+		t.Errorf("start-up log does not name the missing runtimes:\n%s", tail(s.logs.String(), 2000))
+	}
+	zip := writeZip(t, work, map[string]string{"index.js": "exports.handler = async () => 1;\n", "app.py": "def handler(e, c):\n    return 1\n"})
+	msg := s.awsFails("InvalidParameterValueException", "lambda", "create-function", "--function-name", "n", "--runtime", "nodejs24.x",
+		"--handler", "index.handler", "--role", "arn:aws:iam::000000000000:role/r", "--zip-file", "fileb://"+zip)
+	if !strings.Contains(msg, "The runtime parameter of nodejs24.x is not supported on this furl server") {
+		t.Errorf("message: %s", msg)
+	}
+	// Python still runs; switching it to a Node.js runtime is refused the same way.
+	s.awsOK("lambda", "create-function", "--function-name", "p", "--runtime", "python3.14", "--handler", "app.handler",
+		"--role", "arn:aws:iam::000000000000:role/r", "--zip-file", "fileb://"+zip)
+	s.awsOK("lambda", "wait", "function-active-v2", "--function-name", "p")
+	s.awsFails("InvalidParameterValueException", "lambda", "update-function-configuration", "--function-name", "p", "--runtime", "nodejs20.x")
+	out := filepath.Join(work, "p.json")
+	if res := s.awsOK("lambda", "invoke", "--function-name", "p", out); res["FunctionError"] != nil {
+		t.Fatalf("invoke: %v", res)
+	}
+}
