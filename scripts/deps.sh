@@ -19,6 +19,8 @@ command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 command -v bwrap >/dev/null 2>&1 || need_apt+=(bubblewrap)
 command -v setpriv >/dev/null 2>&1 || need_apt+=(util-linux)
 [ -d /usr/lib/python3/dist-packages/boto3 ] || need_apt+=(python3-boto3)
+# Python requests: the article's own client, used by the FunctionUrl end-to-end test.
+python3 -c 'import requests' >/dev/null 2>&1 || need_apt+=(python3-requests)
 if [ ${#need_apt[@]} -gt 0 ]; then
   echo "deps: apt-get install ${need_apt[*]}"
   export DEBIAN_FRONTEND=noninteractive

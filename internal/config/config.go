@@ -20,7 +20,9 @@ type Config struct {
 	DataDir   string
 	Region    string
 	AccountID string
-	// URLDomain is the domain of Host-style function URLs: <id>.lambda-url.<region>.<URLDomain>.
+	// URLDomain is the domain of Host-style function URLs: <id>.lambda-url.<region>.<URLDomain>,
+	// for deployments whose DNS resolves those names to furl. Empty (the default): FunctionUrl is
+	// path-style, http://<addr>/lambda-url/<id>/. Host-style requests are routed either way.
 	URLDomain string
 
 	// RootAccessKeyID and RootSecretAccessKey are the account root's credentials. When empty, the
@@ -109,7 +111,6 @@ func Default() Config {
 		DataDir:              defaultDataDir(),
 		Region:               "us-east-1",
 		AccountID:            "000000000000",
-		URLDomain:            "localhost",
 		MaxConcurrency:       1000,
 		CPUAffinity:          true,
 		Sandbox:              "off",
@@ -140,7 +141,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DataDir, "data-dir", c.DataDir, "directory for the database, code and logs")
 	fs.StringVar(&c.Region, "region", c.Region, "AWS region furl presents itself as")
 	fs.StringVar(&c.AccountID, "account-id", c.AccountID, "12-digit account id furl presents itself as")
-	fs.StringVar(&c.URLDomain, "url-domain", c.URLDomain, "domain of Host-style function URLs")
+	fs.StringVar(&c.URLDomain, "url-domain", c.URLDomain, "domain with wildcard DNS for Host-style FunctionUrl values (<id>.lambda-url.<region>.<domain>); empty: path-style http://<addr>/lambda-url/<id>/")
 	fs.IntVar(&c.MaxConcurrency, "max-concurrency", c.MaxConcurrency, "account-wide concurrent execution limit")
 	fs.DurationVar(&c.IdleTimeout, "idle-timeout", c.IdleTimeout, "how long idle environments stay warm")
 	fs.DurationVar(&c.ColdStartWait, "cold-start-wait", c.ColdStartWait, "how long a request waits for a busy environment before a cold start (0 = default 10ms, negative = never)")
@@ -234,7 +235,10 @@ const (
 	MetricsOff    = "off"
 )
 
-var accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+var (
+	accountRE = regexp.MustCompile(`^[0-9]{12}$`)
+	domainRE  = regexp.MustCompile(`^[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?(\.[a-zA-Z0-9]([a-zA-Z0-9-]*[a-zA-Z0-9])?)*$`)
+)
 
 // Validate reports every problem with c at once.
 func (c *Config) Validate() error {
@@ -258,6 +262,9 @@ func (c *Config) Validate() error {
 	case MetricsAuth, MetricsPublic, MetricsOff:
 	default:
 		errs = append(errs, fmt.Errorf("--metrics %q: must be auth, public or off", c.Metrics))
+	}
+	if c.URLDomain != "" && !domainRE.MatchString(c.URLDomain) {
+		errs = append(errs, fmt.Errorf("--url-domain %q: must be a DNS name such as furl.example.com (no scheme, port or path)", c.URLDomain))
 	}
 	if c.MaxConcurrency < 1 {
 		errs = append(errs, fmt.Errorf("--max-concurrency %d: must be at least 1", c.MaxConcurrency))

@@ -19,6 +19,9 @@ func TestValidate(t *testing.T) {
 		{"no region", func(c *Config) { c.Region = "" }, "--region"},
 		{"zero concurrency", func(c *Config) { c.MaxConcurrency = 0 }, "--max-concurrency"},
 		{"half a root key", func(c *Config) { c.RootAccessKeyID = "AKIA" }, "both"},
+		{"url domain", func(c *Config) { c.URLDomain = "furl.example.com" }, ""},
+		{"url domain with scheme", func(c *Config) { c.URLDomain = "http://furl.example.com" }, "--url-domain"},
+		{"url domain with port", func(c *Config) { c.URLDomain = "localhost:9000" }, "--url-domain"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			c := Default()

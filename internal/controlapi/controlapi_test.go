@@ -509,8 +509,8 @@ func TestURLConfigAPI(t *testing.T) {
 		t.Fatal(err)
 	}
 	u := aws.ToString(created.FunctionUrl)
-	id := strings.TrimPrefix(strings.SplitN(u, ".", 2)[0], "http://")
-	if len(id) != 32 || id[26] != '0' || !strings.HasSuffix(u, ".lambda-url.us-east-1.localhost/") {
+	id := strings.TrimSuffix(strings.TrimPrefix(u, "http://127.0.0.1/lambda-url/"), "/")
+	if len(id) != 32 || id[26] != '0' || u != "http://127.0.0.1/lambda-url/"+id+"/" {
 		t.Fatalf("FunctionUrl %q", u)
 	}
 	if created.InvokeMode != "" || aws.ToString(created.FunctionArn) != "arn:aws:lambda:us-east-1:000000000000:function:u" {

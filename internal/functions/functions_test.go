@@ -349,3 +349,25 @@ func TestResolveURLOfDeletedAlias(t *testing.T) {
 		t.Fatalf("after DeleteFunction: %v %v, want unknown", tg, err)
 	}
 }
+
+// TestFunctionURLShapes: path-style without a URL domain (every client resolves it),
+// Host-style with one; both end with "/" as AWS's FunctionUrl does.
+func TestFunctionURLShapes(t *testing.T) {
+	for _, tc := range []struct {
+		opt  Options
+		port string
+		want string
+	}{
+		{Options{Region: "us-east-1"}, "9000", "http://127.0.0.1:9000/lambda-url/abc/"},
+		{Options{Region: "us-east-1", URLHost: "[::1]"}, "9000", "http://[::1]:9000/lambda-url/abc/"},
+		{Options{Region: "us-east-1"}, "", "http://127.0.0.1/lambda-url/abc/"},
+		{Options{Region: "eu-west-1", URLDomain: "furl.example.com"}, "8080", "http://abc.lambda-url.eu-west-1.furl.example.com:8080/"},
+		{Options{Region: "us-east-1", URLDomain: "localhost", URLScheme: "https"}, "", "https://abc.lambda-url.us-east-1.localhost/"},
+	} {
+		s := New(nil, nil, tc.opt, nil)
+		s.SetURLPort(tc.port)
+		if got := s.FunctionURL("abc"); got != tc.want {
+			t.Errorf("%+v port %q: FunctionURL = %q, want %q", tc.opt, tc.port, got, tc.want)
+		}
+	}
+}

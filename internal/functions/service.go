@@ -26,9 +26,12 @@ import (
 type Options struct {
 	Region    string
 	AccountID string
-	// URLDomain and URLPort build FunctionUrl: http://<id>.lambda-url.<region>.<URLDomain>:<URLPort>/.
-	// An empty port leaves it out. The server may set the real port later (SetURLPort).
+	// URLDomain, URLHost, URLPort and URLScheme build FunctionUrl (see FunctionURL): Host-style
+	// <URLScheme>://<id>.lambda-url.<region>.<URLDomain>:<URLPort>/ when URLDomain is set, else
+	// path-style <URLScheme>://<URLHost>:<URLPort>/lambda-url/<id>/. An empty port leaves it out;
+	// the server may set the real port later (SetURLPort).
 	URLDomain string
+	URLHost   string // "127.0.0.1" unless set
 	URLPort   string
 	URLScheme string // "http" unless set
 	// MaxConcurrency is the account's concurrent executions limit (reservations leave 100 of it,
@@ -72,8 +75,8 @@ func New(db *store.DB, code *codestore.Store, opt Options, log *slog.Logger) *Se
 	if opt.URLScheme == "" {
 		opt.URLScheme = "http"
 	}
-	if opt.URLDomain == "" {
-		opt.URLDomain = "localhost"
+	if opt.URLHost == "" {
+		opt.URLHost = "127.0.0.1"
 	}
 	if opt.MaxConcurrency == 0 {
 		opt.MaxConcurrency = 1000

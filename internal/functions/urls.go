@@ -36,13 +36,30 @@ func NewURLID() string {
 	return string(out)
 }
 
-// FunctionURL renders the public URL of an id.
+// FunctionURL renders the public URL of an id, the FunctionUrl of every API answer. It is the
+// one place that decides its shape:
+//
+//   - with a URL domain (a deployment whose DNS resolves *.lambda-url.<region>.<domain> to
+//     furl): Host-style, <scheme>://<id>.lambda-url.<region>.<domain>[:port]/, as AWS's;
+//   - without one: path-style, <scheme>://<host>[:port]/lambda-url/<id>/, which every client
+//     resolves on a fresh machine (Python requests, Node fetch, Go, boto3 cannot resolve
+//     *.localhost names without help).
+//
+// Both end with "/", as AWS's FunctionUrl does.
 func (s *Service) FunctionURL(id string) string {
-	host := lambda.URLHost(id, s.opt.Region, s.opt.URLDomain)
-	if p, _ := s.urlPort.Load().(string); p != "" {
-		host += ":" + p
+	port, _ := s.urlPort.Load().(string)
+	if s.opt.URLDomain != "" {
+		return s.opt.URLScheme + "://" + withPort(lambda.URLHost(id, s.opt.Region, s.opt.URLDomain), port) + "/"
 	}
-	return s.opt.URLScheme + "://" + host + "/"
+	return s.opt.URLScheme + "://" + withPort(s.opt.URLHost, port) + "/lambda-url/" + id + "/"
+}
+
+// withPort appends :port to host unless port is empty.
+func withPort(host, port string) string {
+	if port == "" {
+		return host
+	}
+	return host + ":" + port
 }
 
 var urlQualRE = regexp.MustCompile(`^[0-9a-zA-Z_-]+$`)

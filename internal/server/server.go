@@ -178,7 +178,7 @@ func (s *Server) build(ctx context.Context) error {
 
 	s.functions = functions.New(db, code, functions.Options{
 		Region: cfg.Region, AccountID: cfg.AccountID,
-		URLDomain: cfg.URLDomain, MaxConcurrency: cfg.MaxConcurrency,
+		URLDomain: cfg.URLDomain, URLHost: LocalHost(cfg.Addr), MaxConcurrency: cfg.MaxConcurrency,
 		URLScheme:        urlScheme(cfg),
 		Stage:            s.pool.Stage,
 		RuntimeAvailable: runtimeAvailable(boots),
@@ -231,6 +231,24 @@ func (s *Server) build(ctx context.Context) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	return nil
+}
+
+// LocalHost is the host part of a listen address as a client on this machine writes it in a
+// URL: an unspecified address (0.0.0.0, ::, empty) becomes 127.0.0.1, an IPv6 address is
+// bracketed.
+func LocalHost(addr string) string {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		host = addr
+	}
+	ip := net.ParseIP(host)
+	switch {
+	case host == "" || ip != nil && ip.IsUnspecified():
+		return "127.0.0.1"
+	case ip != nil && ip.To4() == nil:
+		return "[" + host + "]"
+	}
+	return host
 }
 
 // runtimeAvailable says whether this machine can start a runtime: the provided runtimes and

@@ -91,12 +91,20 @@ func (s *urlServer) deploy(name, rt, handler string, files map[string][]byte, au
 	return urlIDOf(s.t, str(cfg, "FunctionUrl"))
 }
 
-// urlIDOf returns the URL id of a FunctionUrl (http://<id>.lambda-url.us-east-1.<domain>:<port>/).
+// urlIDOf returns the URL id of a FunctionUrl: path-style http://<addr>/lambda-url/<id>/ (furl's
+// default) or Host-style http://<id>.lambda-url.us-east-1.<domain>:<port>/ (with --url-domain).
 func urlIDOf(t *testing.T, fu string) string {
 	t.Helper()
-	host := strings.TrimPrefix(strings.TrimPrefix(fu, "http://"), "https://")
-	id, rest, _ := strings.Cut(host, ".")
-	if id == "" || !strings.HasPrefix(rest, "lambda-url.us-east-1.") || !strings.HasSuffix(fu, "/") {
+	rest := strings.TrimPrefix(strings.TrimPrefix(fu, "http://"), "https://")
+	if _, p, ok := strings.Cut(rest, "/lambda-url/"); ok {
+		id := strings.TrimSuffix(p, "/")
+		if id == "" || strings.Contains(id, "/") || !strings.HasSuffix(fu, "/") {
+			t.Fatalf("FunctionUrl %q", fu)
+		}
+		return id
+	}
+	id, after, _ := strings.Cut(rest, ".")
+	if id == "" || !strings.HasPrefix(after, "lambda-url.us-east-1.") || !strings.HasSuffix(fu, "/") {
 		t.Fatalf("FunctionUrl %q", fu)
 	}
 	return id
