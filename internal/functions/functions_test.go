@@ -99,7 +99,7 @@ func TestNewURLID(t *testing.T) {
 		seen[id] = true
 	}
 	s := newTestService(t)
-	if got := s.FunctionURL("abc"); got != "http://abc.lambda-url.us-east-1.localhost:9000/" {
+	if got := s.FunctionURL("abc"); got != "http://127.0.0.1:9000/lambda-url/abc/" {
 		t.Fatalf("FunctionURL = %s", got)
 	}
 }
