@@ -437,10 +437,10 @@ func serveAndDeploy(ctx context.Context, tmp, dir string, affinity, adaptive boo
 		stop()
 		return "", nil, fmt.Errorf("furl deploy: %w\n%s", err, derr.String())
 	}
-	m := regexp.MustCompile(`//([a-z0-9]+)\.lambda-url\.`).FindSubmatch(b)
+	m := regexp.MustCompile(`/lambda-url/([a-z0-9]+)/|//([a-z0-9]+)\.lambda-url\.`).FindSubmatch(b)
 	if m == nil {
 		stop()
 		return "", nil, fmt.Errorf("furl deploy printed no function URL: %q", b)
 	}
-	return endpoint + "/lambda-url/" + string(m[1]) + "/", stop, nil
+	return endpoint + "/lambda-url/" + string(m[1]) + string(m[2]) + "/", stop, nil
 }
