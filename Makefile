@@ -4,8 +4,13 @@ export CGO_ENABLED ?= 0
 
 .PHONY: run build test test-unit test-e2e deps vet fmt bench fuzz
 
+# run builds furl and serves it (127.0.0.1:9000, data in ~/.furl); serve flags go in ARGS:
+#   make run ARGS="--addr 127.0.0.1:9100 --data-dir /tmp/furl"
 run:
-	$(GO) run ./cmd/furl serve
+	@echo "make run: building bin/furl (the first build compiles every dependency: ~30 s) ..."
+	@$(GO) build -o bin/furl ./cmd/furl
+	@echo "make run: starting bin/furl serve $(ARGS)   (flags: bin/furl serve -h; stop with Ctrl-C)"
+	@exec ./bin/furl serve $(ARGS)
 
 build:
 	$(GO) build -o bin/furl ./cmd/furl

@@ -55,6 +55,10 @@ type Server struct {
 
 	// nofile is the open-file limit after raising it; the connection cap derives from it.
 	nofile uint64
+
+	// credsFromFile: the root credentials are <data-dir>/root-credentials (not FURL_ROOT_*).
+	credsFromFile bool
+
 	// inflight counts HTTP requests in flight, for procs.Adapt.
 	inflight procs.Counter
 	// closers run in reverse order at shutdown.
@@ -95,7 +99,8 @@ func (s *Server) build(ctx context.Context) error {
 		s.nofile = n
 		log.Debug("open-file limit", "nofile", n, "max_connections", connectionCap(n))
 	}
-	if cfg.RootAccessKeyID == "" {
+	credsFromFile := cfg.RootAccessKeyID == ""
+	if credsFromFile {
 		id, secret, created, err := identity.EnsureRootCredentials(cfg.DataDir)
 		if err != nil {
 			return fmt.Errorf("server: %w", err)
@@ -109,6 +114,7 @@ func (s *Server) build(ctx context.Context) error {
 		}
 	}
 	s.cfg = cfg
+	s.credsFromFile = credsFromFile
 
 	dbPath := filepath.Join(cfg.DataDir, "furl.db")
 	if err := createPrivate(dbPath); err != nil {
@@ -231,6 +237,21 @@ func (s *Server) build(ctx context.Context) error {
 		return fmt.Errorf("server: %w", err)
 	}
 	return nil
+}
+
+// logListening tells a person where furl is and how to reach it: the endpoint, the console, the
+// data directory and how to point the AWS CLI at it.
+func (s *Server) logListening(addr string) {
+	_, port, _ := net.SplitHostPort(addr)
+	endpoint := "http://" + net.JoinHostPort(strings.Trim(LocalHost(addr), "[]"), port)
+	s.log.Info("furl listening", "addr", addr, "endpoint", endpoint, "console", endpoint+"/furl/console/",
+		"data_dir", s.cfg.DataDir, "region", s.cfg.Region, "account", s.cfg.AccountID)
+	creds := "AWS_ACCESS_KEY_ID=$FURL_ROOT_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY=$FURL_ROOT_SECRET_ACCESS_KEY"
+	if s.credsFromFile {
+		creds = "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(s.cfg.DataDir, identity.RootCredentialsFile)
+	}
+	s.log.Info("credentials: use the root key with the AWS CLI and SDKs",
+		"hint", "export "+creds+" AWS_DEFAULT_REGION="+s.cfg.Region+"; aws --endpoint-url "+endpoint+" lambda list-functions")
 }
 
 // LocalHost is the host part of a listen address as a client on this machine writes it in a
@@ -378,7 +399,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
-	s.log.Info("furl listening", "addr", ln.Addr().String(), "region", s.cfg.Region, "account", s.cfg.AccountID)
+	s.logListening(ln.Addr().String())
 	var serveErr error
 	select {
 	case serveErr = <-errc:
