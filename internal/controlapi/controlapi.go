@@ -1,7 +1,8 @@
 // Package controlapi serves the AWS Lambda control-plane REST API (rest-json, the paths under
 // /2015-03-31/, /2017-03-31/, /2017-10-31/, /2019-09-30/, /2021-10-31/ and /2021-11-15/) that
 // the AWS CLI, boto3 and the SDKs drive with --endpoint-url, plus furl's own logs endpoint
-// (/furl/v1/functions/{name}/logs). Every request is SigV4-verified (service lambda) and
+// (/furl/v1/functions/{name}/logs) and whole resource policies
+// (/furl/v1/functions/{name}/policy). Every request is SigV4-verified (service lambda) and
 // authorized as lambda:<Operation> before it reaches the functions service.
 package controlapi
 
@@ -332,6 +333,9 @@ var routes = []routeEntry{
 	rte("DELETE", "/2021-10-31/functions/*/url", route{op: "DeleteFunctionUrlConfig", fnParam: true, serve: (*Handler).deleteURL}),
 	rte("GET", "/2021-10-31/functions/*/urls", route{op: "ListFunctionUrlConfigs", fnParam: true, serve: (*Handler).listURLs}),
 	rte("GET", "/furl/v1/functions/*/logs", route{op: "GetFunctionLogs", action: "lambda:GetFunction", fnParam: true, serve: (*Handler).getLogs}),
+	rte("PUT", "/furl/v1/functions/*/policy", route{op: "PutFunctionPolicy", action: "lambda:AddPermission", fnParam: true, limit: 64 << 10, serve: (*Handler).putPolicy}),
+	rte("GET", "/furl/v1/functions/*/policy", route{op: "GetFunctionPolicy", action: "lambda:GetPolicy", fnParam: true, serve: (*Handler).getPolicy}),
+	rte("DELETE", "/furl/v1/functions/*/policy", route{op: "DeleteFunctionPolicy", action: "lambda:RemovePermission", fnParam: true, serve: (*Handler).deletePolicy}),
 	rte("GET", "/furl/v1/functions/*/code", route{op: "GetFunctionCode", action: "lambda:GetFunction", fnParam: true, serve: (*Handler).getCode}),
 	rte("POST", "/2018-10-31/layers/*/versions", route{op: "PublishLayerVersion", layer: true, limit: MaxCodeRequestBytes, serve: (*Handler).publishLayerVersion}),
 	rte("GET", "/2018-10-31/layers/*/versions", route{op: "ListLayerVersions", layer: true, serve: (*Handler).listLayerVersions}),
