@@ -37,6 +37,8 @@ func commands() map[string]command {
 		"ls":      {"list functions and their URLs", runLs},
 		"console": {"print a one-time sign-in link to the web console (and open it)", runConsole},
 		"ca":      {"print furl's local CA (for --tls-addr) and how to trust it", runCA},
+		"policy":  {"put, get or delete a function's whole resource policy (any conditions)", runPolicy},
+		"url":     {"url allow NAME --cidr C: limit a function URL to an IP allow-list", runURL},
 	}
 }
 
@@ -46,11 +48,13 @@ var errUsage = errors.New("usage")
 // Run runs the subcommand in args and returns the process exit code.
 func Run(ctx context.Context, args []string, stdio Stdio, getenv func(string) string) int {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(stdio.Err, cmds)
-		if len(args) == 0 {
-			return 2
-		}
+		return 2
+	}
+	if args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+		// Asked for: the usage is the answer, on standard output.
+		usage(stdio.Out, cmds)
 		return 0
 	}
 	c, ok := cmds[args[0]]
