@@ -184,7 +184,7 @@ func (s *Server) build(ctx context.Context) error {
 
 	s.functions = functions.New(db, code, functions.Options{
 		Region: cfg.Region, AccountID: cfg.AccountID,
-		URLDomain: cfg.URLDomain, URLHost: LocalHost(cfg.Addr), MaxConcurrency: cfg.MaxConcurrency,
+		URLDomain: cfg.URLDomain, URLHost: LocalHost(urlAddr(cfg)), MaxConcurrency: cfg.MaxConcurrency,
 		URLScheme:        urlScheme(cfg),
 		Stage:            s.pool.Stage,
 		RuntimeAvailable: runtimeAvailable(boots),
@@ -252,6 +252,14 @@ func (s *Server) logListening(addr string) {
 	}
 	s.log.Info("credentials: use the root key with the AWS CLI and SDKs",
 		"hint", "export "+creds+" AWS_DEFAULT_REGION="+s.cfg.Region+"; aws --endpoint-url "+endpoint+" lambda list-functions")
+}
+
+// urlAddr is the listener FunctionUrl values point at: the HTTPS one when there is one.
+func urlAddr(cfg config.Config) string {
+	if cfg.TLS.Addr != "" {
+		return cfg.TLS.Addr
+	}
+	return cfg.Addr
 }
 
 // LocalHost is the host part of a listen address as a client on this machine writes it in a
