@@ -236,7 +236,7 @@ print(json.dumps({"names": names, "fu": fu, "status": resp.status, "body": ev["b
 		if err := json.Unmarshal(out, &got); err != nil {
 			t.Fatalf("%s: %v", out, err)
 		}
-		if strings.Join(got.Names, ",") != "echo,iamecho" || !strings.HasPrefix(got.FU, "https://"+iamID+".") || got.Status != 200 || got.Body != `{"k": 1}` || !strings.HasSuffix(got.ARN, ":root") {
+		if strings.Join(got.Names, ",") != "echo,iamecho" || got.FU != "https://127.0.0.1:"+s.tlsPort()+"/lambda-url/"+iamID+"/" || got.Status != 200 || got.Body != `{"k": 1}` || !strings.HasSuffix(got.ARN, ":root") {
 			t.Errorf("boto3: %+v", got)
 		}
 	})
