@@ -14,6 +14,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestNewcomerNewestRuntimesRun(t *testing.T) {
@@ -74,5 +75,42 @@ func TestNewcomerMissingInterpreterRefused(t *testing.T) {
 	out := filepath.Join(work, "p.json")
 	if res := s.awsOK("lambda", "invoke", "--function-name", "p", out); res["FunctionError"] != nil {
 		t.Fatalf("invoke: %v", res)
+	}
+}
+
+// TestNewcomerMakeRunAndHelp: `make run` builds then serves with ARGS passed through; furl says
+// where it listens, its data dir and how to use the credentials; `furl --help` is on stdout
+// with exit status 0.
+func TestNewcomerMakeRunAndHelp(t *testing.T) {
+	needCommands(t, "make")
+	cmd := exec.Command("make", "-n", "run", "ARGS=--addr 127.0.0.1:9100 --data-dir /tmp/x")
+	cmd.Dir = repoRoot()
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "build -o bin/furl ./cmd/furl") || !strings.Contains(string(out), "./bin/furl serve --addr 127.0.0.1:9100 --data-dir /tmp/x") {
+		t.Fatalf("make -n run: %v\n%s", err, out)
+	}
+
+	help := exec.Command(furlBinary(t), "--help")
+	var stdout, stderr strings.Builder
+	help.Stdout, help.Stderr = &stdout, &stderr
+	if err := help.Run(); err != nil || !strings.Contains(stdout.String(), "Usage: furl <command>") || stderr.Len() != 0 {
+		t.Fatalf("furl --help: %v\nstdout %q\nstderr %q", err, stdout.String(), stderr.String())
+	}
+
+	// Without FURL_ROOT_*: generated credentials, and the hint names their file.
+	data := t.TempDir()
+	addr := freeAddr(t)
+	s := startFurlWith(t, data, addr, "", "", []string{"FURL_ROOT_ACCESS_KEY_ID=", "FURL_ROOT_SECRET_ACCESS_KEY="})
+	var logs string
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if logs = s.logs.String(); strings.Contains(logs, "lambda list-functions") {
+			break
+		}
+	}
+	for _, want := range []string{`msg="furl listening"`, "endpoint=http://" + addr, "console=http://" + addr + "/furl/console/", "data_dir=" + data,
+		"AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(data, "root-credentials"), "aws --endpoint-url http://" + addr + " lambda list-functions"} {
+		if !strings.Contains(logs, want) {
+			t.Errorf("start-up log lacks %q:\n%s", want, logs)
+		}
 	}
 }
