@@ -140,7 +140,13 @@ func (s *Server) isFunctionURLHost(ctx context.Context, name string) bool {
 	if !ok || region != strings.ToLower(s.cfg.Region) {
 		return false
 	}
-	if !strings.HasSuffix(strings.ToLower(name), "."+strings.ToLower(s.cfg.URLDomain)) {
+	domain := s.cfg.URLDomain
+	if domain == "" {
+		// No --url-domain: FunctionUrl values are path-style, and Host-style names are the
+		// local *.localhost ones.
+		domain = "localhost"
+	}
+	if !strings.HasSuffix(strings.ToLower(name), "."+strings.ToLower(domain)) {
 		return false
 	}
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
