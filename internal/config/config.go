@@ -56,6 +56,9 @@ type Config struct {
 	RequireInvokeFunctionForURLs bool
 	// LogRetention is how long invocation logs are kept.
 	LogRetention time.Duration
+	// LogMaxBytesPerInvoke caps what one invocation may log (the rest is dropped, with a line
+	// saying so); < 0 means no cap.
+	LogMaxBytesPerInvoke int64
 	// InspectRetention is how many inspected function URL requests (the console's request
 	// inspector, /furl/v1/functions/<name>/events) are kept per function.
 	InspectRetention int
@@ -118,6 +121,7 @@ func Default() Config {
 		IdleTimeout:          5 * time.Minute,
 		InitTimeout:          10 * time.Second,
 		LogRetention:         7 * 24 * time.Hour,
+		LogMaxBytesPerInvoke: 1 << 20,
 		InspectRetention:     100,
 		StreamMaxBytes:       200 << 20,
 		StreamBandwidthAfter: 0,
@@ -152,6 +156,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.BoolVar(&c.RequireInvokeFunctionForURLs, "require-invoke-function", c.RequireInvokeFunctionForURLs,
 		"function URLs also need lambda:InvokeFunction (AWS's rule for accounts created since Oct 2025)")
 	fs.DurationVar(&c.LogRetention, "log-retention", c.LogRetention, "how long invocation logs are kept")
+	fs.Int64Var(&c.LogMaxBytesPerInvoke, "log-max-bytes-per-invoke", c.LogMaxBytesPerInvoke, "output one invocation may log; the rest is dropped with a line saying so (-1 = no cap)")
 	fs.IntVar(&c.InspectRetention, "inspect-retention", c.InspectRetention, "inspected function URL requests kept per function for the console")
 	fs.Int64Var(&c.StreamMaxBytes, "stream-max-bytes", c.StreamMaxBytes, "cap on a streamed response body")
 	fs.Int64Var(&c.StreamBandwidthAfter, "stream-shape-after", c.StreamBandwidthAfter, "bytes after which streamed responses are bandwidth-shaped (0 = never)")

@@ -32,19 +32,27 @@ type Event struct {
 // Store keeps function logs under a directory: <dir>/<function>/<YYYY-MM-DD>.log, one file per
 // UTC day, deleted after the retention period. Appends are buffered in memory and written by a
 // background flusher every 200 ms (or by any read), so the invoke path does no file I/O and
-// wakes no goroutine.
+// wakes no goroutine. Writing happens off the lock Append takes: a slow or full disk never
+// stalls an invocation. What is buffered is bounded (maxPendingBytes); beyond it events are
+// dropped and counted.
 type Store struct {
 	dir       string
 	retention time.Duration
 	log       *slog.Logger
 	now       func() time.Time
 
-	mu      sync.Mutex
-	pending map[string][]Event // function -> not yet written
-	subs    map[string]map[*subscriber]struct{}
-	files   map[string]*dayFile
-	closed  bool
-	wbuf    []byte // reused by flushLocked
+	// wmu serialises writers (flushes, expiry) and guards files and wbuf; it is taken before mu
+	// when both are held, and never by Append.
+	wmu   sync.Mutex
+	files map[string]*dayFile
+	wbuf  []byte // reused by write
+
+	mu           sync.Mutex
+	pending      map[string][]Event // function -> not yet written
+	pendingBytes int
+	dropped      int // events dropped since the last flush because pending was full
+	subs         map[string]map[*subscriber]struct{}
+	closed       bool
 
 	stop chan struct{}
 	done chan struct{}
@@ -94,7 +102,12 @@ func (s *Store) Append(evs ...Event) {
 		if !validFunction(ev.Function) {
 			continue
 		}
-		s.pending[ev.Function] = append(s.pending[ev.Function], ev)
+		if n := len(ev.Message) + len(ev.Stream) + len(ev.RequestID) + eventOverhead; s.pendingBytes+n > maxPendingBytes {
+			s.dropped++
+		} else {
+			s.pendingBytes += n
+			s.pending[ev.Function] = append(s.pending[ev.Function], ev)
+		}
 		for sub := range s.subs[ev.Function] {
 			if len(sub.queue) >= maxFollowBacklog {
 				sub.queue = sub.queue[1:]
@@ -108,6 +121,13 @@ func (s *Store) Append(evs ...Event) {
 	}
 	s.mu.Unlock()
 }
+
+// maxPendingBytes bounds the events buffered between flushes (a function's output is already
+// capped per invocation by the pool; this bounds many of them at once, or a stalled disk).
+const maxPendingBytes = 32 << 20
+
+// eventOverhead approximates an Event's size beyond its strings.
+const eventOverhead = 64
 
 // validFunction accepts Lambda function names (letters, digits, '-', '_'), which keeps the
 // per-function directory inside the store.
@@ -136,10 +156,7 @@ func (s *Store) run() {
 		case <-s.stop:
 			return
 		case <-flushT.C:
-			s.mu.Lock()
-			err := s.flushLocked()
-			s.mu.Unlock()
-			if err != nil {
+			if err := s.Flush(); err != nil {
 				s.log.Warn("invocationlog: flush", "err", err)
 			}
 		case <-gcT.C:
@@ -150,12 +167,27 @@ func (s *Store) run() {
 
 // Flush writes every pending event to disk.
 func (s *Store) Flush() error {
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.flushLocked()
+	batch, dropped := s.takeLocked()
+	s.mu.Unlock()
+	return s.write(batch, dropped)
 }
 
-func (s *Store) flushLocked() error {
+// takeLocked hands over the pending events; the store keeps no reference to them, so they are
+// freed once written.
+func (s *Store) takeLocked() (map[string][]Event, int) {
+	batch, dropped := s.pending, s.dropped
+	s.pending, s.pendingBytes, s.dropped = map[string][]Event{}, 0, 0
+	return batch, dropped
+}
+
+// write writes a batch taken from pending. The caller holds wmu, not mu.
+func (s *Store) write(batch map[string][]Event, dropped int) error {
+	if dropped > 0 {
+		s.log.Warn("invocationlog: log lines dropped: more buffered than written", "lines", dropped, "limit_bytes", maxPendingBytes)
+	}
 	var errs []error
 	buf := s.wbuf[:0]
 	defer func() {
@@ -163,7 +195,7 @@ func (s *Store) flushLocked() error {
 			s.wbuf = buf[:0]
 		}
 	}()
-	for fn, evs := range s.pending {
+	for fn, evs := range batch {
 		if len(evs) == 0 {
 			continue
 		}
@@ -199,11 +231,13 @@ func (s *Store) flushLocked() error {
 				errs = append(errs, err)
 			}
 		}
-		s.pending[fn] = evs[:0]
+		clear(evs)
+		delete(batch, fn)
 	}
 	return errors.Join(errs...)
 }
 
+// fileLocked returns the function's file for day; the caller holds wmu.
 func (s *Store) fileLocked(fn, day string) (*dayFile, error) {
 	if f := s.files[fn]; f != nil && f.day == day {
 		return f, nil
@@ -353,8 +387,15 @@ func (s *Store) Follow(ctx context.Context, function string, since time.Time, fn
 	sub := &subscriber{ch: make(chan struct{}, 1)}
 	// Flush and register atomically, and note how far each file goes: events up to there are
 	// read from disk, later ones arrive through the subscription, none twice.
+	s.wmu.Lock()
 	s.mu.Lock()
-	if err := s.flushLocked(); err != nil {
+	batch, dropped := s.takeLocked()
+	if s.subs[function] == nil {
+		s.subs[function] = map[*subscriber]struct{}{}
+	}
+	s.subs[function][sub] = struct{}{}
+	s.mu.Unlock()
+	if err := s.write(batch, dropped); err != nil {
 		s.log.Warn("invocationlog: flush", "err", err)
 	}
 	sizes := map[string]int64{}
@@ -367,11 +408,7 @@ func (s *Store) Follow(ctx context.Context, function string, since time.Time, fn
 			}
 		}
 	}
-	if s.subs[function] == nil {
-		s.subs[function] = map[*subscriber]struct{}{}
-	}
-	s.subs[function][sub] = struct{}{}
-	s.mu.Unlock()
+	s.wmu.Unlock()
 	defer func() {
 		s.mu.Lock()
 		delete(s.subs[function], sub)
@@ -423,12 +460,12 @@ func (s *Store) expire() {
 		files, _ := os.ReadDir(d)
 		for _, f := range files {
 			if day, ok := strings.CutSuffix(f.Name(), ".log"); ok && day < cutoff {
-				s.mu.Lock()
+				s.wmu.Lock()
 				if df := s.files[fn.Name()]; df != nil && df.day == day {
 					df.f.Close()
 					delete(s.files, fn.Name())
 				}
-				s.mu.Unlock()
+				s.wmu.Unlock()
 				if err := os.Remove(filepath.Join(d, f.Name())); err != nil {
 					s.log.Warn("invocationlog: expire", "err", err)
 				}
@@ -448,9 +485,9 @@ func (s *Store) Close() error {
 	s.mu.Unlock()
 	close(s.stop)
 	<-s.done
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	err := s.flushLocked()
+	err := s.Flush()
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	for _, f := range s.files {
 		err = errors.Join(err, f.f.Close())
 	}

@@ -72,6 +72,8 @@ type invLog struct {
 	requestID  string
 	lines      []byte
 	collecting bool
+	logged     int64 // bytes of output seen, for the cap (Config.MaxLogBytesPerInvoke)
+	truncated  bool
 }
 
 const maxCollected = 16 << 10
@@ -103,11 +105,34 @@ func (e *env) output(line []byte) {
 	e.outMu.Lock()
 	if c := e.cur; c != nil {
 		reqID = c.requestID
+		if max := e.p.maxLogBytes(); max > 0 {
+			c.logged += int64(len(line)) + 1
+			if c.logged > max {
+				if c.truncated {
+					e.outMu.Unlock()
+					return
+				}
+				c.truncated = true
+				line = fmt.Appendf(nil, "furl: log output truncated: this invocation printed more than %d bytes; the rest is dropped", max)
+			}
+		}
 		c.add(line)
 	}
 	e.outMu.Unlock()
 	if e.p.logs != nil {
 		e.p.logs.Append(invocationlog.Event{Time: now, Function: e.target.FunctionName, Stream: e.stream, RequestID: reqID, Message: string(line)})
+	}
+}
+
+// maxLogBytes is the per-invocation output cap, or 0 for none.
+func (p *Pool) maxLogBytes() int64 {
+	switch n := p.cfg.MaxLogBytesPerInvoke; {
+	case n < 0:
+		return 0
+	case n == 0:
+		return DefaultMaxLogBytesPerInvoke
+	default:
+		return n
 	}
 }
 

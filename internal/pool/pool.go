@@ -73,7 +73,13 @@ type Config struct {
 	// SandboxError, when set, is why the sandbox asked for could not be had: no environment
 	// starts (never silently unsandboxed), and each cold start fails with this reason.
 	SandboxError error
+	// MaxLogBytesPerInvoke caps the output one invocation (or one init) may log: beyond it the
+	// rest is dropped and one line says so. 0 means DefaultMaxLogBytesPerInvoke; < 0, no cap.
+	MaxLogBytesPerInvoke int64
 }
+
+// DefaultMaxLogBytesPerInvoke is Config.MaxLogBytesPerInvoke's default.
+const DefaultMaxLogBytesPerInvoke = 1 << 20
 
 // ErrClosed is returned by Invoke after Close.
 var ErrClosed = errors.New("pool: closed")

@@ -731,3 +731,38 @@ exec sleep 60
 		t.Errorf("inflight %d after a withdrawn invocation", st.Inflight)
 	}
 }
+
+// One invocation printing far more than the cap leaves only the cap, and a line saying so, in
+// the stored logs; the next invocation logs normally.
+func TestInvocationLogCapped(t *testing.T) {
+	h := newPool(t, pool.Config{MaxLogBytesPerInvoke: 64 << 10})
+	tg := goTarget("spam")
+	res, err := h.p.Invoke(context.Background(), tg, &pool.Request{RequestID: "req-spam", Payload: []byte(`{"op":"spam","n":4096}`)})
+	if err != nil || string(res.Payload) != `"spammed"` {
+		t.Fatalf("invoke: %v %s", err, res.Payload)
+	}
+	invoke(t, h, tg, `{"op":"print","msg":"after"}`)
+	evs, err := h.logs.Since("spam", time.Time{}, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var spamBytes, truncLines int
+	var after bool
+	for _, ev := range evs {
+		if ev.RequestID == "req-spam" && strings.HasPrefix(ev.Message, "sss") {
+			spamBytes += len(ev.Message) + 1
+		}
+		if strings.Contains(ev.Message, "truncated") {
+			truncLines++
+		}
+		if ev.Message == "to stderr after" {
+			after = true
+		}
+	}
+	if spamBytes > 64<<10 || spamBytes < 32<<10 || truncLines != 1 || !after {
+		t.Errorf("stored %d bytes of a 4 MB print (cap 64 KB), %d truncation lines, next invocation logged: %v", spamBytes, truncLines, after)
+	}
+	if !strings.Contains(string(res.Log), "truncated") {
+		t.Errorf("Result.Log lacks the truncation line:\n%.300s", res.Log)
+	}
+}

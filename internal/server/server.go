@@ -159,17 +159,18 @@ func (s *Server) build(ctx context.Context) error {
 		log.Warn("server: SANDBOX OFF: functions run unsandboxed as furl's own user and can read and change everything furl can (--sandbox=off)")
 	}
 	s.pool = pool.New(pool.Config{
-		Sandbox:            sb,
-		SandboxError:       sbErr,
-		MaxConcurrency:     cfg.MaxConcurrency,
-		IdleTimeout:        cfg.IdleTimeout,
-		InitTimeout:        cfg.InitTimeout,
-		WorkDir:            filepath.Join(cfg.DataDir, "envs"),
-		MaxStreamBytes:     cfg.StreamMaxBytes,
-		Path:               cfg.FunctionPath,
-		ColdStartWait:      cfg.ColdStartWait,
-		MaxConcurrentInits: cfg.MaxConcurrentInits,
-		CPUAffinity:        cfg.CPUAffinity,
+		Sandbox:              sb,
+		SandboxError:         sbErr,
+		MaxConcurrency:       cfg.MaxConcurrency,
+		IdleTimeout:          cfg.IdleTimeout,
+		InitTimeout:          cfg.InitTimeout,
+		WorkDir:              filepath.Join(cfg.DataDir, "envs"),
+		MaxStreamBytes:       cfg.StreamMaxBytes,
+		Path:                 cfg.FunctionPath,
+		ColdStartWait:        cfg.ColdStartWait,
+		MaxConcurrentInits:   cfg.MaxConcurrentInits,
+		CPUAffinity:          cfg.CPUAffinity,
+		MaxLogBytesPerInvoke: cfg.LogMaxBytesPerInvoke,
 	}, log, pool.DefaultLauncher{Managed: boots}, logs)
 	s.closers = append(s.closers, s.pool.Close)
 

@@ -3,6 +3,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
@@ -42,6 +43,15 @@ func handle(ctx context.Context, raw json.RawMessage) (any, error) {
 		fmt.Println("hello from", lc.AwsRequestID)
 		fmt.Fprintln(os.Stderr, "to stderr", ev.Msg)
 		return "printed", nil
+	case "spam":
+		// N lines of 1 KB each to stdout.
+		line := strings.Repeat("s", 1023) + "\n"
+		w := bufio.NewWriterSize(os.Stdout, 64<<10)
+		for i := 0; i < ev.N; i++ {
+			w.WriteString(line)
+		}
+		w.Flush()
+		return "spammed", nil
 	case "sleep":
 		time.Sleep(time.Duration(ev.Sleep) * time.Millisecond)
 		return "slept", nil
