@@ -130,7 +130,7 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	logs, err := invocationlog.Open(filepath.Join(tmp, "logs"), time.Hour, log)
+	logs, err := invocationlog.Open(filepath.Join(tmp, "logs"), time.Hour, invocationlog.Limits{}, log)
 	if err != nil {
 		return err
 	}

@@ -59,6 +59,10 @@ type Config struct {
 	// LogMaxBytesPerInvoke caps what one invocation may log (the rest is dropped, with a line
 	// saying so); < 0 means no cap.
 	LogMaxBytesPerInvoke int64
+	// LogMaxBytesPerFunction and LogMaxBytes cap the invocation logs kept on disk, per function
+	// and in all (oldest dropped first); 0 means no cap.
+	LogMaxBytesPerFunction int64
+	LogMaxBytes            int64
 	// InspectRetention is how many inspected function URL requests (the console's request
 	// inspector, /furl/v1/functions/<name>/events) are kept per function.
 	InspectRetention int
@@ -110,25 +114,27 @@ type TLS struct {
 // Default returns the configuration furl runs with when nothing is set.
 func Default() Config {
 	return Config{
-		Addr:                 "127.0.0.1:9000",
-		DataDir:              defaultDataDir(),
-		Region:               "us-east-1",
-		AccountID:            "000000000000",
-		MaxConcurrency:       1000,
-		CPUAffinity:          true,
-		Sandbox:              "off",
-		AdaptiveProcs:        true,
-		IdleTimeout:          5 * time.Minute,
-		InitTimeout:          10 * time.Second,
-		LogRetention:         7 * 24 * time.Hour,
-		LogMaxBytesPerInvoke: 1 << 20,
-		InspectRetention:     100,
-		StreamMaxBytes:       200 << 20,
-		StreamBandwidthAfter: 0,
-		StreamBandwidth:      2 << 20,
-		LogLevel:             "info",
-		Metrics:              MetricsAuth,
-		TLS:                  TLS{LeafValidity: 7 * 24 * time.Hour},
+		Addr:                   "127.0.0.1:9000",
+		DataDir:                defaultDataDir(),
+		Region:                 "us-east-1",
+		AccountID:              "000000000000",
+		MaxConcurrency:         1000,
+		CPUAffinity:            true,
+		Sandbox:                "off",
+		AdaptiveProcs:          true,
+		IdleTimeout:            5 * time.Minute,
+		InitTimeout:            10 * time.Second,
+		LogRetention:           7 * 24 * time.Hour,
+		LogMaxBytesPerInvoke:   1 << 20,
+		LogMaxBytesPerFunction: 256 << 20,
+		LogMaxBytes:            2 << 30,
+		InspectRetention:       100,
+		StreamMaxBytes:         200 << 20,
+		StreamBandwidthAfter:   0,
+		StreamBandwidth:        2 << 20,
+		LogLevel:               "info",
+		Metrics:                MetricsAuth,
+		TLS:                    TLS{LeafValidity: 7 * 24 * time.Hour},
 	}
 }
 
@@ -157,6 +163,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 		"function URLs also need lambda:InvokeFunction (AWS's rule for accounts created since Oct 2025)")
 	fs.DurationVar(&c.LogRetention, "log-retention", c.LogRetention, "how long invocation logs are kept")
 	fs.Int64Var(&c.LogMaxBytesPerInvoke, "log-max-bytes-per-invoke", c.LogMaxBytesPerInvoke, "output one invocation may log; the rest is dropped with a line saying so (-1 = no cap)")
+	fs.Int64Var(&c.LogMaxBytesPerFunction, "log-max-bytes-per-function", c.LogMaxBytesPerFunction, "invocation logs kept on disk per function; oldest dropped first (0 = no cap)")
+	fs.Int64Var(&c.LogMaxBytes, "log-max-bytes", c.LogMaxBytes, "invocation logs kept on disk in all; oldest dropped first (0 = no cap)")
 	fs.IntVar(&c.InspectRetention, "inspect-retention", c.InspectRetention, "inspected function URL requests kept per function for the console")
 	fs.Int64Var(&c.StreamMaxBytes, "stream-max-bytes", c.StreamMaxBytes, "cap on a streamed response body")
 	fs.Int64Var(&c.StreamBandwidthAfter, "stream-shape-after", c.StreamBandwidthAfter, "bytes after which streamed responses are bandwidth-shaped (0 = never)")

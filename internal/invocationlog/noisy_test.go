@@ -15,7 +15,7 @@ import (
 // other functions: the invoke path never waits on the disk.
 func TestAppendNotBlockedByStalledWrite(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, 0, nil)
+	s, err := Open(dir, 0, Limits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestAppendNotBlockedByStalledWrite(t *testing.T) {
 
 // What was flushed is no longer referenced: a 50 MB print does not stay in memory.
 func TestFlushReleasesBuffers(t *testing.T) {
-	s, err := Open(t.TempDir(), 0, nil)
+	s, err := Open(t.TempDir(), 0, Limits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -43,9 +43,14 @@ type Store struct {
 
 	// wmu serialises writers (flushes, expiry) and guards files and wbuf; it is taken before mu
 	// when both are held, and never by Append.
-	wmu   sync.Mutex
-	files map[string]*dayFile
-	wbuf  []byte // reused by write
+	wmu     sync.Mutex
+	files   map[string]*dayFile
+	wbuf    []byte // reused by write
+	limits  Limits
+	usage   map[string]int64 // function -> bytes on disk
+	total   int64
+	failing bool // writes are failing (disk full): warned once, until one succeeds
+	failed  int  // lines dropped by failed writes in this episode
 
 	mu           sync.Mutex
 	pending      map[string][]Event // function -> not yet written
@@ -59,8 +64,17 @@ type Store struct {
 }
 
 type dayFile struct {
-	day string
-	f   *os.File
+	day  string
+	seq  int   // segment of the day (segName)
+	size int64 // bytes in the file
+	f    *os.File
+}
+
+// Limits caps the disk the store uses; 0 means no cap. Over a cap the oldest log files go
+// first (a function's newest file is kept).
+type Limits struct {
+	PerFunction int64 // bytes of logs kept per function
+	Total       int64 // bytes of logs kept in all
 }
 
 type subscriber struct {
@@ -68,8 +82,9 @@ type subscriber struct {
 	queue []Event       // guarded by Store.mu
 }
 
-// Open opens (creating) a store in dir. retention <= 0 keeps logs forever. Close stops it.
-func Open(dir string, retention time.Duration, log *slog.Logger) (*Store, error) {
+// Open opens (creating) a store in dir. retention <= 0 keeps logs forever; lim caps its size.
+// Close stops it.
+func Open(dir string, retention time.Duration, lim Limits, log *slog.Logger) (*Store, error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, fmt.Errorf("invocationlog: open: %w", err)
 	}
@@ -77,13 +92,15 @@ func Open(dir string, retention time.Duration, log *slog.Logger) (*Store, error)
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{
-		dir: dir, retention: retention, log: log, now: time.Now,
+		dir: dir, retention: retention, limits: lim, log: log, now: time.Now,
 		pending: map[string][]Event{},
 		subs:    map[string]map[*subscriber]struct{}{},
 		files:   map[string]*dayFile{},
 		stop:    make(chan struct{}),
 		done:    make(chan struct{}),
 	}
+	s.loadUsage()
+	s.enforceLocked()
 	go s.run()
 	return s, nil
 }
@@ -183,65 +200,237 @@ func (s *Store) takeLocked() (map[string][]Event, int) {
 	return batch, dropped
 }
 
-// write writes a batch taken from pending. The caller holds wmu, not mu.
+// write writes a batch taken from pending. The caller holds wmu, not mu. Errors writing (a full
+// disk) are reported once per episode, not returned: the lines are dropped and furl goes on.
 func (s *Store) write(batch map[string][]Event, dropped int) error {
 	if dropped > 0 {
 		s.log.Warn("invocationlog: log lines dropped: more buffered than written", "lines", dropped, "limit_bytes", maxPendingBytes)
 	}
-	var errs []error
 	buf := s.wbuf[:0]
 	defer func() {
 		if cap(buf) <= 1<<20 {
 			s.wbuf = buf[:0]
 		}
 	}()
+	written := false
 	for fn, evs := range batch {
-		if len(evs) == 0 {
-			continue
-		}
-		buf = buf[:0]
 		var cur *dayFile
 		var day string
 		var dy, dd int
 		var dm time.Month
+		n := 0 // events in buf
+		put := func() {
+			if len(buf) > 0 && cur != nil {
+				s.writeFile(fn, cur, buf, n)
+				written = true
+			} else if n > 0 {
+				s.failed += n
+			}
+			buf, n = buf[:0], 0
+		}
 		for _, ev := range evs {
 			// The day's name is formatted once per day, not once per event.
 			if y, m, d := ev.Time.UTC().Date(); day == "" || y != dy || m != dm || d != dd {
 				day, dy, dm, dd = ev.Time.UTC().Format(time.DateOnly), y, m, d
 			}
-			if cur == nil || cur.day != day {
-				if len(buf) > 0 && cur != nil {
-					if _, err := cur.f.Write(buf); err != nil {
-						errs = append(errs, err)
-					}
-					buf = buf[:0]
-				}
+			if cur == nil || cur.day != day || len(buf) >= 256<<10 {
+				put()
 				f, err := s.fileLocked(fn, day)
 				if err != nil {
-					errs = append(errs, err)
+					s.writeFailed(err)
 					cur = nil
-					continue
+				} else {
+					cur = f
 				}
-				cur = f
 			}
 			buf = appendRecord(buf, ev)
+			n++
 		}
-		if len(buf) > 0 && cur != nil {
-			if _, err := cur.f.Write(buf); err != nil {
-				errs = append(errs, err)
-			}
-		}
+		put()
 		clear(evs)
 		delete(batch, fn)
 	}
-	return errors.Join(errs...)
+	if written {
+		s.enforceLocked()
+	}
+	return nil
 }
 
-// fileLocked returns the function's file for day; the caller holds wmu.
+// writeFile appends buf (n events) to f; a failed write is undone (no partial line is left)
+// and reported once per episode.
+func (s *Store) writeFile(fn string, f *dayFile, buf []byte, n int) {
+	if _, err := f.f.Write(buf); err != nil {
+		_ = f.f.Truncate(f.size)
+		s.failed += n
+		s.writeFailed(err)
+		return
+	}
+	f.size += int64(len(buf))
+	s.usage[fn] += int64(len(buf))
+	s.total += int64(len(buf))
+	if s.failing {
+		s.failing = false
+		s.log.Info("invocationlog: writing logs again", "dropped_lines", s.failed)
+		s.failed = 0
+	}
+}
+
+// writeFailed starts (or continues) an episode of failed writes: one warning, not one per flush.
+func (s *Store) writeFailed(err error) {
+	if s.failing {
+		return
+	}
+	s.failing = true
+	s.log.Warn("invocationlog: cannot write logs (disk full?); dropping log lines until writing works again; functions keep running", "dir", s.dir, "err", err)
+}
+
+// segName is the file of a function's logs for a day: <day>.log, then <day>.<n>.log once a
+// segment reaches segBytes.
+func segName(day string, seq int) string {
+	if seq == 0 {
+		return day + ".log"
+	}
+	return fmt.Sprintf("%s.%06d.log", day, seq)
+}
+
+// parseSeg is segName's inverse.
+func parseSeg(name string) (day string, seq int, ok bool) {
+	base, ok := strings.CutSuffix(name, ".log")
+	if !ok || len(base) < len(time.DateOnly) {
+		return "", 0, false
+	}
+	day, rest := base[:len(time.DateOnly)], base[len(time.DateOnly):]
+	if _, err := time.Parse(time.DateOnly, day); err != nil {
+		return "", 0, false
+	}
+	if rest == "" {
+		return day, 0, true
+	}
+	n, err := strconv.Atoi(strings.TrimPrefix(rest, "."))
+	if err != nil || n <= 0 || rest[0] != '.' {
+		return "", 0, false
+	}
+	return day, n, true
+}
+
+type segment struct {
+	fn, name, day string
+	seq           int
+	size          int64
+	mod           time.Time
+}
+
+// segments lists a function's log files, oldest first.
+func (s *Store) segments(fn string) []segment {
+	ents, err := os.ReadDir(filepath.Join(s.dir, fn))
+	if err != nil {
+		return nil
+	}
+	var out []segment
+	for _, e := range ents {
+		day, seq, ok := parseSeg(e.Name())
+		if !ok {
+			continue
+		}
+		seg := segment{fn: fn, name: e.Name(), day: day, seq: seq}
+		if fi, err := e.Info(); err == nil {
+			seg.size, seg.mod = fi.Size(), fi.ModTime()
+		}
+		out = append(out, seg)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].day != out[j].day {
+			return out[i].day < out[j].day
+		}
+		return out[i].seq < out[j].seq
+	})
+	return out
+}
+
+// segBytes is the size at which a function's log file is continued in a new one, so the size
+// caps can drop the oldest lines without rewriting files.
+func (s *Store) segBytes() int64 {
+	lim := s.limits.PerFunction
+	if t := s.limits.Total; t > 0 && (lim <= 0 || t < lim) {
+		lim = t
+	}
+	if lim <= 0 {
+		return 64 << 20
+	}
+	return min(max(lim/8, 16<<10), 64<<20)
+}
+
+// loadUsage measures what the store holds on disk.
+func (s *Store) loadUsage() {
+	s.usage, s.total = map[string]int64{}, 0
+	fns, _ := os.ReadDir(s.dir)
+	for _, fn := range fns {
+		if !fn.IsDir() || !validFunction(fn.Name()) {
+			continue
+		}
+		for _, seg := range s.segments(fn.Name()) {
+			s.usage[fn.Name()] += seg.size
+			s.total += seg.size
+		}
+	}
+}
+
+// enforceLocked drops the oldest log files of a function over Limits.PerFunction, then the
+// oldest of all while the store is over Limits.Total. The caller holds wmu.
+func (s *Store) enforceLocked() {
+	if per := s.limits.PerFunction; per > 0 {
+		for fn, used := range s.usage {
+			if used <= per {
+				continue
+			}
+			segs := s.segments(fn)
+			for i := 0; used > per && i < len(segs)-1; i++ {
+				used -= s.removeSeg(segs[i])
+			}
+			s.usage[fn] = used
+		}
+	}
+	if tot := s.limits.Total; tot > 0 && s.total > tot {
+		var all []segment
+		for fn := range s.usage {
+			segs := s.segments(fn)
+			if len(segs) > 0 {
+				all = append(all, segs[:len(segs)-1]...) // a function's newest file stays
+			}
+		}
+		sort.Slice(all, func(i, j int) bool { return all[i].mod.Before(all[j].mod) })
+		for i := 0; s.total > tot && i < len(all); i++ {
+			s.usage[all[i].fn] -= s.removeSeg(all[i])
+		}
+	}
+}
+
+// removeSeg deletes one log file, returning its size. The caller holds wmu.
+func (s *Store) removeSeg(seg segment) int64 {
+	if df := s.files[seg.fn]; df != nil && df.day == seg.day && df.seq == seg.seq {
+		df.f.Close()
+		delete(s.files, seg.fn)
+	}
+	if err := os.Remove(filepath.Join(s.dir, seg.fn, seg.name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		s.log.Warn("invocationlog: drop old logs", "err", err)
+		return 0
+	}
+	s.total -= seg.size
+	return seg.size
+}
+
+// fileLocked returns the file to append the function's lines of day to, continuing in a new
+// segment once the current one is full; the caller holds wmu.
 func (s *Store) fileLocked(fn, day string) (*dayFile, error) {
-	if f := s.files[fn]; f != nil && f.day == day {
+	f := s.files[fn]
+	if f != nil && f.day == day && f.size < s.segBytes() {
 		return f, nil
-	} else if f != nil {
+	}
+	seq := 0
+	if f != nil && f.day == day {
+		seq = f.seq + 1
+	}
+	if f != nil {
 		f.f.Close()
 		delete(s.files, fn)
 	}
@@ -249,11 +438,26 @@ func (s *Store) fileLocked(fn, day string) (*dayFile, error) {
 	if err := os.MkdirAll(d, 0o700); err != nil {
 		return nil, fmt.Errorf("invocationlog: %w", err)
 	}
-	f, err := os.OpenFile(filepath.Join(d, day+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if f == nil {
+		// Continue the day's newest segment from an earlier run.
+		for _, seg := range s.segments(fn) {
+			if seg.day == day && seg.seq >= seq {
+				seq = seg.seq
+				if seg.size >= s.segBytes() {
+					seq++
+				}
+			}
+		}
+	}
+	fh, err := os.OpenFile(filepath.Join(d, segName(day, seq)), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("invocationlog: %w", err)
 	}
-	df := &dayFile{day: day, f: f}
+	var size int64
+	if fi, err := fh.Stat(); err == nil {
+		size = fi.Size()
+	}
+	df := &dayFile{day: day, seq: seq, size: size, f: fh}
 	s.files[fn] = df
 	return df, nil
 }
@@ -325,36 +529,28 @@ var errStop = errors.New("stop")
 // Time >= since. sizes, when set, bounds how much of each file is read (by day).
 func (s *Store) scan(function string, since time.Time, sizes map[string]int64, fn func(Event) error) error {
 	d := filepath.Join(s.dir, function)
-	ents, err := os.ReadDir(d)
-	if errors.Is(err, os.ErrNotExist) {
+	if _, err := os.Stat(d); errors.Is(err, os.ErrNotExist) {
 		return nil
-	}
-	if err != nil {
+	} else if err != nil {
 		return fmt.Errorf("invocationlog: read: %w", err)
 	}
-	var days []string
 	sinceDay := since.UTC().Format(time.DateOnly)
-	for _, e := range ents {
-		name, ok := strings.CutSuffix(e.Name(), ".log")
-		if !ok || name < sinceDay {
+	for _, seg := range s.segments(function) {
+		if seg.day < sinceDay {
 			continue
 		}
 		if sizes != nil {
-			if _, ok := sizes[name]; !ok {
+			if _, ok := sizes[seg.name]; !ok {
 				continue
 			}
 		}
-		days = append(days, name)
-	}
-	sort.Strings(days)
-	for _, day := range days {
-		f, err := os.Open(filepath.Join(d, day+".log"))
+		f, err := os.Open(filepath.Join(d, seg.name))
 		if err != nil {
 			continue
 		}
 		var r io.Reader = f
 		if sizes != nil {
-			r = io.LimitReader(f, sizes[day])
+			r = io.LimitReader(f, sizes[seg.name])
 		}
 		sc := bufio.NewScanner(r)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
@@ -399,14 +595,8 @@ func (s *Store) Follow(ctx context.Context, function string, since time.Time, fn
 		s.log.Warn("invocationlog: flush", "err", err)
 	}
 	sizes := map[string]int64{}
-	if ents, err := os.ReadDir(filepath.Join(s.dir, function)); err == nil {
-		for _, e := range ents {
-			if day, ok := strings.CutSuffix(e.Name(), ".log"); ok {
-				if fi, err := e.Info(); err == nil {
-					sizes[day] = fi.Size()
-				}
-			}
-		}
+	for _, seg := range s.segments(function) {
+		sizes[seg.name] = seg.size
 	}
 	s.wmu.Unlock()
 	defer func() {
@@ -452,23 +642,15 @@ func (s *Store) expire() {
 	if err != nil {
 		return
 	}
+	s.wmu.Lock()
+	defer s.wmu.Unlock()
 	for _, fn := range fns {
-		if !fn.IsDir() {
+		if !fn.IsDir() || !validFunction(fn.Name()) {
 			continue
 		}
-		d := filepath.Join(s.dir, fn.Name())
-		files, _ := os.ReadDir(d)
-		for _, f := range files {
-			if day, ok := strings.CutSuffix(f.Name(), ".log"); ok && day < cutoff {
-				s.wmu.Lock()
-				if df := s.files[fn.Name()]; df != nil && df.day == day {
-					df.f.Close()
-					delete(s.files, fn.Name())
-				}
-				s.wmu.Unlock()
-				if err := os.Remove(filepath.Join(d, f.Name())); err != nil {
-					s.log.Warn("invocationlog: expire", "err", err)
-				}
+		for _, seg := range s.segments(fn.Name()) {
+			if seg.day < cutoff {
+				s.usage[seg.fn] -= s.removeSeg(seg)
 			}
 		}
 	}

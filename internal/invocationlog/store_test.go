@@ -51,7 +51,7 @@ func TestReportFormat(t *testing.T) {
 
 func TestStoreRoundTripAndRetention(t *testing.T) {
 	dir := t.TempDir()
-	s, err := Open(dir, 48*time.Hour, nil)
+	s, err := Open(dir, 48*time.Hour, Limits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +88,7 @@ func TestStoreRoundTripAndRetention(t *testing.T) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
-	s2, err := Open(dir, 48*time.Hour, nil)
+	s2, err := Open(dir, 48*time.Hour, Limits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestStoreRoundTripAndRetention(t *testing.T) {
 }
 
 func TestFollow(t *testing.T) {
-	s, err := Open(t.TempDir(), 0, nil)
+	s, err := Open(t.TempDir(), 0, Limits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -38,7 +38,7 @@ func newPool(t testing.TB, cfg pool.Config) *harness {
 		cfg.WorkDir = filepath.Join(t.TempDir(), "envs")
 	}
 	cfg.Path = os.Getenv("PATH")
-	logs, err := invocationlog.Open(filepath.Join(t.TempDir(), "logs"), time.Hour, nil)
+	logs, err := invocationlog.Open(filepath.Join(t.TempDir(), "logs"), time.Hour, invocationlog.Limits{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -130,7 +130,8 @@ func (s *Server) build(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
-	logs, err := invocationlog.Open(filepath.Join(cfg.DataDir, "logs"), cfg.LogRetention, log)
+	logs, err := invocationlog.Open(filepath.Join(cfg.DataDir, "logs"), cfg.LogRetention,
+		invocationlog.Limits{PerFunction: cfg.LogMaxBytesPerFunction, Total: cfg.LogMaxBytes}, log)
 	if err != nil {
 		return fmt.Errorf("server: %w", err)
 	}
