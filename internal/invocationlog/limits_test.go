@@ -137,7 +137,26 @@ func TestDiskFull(t *testing.T) {
 	if n := strings.Count(logBuf.String(), "level=WARN"); n != 1 {
 		t.Errorf("%d warnings for one disk-full episode, want 1:\n%s", n, logBuf.String())
 	}
+	// Free a little: small writes fit again, bigger ones do not; still one episode.
+	if err := os.Truncate(filler, mustSize(t, filler)-16<<10); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		s.Append(Event{Time: time.Now(), Function: "f", Message: "s"})
+		s.Flush()
+		s.Append(Event{Time: time.Now(), Function: "f", Message: line}, Event{Time: time.Now(), Function: "f", Message: line})
+		s.Flush()
+	}
+	if n := strings.Count(logBuf.String(), "level=WARN"); n != 1 {
+		t.Errorf("%d warnings for one disk-full episode on a nearly full disk, want 1:\n%s", n, logBuf.String())
+	}
+	if strings.Contains(logBuf.String(), "writing logs again") {
+		t.Errorf("episode ended while writes still fail:\n%s", logBuf.String())
+	}
 	os.Remove(filler)
+	s.wmu.Lock()
+	s.lastFail = time.Now().Add(-time.Minute) // as if the disk had been fine for a while
+	s.wmu.Unlock()
 	s.Append(Event{Time: time.Now(), Function: "f", Message: "after"})
 	evs, err := s.Since("f", time.Time{}, 0)
 	if err != nil {
@@ -145,7 +164,7 @@ func TestDiskFull(t *testing.T) {
 	}
 	var msgs []string
 	for _, ev := range evs {
-		if len(ev.Message) < 10 {
+		if len(ev.Message) < 10 && ev.Message != "s" {
 			msgs = append(msgs, ev.Message)
 		}
 	}
@@ -155,4 +174,13 @@ func TestDiskFull(t *testing.T) {
 	if !strings.Contains(logBuf.String(), "writing logs again") {
 		t.Errorf("no note that writing works again:\n%s", logBuf.String())
 	}
+}
+
+func mustSize(t *testing.T, name string) int64 {
+	t.Helper()
+	fi, err := os.Stat(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
 }

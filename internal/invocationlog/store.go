@@ -51,6 +51,10 @@ type Store struct {
 	total   int64
 	failing bool // writes are failing (disk full): warned once, until one succeeds
 	failed  int  // lines dropped by failed writes in this episode
+	// lastFail is when a write last failed; recoverAfter is how long writes must work after it
+	// to end the episode.
+	lastFail     time.Time
+	recoverAfter time.Duration
 
 	mu           sync.Mutex
 	pending      map[string][]Event // function -> not yet written
@@ -71,7 +75,8 @@ type dayFile struct {
 }
 
 // Limits caps the disk the store uses; 0 means no cap. Over a cap the oldest log files go
-// first (a function's newest file is kept).
+// first (the file being written to is kept; files are continued in a new one at 1/8 of the
+// smaller cap, so what is kept stays close to the cap).
 type Limits struct {
 	PerFunction int64 // bytes of logs kept per function
 	Total       int64 // bytes of logs kept in all
@@ -92,7 +97,7 @@ func Open(dir string, retention time.Duration, lim Limits, log *slog.Logger) (*S
 		log = slog.New(slog.DiscardHandler)
 	}
 	s := &Store{
-		dir: dir, retention: retention, limits: lim, log: log, now: time.Now,
+		dir: dir, retention: retention, limits: lim, log: log, now: time.Now, recoverAfter: 30 * time.Second,
 		pending: map[string][]Event{},
 		subs:    map[string]map[*subscriber]struct{}{},
 		files:   map[string]*dayFile{},
@@ -268,7 +273,7 @@ func (s *Store) writeFile(fn string, f *dayFile, buf []byte, n int) {
 	f.size += int64(len(buf))
 	s.usage[fn] += int64(len(buf))
 	s.total += int64(len(buf))
-	if s.failing {
+	if s.failing && s.now().Sub(s.lastFail) >= s.recoverAfter {
 		s.failing = false
 		s.log.Info("invocationlog: writing logs again", "dropped_lines", s.failed)
 		s.failed = 0
@@ -276,7 +281,10 @@ func (s *Store) writeFile(fn string, f *dayFile, buf []byte, n int) {
 }
 
 // writeFailed starts (or continues) an episode of failed writes: one warning, not one per flush.
+// A nearly full disk takes small writes and refuses big ones: the episode ends only once writes
+// have worked for recoverAfter since the last failure.
 func (s *Store) writeFailed(err error) {
+	s.lastFail = s.now()
 	if s.failing {
 		return
 	}
@@ -383,9 +391,13 @@ func (s *Store) enforceLocked() {
 			if used <= per {
 				continue
 			}
-			segs := s.segments(fn)
-			for i := 0; used > per && i < len(segs)-1; i++ {
-				used -= s.removeSeg(segs[i])
+			for _, seg := range s.segments(fn) {
+				if used <= per {
+					break
+				}
+				if !s.isOpen(seg) {
+					used -= s.removeSeg(seg)
+				}
 			}
 			s.usage[fn] = used
 		}
@@ -393,9 +405,10 @@ func (s *Store) enforceLocked() {
 	if tot := s.limits.Total; tot > 0 && s.total > tot {
 		var all []segment
 		for fn := range s.usage {
-			segs := s.segments(fn)
-			if len(segs) > 0 {
-				all = append(all, segs[:len(segs)-1]...) // a function's newest file stays
+			for _, seg := range s.segments(fn) {
+				if !s.isOpen(seg) { // the file being written to stays
+					all = append(all, seg)
+				}
 			}
 		}
 		sort.Slice(all, func(i, j int) bool { return all[i].mod.Before(all[j].mod) })
@@ -403,6 +416,12 @@ func (s *Store) enforceLocked() {
 			s.usage[all[i].fn] -= s.removeSeg(all[i])
 		}
 	}
+}
+
+// isOpen reports whether seg is the file its function's lines are appended to.
+func (s *Store) isOpen(seg segment) bool {
+	df := s.files[seg.fn]
+	return df != nil && df.day == seg.day && df.seq == seg.seq
 }
 
 // removeSeg deletes one log file, returning its size. The caller holds wmu.
