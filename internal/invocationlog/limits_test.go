@@ -184,3 +184,22 @@ func mustSize(t *testing.T, name string) int64 {
 	}
 	return fi.Size()
 }
+
+// FuzzSegName: parseSeg accepts exactly the names segName makes, and never panics.
+func FuzzSegName(f *testing.F) {
+	for _, s := range []string{"2026-12-04.log", "2026-12-04.000001.log", "2026-12-04.0.log", "2026-12-04..log", "x.log", "2026-12-04.-1.log", "2026-12-04.1e3.log"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, name string) {
+		day, seq, ok := parseSeg(name)
+		if !ok {
+			return
+		}
+		if seq < 0 {
+			t.Fatalf("%q: seq %d", name, seq)
+		}
+		if again, seq2, ok2 := parseSeg(segName(day, seq)); !ok2 || again != day || seq2 != seq {
+			t.Fatalf("%q -> %q %d does not round-trip", name, day, seq)
+		}
+	})
+}
