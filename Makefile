@@ -32,6 +32,12 @@ vet:
 fmt:
 	gofmt -w $$(git ls-files '*.go')
 
+# fuzz runs every Fuzz target for FUZZTIME each (make test runs them for 2 s):
+#   make fuzz FUZZTIME=5m
+FUZZTIME ?= 60s
+fuzz:
+	FUZZTIME=$(FUZZTIME) ./scripts/fuzz.sh
+
 bench: deps
 	./bench/run.sh
 	./bench/url/run.sh
