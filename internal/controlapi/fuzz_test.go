@@ -195,11 +195,13 @@ func FuzzClientContext(f *testing.F) {
 	})
 }
 
-// validHeaderValue reports whether v survives as a header value unchanged (what a client can
-// send at all); the handler is still called with the others.
+// validHeaderValue reports whether v is printable ASCII: a value every client sends and signs
+// alike. (A tab is not: botocore, and furl's verifier, fold it into a space when signing; the
+// Go SDK's signer keeps it, so a Go client's header with a tab fails its signature.) The
+// handler is still called with the others; only the answer's shape is checked then.
 func validHeaderValue(v string) bool {
 	for i := 0; i < len(v); i++ {
-		if c := v[i]; c < 0x20 && c != '\t' || c == 0x7f {
+		if c := v[i]; c < 0x20 || c > 0x7e {
 			return false
 		}
 	}
