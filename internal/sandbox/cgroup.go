@@ -75,7 +75,7 @@ func (c *cgroupV1) create(name string, memory int64, shares int) (*envCgroup, er
 			return "", nil
 		}
 		d := filepath.Join(parent, "furl-env-"+name)
-		if err := os.Mkdir(d, 0o755); err != nil && !errors.Is(err, os.ErrExist) {
+		if err := os.Mkdir(d, 0o755); err != nil {
 			return "", err
 		}
 		return d, nil

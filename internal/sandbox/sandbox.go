@@ -20,6 +20,8 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -63,6 +65,10 @@ type Sandbox struct {
 	binds   []bind // the host's read-only system directories
 	cg      *cgroupV1
 
+	// id and cgSeq name the environments' cgroups uniquely, across Sandboxes of one process too.
+	id    string
+	cgSeq atomic.Uint64
+
 	mu    sync.Mutex
 	slots map[int]bool
 }
@@ -93,7 +99,10 @@ func New(ctx context.Context, opts Options, log *slog.Logger) (*Sandbox, error) 
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: bubblewrap (%s) not found: install it (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap) or run with --sandbox=off", name)
 	}
-	s := &Sandbox{bwrap: bw, root: os.Geteuid() == 0, log: log, slots: map[int]bool{}}
+	var tok [4]byte
+	_, _ = rand.Read(tok[:])
+	s := &Sandbox{bwrap: bw, root: os.Geteuid() == 0, log: log, slots: map[int]bool{},
+		id: strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(tok[:])}
 	if s.root {
 		sp, err := exec.LookPath("setpriv")
 		if err != nil {
@@ -239,7 +248,9 @@ func (s *Sandbox) Prepare(spec Spec) (*Env, error) {
 		e.slot = s.takeSlot()
 		e.uid = uidBase + e.slot
 		if s.cg != nil {
-			cg, err := s.cg.create(strconv.Itoa(os.Getpid())+"-"+strconv.Itoa(e.slot), spec.MemoryBytes, spec.CPUShares)
+			// The name is never reused: an environment's teardown kills whatever is left in its
+			// cgroups, so a later environment must never share them (slots are reused at once).
+			cg, err := s.cg.create(s.id+"-"+strconv.FormatUint(s.cgSeq.Add(1), 10), spec.MemoryBytes, spec.CPUShares)
 			if err != nil {
 				s.log.Debug("sandbox: cgroup v1 unavailable", "err", err)
 			} else {
