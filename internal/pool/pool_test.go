@@ -399,6 +399,7 @@ exec "$LAMBDA_TASK_ROOT/real"
 func TestResponseTooLarge(t *testing.T) {
 	h := newPool(t, pool.Config{})
 	tg := goTarget("big")
+	tg.Timeout = 30 * time.Second // a loaded machine must not turn the size check into a timeout
 	res := invoke(t, h, tg, `{"op":"big","n":7000000}`)
 	if res.ErrorType != "Function.ResponseSizeTooLarge" || res.FunctionError != "Unhandled" ||
 		!strings.Contains(string(res.Payload), "exceeded maximum allowed payload size (6291556 bytes)") {
@@ -413,7 +414,8 @@ func TestMemoryLimit(t *testing.T) {
 	h := newPool(t, pool.Config{MemoryPollInterval: 20 * time.Millisecond})
 	tg := goTarget("oom")
 	tg.MemoryMB = 64
-	res := invoke(t, h, tg, `{"op":"alloc","n":200,"sleepMs":3000}`)
+	tg.Timeout = 30 * time.Second // the watchdog, not the timeout, must end it, even on a loaded machine
+	res := invoke(t, h, tg, `{"op":"alloc","n":200,"sleepMs":30000}`)
 	if res.FunctionError != "Unhandled" || res.ErrorType != "Runtime.OutOfMemory" {
 		t.Fatalf("got %q %s", res.ErrorType, res.Payload)
 	}

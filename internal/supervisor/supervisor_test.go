@@ -103,10 +103,11 @@ func TestKillWholeGroup(t *testing.T) {
 func TestMemoryWatchdog(t *testing.T) {
 	var out lines
 	// python3 allocates 200 MB and holds it; the limit is 50 MB.
-	p := start(t, `exec python3 -c 'import time; b = bytearray(200*1024*1024); time.sleep(10)'`, 50<<20, &out)
+	// The bytes are written (not a lazily zeroed bytearray), so they count in RSS at once.
+	p := start(t, `exec python3 -c 'import time; b = b"x" * (200*1024*1024); time.sleep(60)'`, 50<<20, &out)
 	select {
 	case <-p.Exited():
-	case <-time.After(5 * time.Second):
+	case <-time.After(30 * time.Second):
 		t.Fatal("not killed")
 	}
 	if !p.OutOfMemory() || p.MaxRSS() < 50<<20 {
