@@ -373,7 +373,21 @@ func TestTLSUserCertSIGHUP(t *testing.T) {
 	if cn := s.peerCert("localhost").Subject.CommonName; cn != "first" {
 		t.Fatalf("CN %q", cn)
 	}
+	first, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
 	writeRSACert(t, dir, "second", names...)
+	second, err := os.ReadFile(certFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Until the reload the server still presents the first certificate: trust both while polling.
+	both := filepath.Join(dir, "both.pem")
+	if err := os.WriteFile(both, append(first, second...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s.ca = both
 	if err := s.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
