@@ -496,8 +496,8 @@ func (s *Service) AddPermission(ctx context.Context, ref Ref, in *PermissionInpu
 		if err != nil {
 			return err
 		}
-		if len(b) > 20480 {
-			return awserr.New(400, "PolicyLengthExceededException", "The final policy size ("+strconv.Itoa(len(b))+") is bigger than the limit (20480).")
+		if len(b) > MaxPolicyBytes {
+			return policyTooLong(len(b))
 		}
 		return tx.PutPolicy(&store.PolicyRecord{FunctionName: ref.Name, Qualifier: ref.Qualifier, Doc: b, RevisionID: newRevision()})
 	})
@@ -510,20 +510,8 @@ func (s *Service) AddPermission(ctx context.Context, ref Ref, in *PermissionInpu
 // RemovePermission removes a statement.
 func (s *Service) RemovePermission(ctx context.Context, ref Ref, sid, revision string) error {
 	return internal(s.tx(ctx, func(tx *store.FuncTx) error {
-		if _, err := s.mustFunction(tx, ref.Name); err != nil {
-			return err
-		}
-		if err := s.policyQualifier(tx, ref.Name, ref.Qualifier); err != nil {
-			return err
-		}
-		cur, err := tx.Policy(ref.Name, ref.Qualifier)
-		if errors.Is(err, store.ErrNotFound) {
-			return awserr.NotFound("No policy is associated with the given resource.")
-		}
+		cur, err := s.currentPolicy(tx, ref, revision)
 		if err != nil {
-			return err
-		}
-		if err := checkRevision(revision, cur.RevisionID); err != nil {
 			return err
 		}
 		var doc policyDoc

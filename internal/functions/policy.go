@@ -85,24 +85,34 @@ func (s *Service) PutPolicy(ctx context.Context, ref Ref, doc []byte, revision s
 // DeletePolicy removes the whole resource policy of (function, qualifier).
 func (s *Service) DeletePolicy(ctx context.Context, ref Ref, revision string) error {
 	return internal(s.tx(ctx, func(tx *store.FuncTx) error {
-		if _, err := s.mustFunction(tx, ref.Name); err != nil {
-			return err
-		}
-		if err := s.policyQualifier(tx, ref.Name, ref.Qualifier); err != nil {
-			return err
-		}
-		cur, err := tx.Policy(ref.Name, ref.Qualifier)
-		if errors.Is(err, store.ErrNotFound) {
-			return awserr.NotFound("No policy is associated with the given resource.")
-		}
-		if err != nil {
-			return err
-		}
-		if err := checkRevision(revision, cur.RevisionID); err != nil {
+		if _, err := s.currentPolicy(tx, ref, revision); err != nil {
 			return err
 		}
 		return tx.DeletePolicy(ref.Name, ref.Qualifier)
 	}))
+}
+
+// currentPolicy reads the existing resource policy of (function, qualifier) for a change that
+// names revision: the function and qualifier must exist, a policy must be there, and its
+// revision must match when one is given.
+func (s *Service) currentPolicy(tx *store.FuncTx, ref Ref, revision string) (*store.PolicyRecord, error) {
+	if _, err := s.mustFunction(tx, ref.Name); err != nil {
+		return nil, err
+	}
+	if err := s.policyQualifier(tx, ref.Name, ref.Qualifier); err != nil {
+		return nil, err
+	}
+	cur, err := tx.Policy(ref.Name, ref.Qualifier)
+	if errors.Is(err, store.ErrNotFound) {
+		return nil, awserr.NotFound("No policy is associated with the given resource.")
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := checkRevision(revision, cur.RevisionID); err != nil {
+		return nil, err
+	}
+	return cur, nil
 }
 
 func policyTooLong(n int) error {
