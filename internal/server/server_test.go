@@ -16,6 +16,13 @@ import (
 // startServer runs a real server on a loopback port with a fresh data dir.
 func startServer(t *testing.T, opts ...func(*config.Config)) string {
 	t.Helper()
+	_, _, addr := runServer(t, opts...)
+	return addr
+}
+
+// runServer is startServer that also returns the server and its configuration.
+func runServer(t *testing.T, opts ...func(*config.Config)) (*Server, config.Config, string) {
+	t.Helper()
 	cfg := config.Default()
 	cfg.DataDir = t.TempDir()
 	cfg.RootAccessKeyID, cfg.RootSecretAccessKey = "AKIAFURLTESTROOT0000", "furl-test-secret"
@@ -44,7 +51,7 @@ func startServer(t *testing.T, opts ...func(*config.Config)) string {
 			t.Error("Serve did not return after cancel")
 		}
 	})
-	return ln.Addr().String()
+	return s, cfg, ln.Addr().String()
 }
 
 func TestRouting(t *testing.T) {

@@ -1,10 +1,8 @@
 package server
 
 import (
-	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -18,32 +16,7 @@ import (
 // TestTLSListener: --tls-addr serves the same handler over TLS (HTTP/2 by ALPN) with a leaf
 // from the local CA, and --http-redirect sends function URLs on the plain listener to it.
 func TestTLSListener(t *testing.T) {
-	cfg := config.Default()
-	cfg.DataDir = t.TempDir()
-	cfg.RootAccessKeyID, cfg.RootSecretAccessKey = "AKIAFURLTESTROOT0000", "furl-test-secret"
-	cfg.TLS.Addr, cfg.TLS.HTTPRedirect = "127.0.0.1:0", true
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := New(ctx, cfg, slog.New(slog.DiscardHandler))
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Serve: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("Serve did not return after cancel")
-		}
-	})
+	s, cfg, addr := runServer(t, func(c *config.Config) { c.TLS.Addr, c.TLS.HTTPRedirect = "127.0.0.1:0", true })
 	caPEM, err := os.ReadFile(filepath.Join(TLSDir(cfg.DataDir), "ca.pem"))
 	if err != nil {
 		t.Fatal(err)
@@ -67,7 +40,7 @@ func TestTLSListener(t *testing.T) {
 		{"abc.lambda-url.us-east-1.localhost:1", "/p?q=1", "https://abc.lambda-url.us-east-1.localhost:" + port + "/p?q=1"},
 		{"", "/lambda-url/abc/x", "https://127.0.0.1:" + port + "/lambda-url/abc/x"},
 	} {
-		req, _ := http.NewRequest("GET", "http://"+ln.Addr().String()+tt.path, nil)
+		req, _ := http.NewRequest("GET", "http://"+addr+tt.path, nil)
 		if tt.host != "" {
 			req.Host = tt.host
 		}
@@ -81,7 +54,7 @@ func TestTLSListener(t *testing.T) {
 		}
 	}
 	// The API on the plain listener is not redirected.
-	resp, err = c.Get("http://" + ln.Addr().String() + "/2015-03-31/functions/")
+	resp, err = c.Get("http://" + addr + "/2015-03-31/functions/")
 	if err != nil {
 		t.Fatal(err)
 	}
