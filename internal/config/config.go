@@ -77,7 +77,7 @@ type Config struct {
 	// TrustedProxies are CIDRs whose X-Forwarded-For is believed for aws:SourceIp.
 	TrustedProxies []*net.IPNet
 	LogLevel       string
-	// MaxConnections caps open client connections per listener (0: from the open-file limit,
+	// MaxConnections caps open client connections, both listeners together (0: from the open-file limit,
 	// keeping a quarter of it free); BodyIdleTimeout is the longest pause allowed while a
 	// request body arrives (0: 10s).
 	MaxConnections  int

@@ -74,18 +74,28 @@ func (b *deadlineBody) Read(p []byte) (int, error) {
 }
 
 // connLimit caps the connections a listener has open at once: Accept waits for a free slot, so
-// furl never runs out of file descriptors for its database, logs and function processes.
+// furl never runs out of file descriptors for its database, logs and function processes. The
+// plain and the TLS listener draw from one set of slots: one descriptor budget for the process.
 type connLimit struct {
 	net.Listener
 	slots chan struct{}
 }
 
-// limitConns wraps ln so that at most n connections are open at once (n <= 0: no cap).
-func limitConns(ln net.Listener, n int) net.Listener {
+// connSlots is a budget of n open connections shared by the listeners wrapped with it (n <= 0:
+// no cap, nil).
+func connSlots(n int) chan struct{} {
 	if n <= 0 {
+		return nil
+	}
+	return make(chan struct{}, n)
+}
+
+// limitConns wraps ln so that its connections take slots (nil: no cap).
+func limitConns(ln net.Listener, slots chan struct{}) net.Listener {
+	if slots == nil {
 		return ln
 	}
-	return &connLimit{Listener: ln, slots: make(chan struct{}, n)}
+	return &connLimit{Listener: ln, slots: slots}
 }
 
 func (l *connLimit) Accept() (net.Conn, error) {

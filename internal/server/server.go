@@ -382,7 +382,8 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if maxConns == 0 {
 		maxConns = connectionCap(s.nofile)
 	}
-	ln = limitConns(ln, maxConns)
+	slots := connSlots(maxConns)
+	ln = limitConns(ln, slots)
 	hs := &http.Server{
 		Handler:           s.redirectToHTTPS(s.Handler()),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -395,7 +396,7 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if s.tls != nil {
 		s.functions.SetURLPort(s.tls.urlPort())
 	}
-	stopTLS := s.serveTLS(s.Handler())
+	stopTLS := s.serveTLS(s.Handler(), slots)
 	asyncCtx, stopAsync := context.WithCancel(context.Background())
 	asyncDone := make(chan struct{})
 	go func() { defer close(asyncDone); s.functions.RunAsync(asyncCtx, s.pool) }()

@@ -164,8 +164,9 @@ func (s *Server) TLSAddr() string {
 }
 
 // serveTLS serves h on the TLS listener (HTTP/2 and HTTP/1.1) and, with --tls-cert, reloads
-// the certificate on SIGHUP. The returned stop shuts both down.
-func (s *Server) serveTLS(h http.Handler) (stop func(context.Context) error) {
+// the certificate on SIGHUP. Its connections take slots from the plain listener's budget. The
+// returned stop shuts both down.
+func (s *Server) serveTLS(h http.Handler, slots chan struct{}) (stop func(context.Context) error) {
 	p := s.tls
 	if p == nil {
 		return func(context.Context) error { return nil }
@@ -180,7 +181,7 @@ func (s *Server) serveTLS(h http.Handler) (stop func(context.Context) error) {
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		if err := hs.ServeTLS(p.ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := hs.ServeTLS(limitConns(p.ln, slots), "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.log.Error("tls listener stopped", "err", err)
 		}
 	}()

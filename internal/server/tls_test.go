@@ -87,3 +87,51 @@ func TestTLSConfigValidate(t *testing.T) {
 		})
 	}
 }
+
+// TestTLSConnectionCap: the TLS listener draws from the same connection budget as the plain one,
+// so idle connections to it cannot exhaust furl's file descriptors either.
+func TestTLSConnectionCap(t *testing.T) {
+	const cap = 4
+	s, cfg, _ := runServer(t, func(c *config.Config) { c.TLS.Addr, c.MaxConnections = "127.0.0.1:0", cap })
+	caPEM, err := os.ReadFile(filepath.Join(TLSDir(cfg.DataDir), "ca.pem"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	roots := x509.NewCertPool()
+	roots.AppendCertsFromPEM(caPEM)
+	get := func() error {
+		c := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: roots}}}
+		resp, err := c.Get("https://" + s.TLSAddr() + "/2015-03-31/functions/")
+		if err == nil {
+			resp.Body.Close()
+		}
+		return err
+	}
+	if err := get(); err != nil {
+		t.Fatalf("before the flood: %v", err)
+	}
+	var held []net.Conn
+	for range cap {
+		c, err := net.Dial("tcp", s.TLSAddr())
+		if err != nil {
+			t.Fatal(err)
+		}
+		held = append(held, c)
+	}
+	if err := get(); err == nil {
+		t.Fatalf("%d idle connections held every slot, yet one more TLS connection was served: no cap", cap)
+	}
+	for _, c := range held {
+		c.Close()
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		err := get()
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after the flood ended: %v", err)
+		}
+	}
+}
