@@ -35,11 +35,13 @@ import (
 	"github.com/furl/furl/internal/bootstraps"
 	"github.com/furl/furl/internal/functions"
 	"github.com/furl/furl/internal/gateway"
+	"github.com/furl/furl/internal/identity"
 	"github.com/furl/furl/internal/invocationlog"
 	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/metrics"
 	"github.com/furl/furl/internal/pool"
 	"github.com/furl/furl/internal/procs"
+	"github.com/furl/furl/internal/store"
 )
 
 func main() {
@@ -153,7 +155,18 @@ func run(ctx context.Context, args []string, out io.Writer) error {
 	res.add("pyfn", "hello-python", "python3.12", "lambda_function.handler", pyDir, lambda.InvokeBuffered)
 	res.add("streamfn", "stream-go", "provided.al2023", "bootstrap", streamDir, lambda.InvokeStream)
 	met := metrics.New(p)
-	gw := gateway.New(res, p, gateway.Options{Log: log, Region: region, Metrics: met, StreamMaxBytes: 1 << 40})
+	// The identity service authorizes every URL request (a NONE URL's resource policy too).
+	db, err := store.Open(ctx, filepath.Join(tmp, "furl.db"))
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	ids, err := identity.New(identity.Options{Store: db, AccountID: account, Region: region, Log: log,
+		RootAccessKeyID: "AKIAFURLBENCHROOT001", RootSecretAccessKey: "furl-bench-root-secret-key-00000000000000"})
+	if err != nil {
+		return err
+	}
+	gw := gateway.New(res, p, gateway.Options{Log: log, Region: region, Metrics: met, Auth: ids, StreamMaxBytes: 1 << 40})
 
 	furlURL, stopFurl, err := serve(inflight.Wrap(gw))
 	if err != nil {
