@@ -216,9 +216,17 @@ func (h *Handler) authorize(c *call, rt *route) error {
 			}
 		}
 	}
+	var facts iam.ContextInput
+	if rt.op == "CreateFunctionUrlConfig" || rt.op == "UpdateFunctionUrlConfig" {
+		// lambda:FunctionUrlAuthType is the auth type the request asks for, as on AWS.
+		var in struct{ AuthType string }
+		if json.Unmarshal(c.body, &in) == nil {
+			facts.FunctionURLAuthType = in.AuthType
+		}
+	}
 	return h.authz.Require(c.r.Context(), identity.Question{
 		Principal: c.principal, Action: action, Resource: resource, ResourceAccount: h.svc.AccountID(),
-		ResourcePolicy: policy, HTTP: c.r,
+		ResourcePolicy: policy, HTTP: c.r, Facts: facts,
 	})
 }
 

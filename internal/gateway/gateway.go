@@ -5,7 +5,6 @@
 package gateway
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -26,6 +25,7 @@ import (
 	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/functions"
 	"github.com/furl/furl/internal/iam"
+	"github.com/furl/furl/internal/identity"
 	"github.com/furl/furl/internal/inspect"
 	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/pool"
@@ -44,12 +44,14 @@ type Invoker interface {
 	Invoke(ctx context.Context, t *pool.Target, req *pool.Request) (*pool.Result, error)
 }
 
-// Authenticator verifies SigV4 requests, authorizes principals and describes them as the
-// event's requestContext.authorizer.iam (the identity service).
-type Authenticator interface {
+// Authorizer is the identity service: it verifies SigV4 requests, answers authorization
+// questions (identity.Question, the same for every plane), says which address a request comes
+// from (aws:SourceIp, trusted-proxy aware) and which organisation principals belong to.
+type Authorizer interface {
 	Authenticate(ctx context.Context, r *http.Request, bodySHA256Hex string, service string) (*iam.Principal, error)
-	Authorize(ctx context.Context, p *iam.Principal, req *iam.Request, resourcePolicy []byte) (iam.Decision, error)
-	AuthorizerIAM(p *iam.Principal) *urlevent.IAMAuthorizer
+	Decide(ctx context.Context, q identity.Question) (iam.Decision, *iam.Request, error)
+	SourceIP(r *http.Request) string
+	OrgID() string
 }
 
 // Recorder receives per-request measurements (the metrics package implements it).
@@ -67,8 +69,9 @@ type Options struct {
 	Region string
 	// EventDomain is the domain used for requestContext.domainName (default "on.aws", as AWS).
 	EventDomain string
-	// Auth is needed for AWS_IAM URLs; without it they always answer 403.
-	Auth Authenticator
+	// Auth authorizes every URL request (NONE: the resource policy for the anonymous caller);
+	// without it every request answers 403.
+	Auth Authorizer
 	// Metrics may be nil.
 	Metrics Recorder
 	// RequireInvokeFunction also demands lambda:InvokeFunction with
@@ -81,8 +84,6 @@ type Options struct {
 	StreamMaxBytes       int64
 	StreamBandwidthAfter int64
 	StreamBandwidth      int64
-	// TrustedProxies are peers whose X-Forwarded-For is believed for the source IP.
-	TrustedProxies []*net.IPNet
 	// EventHistory is how many recent events are kept per function (default 20; <0 = none)
 	// when Inspect is nil and the gateway makes its own store.
 	EventHistory int
@@ -102,15 +103,8 @@ type Gateway struct {
 	rec  Recorder
 	insp *inspect.Store
 
-	mu       sync.Mutex
-	policies map[string]cachedPolicy // url id -> parsed resource policy
-	buckets  map[string]*bucket      // url id -> rate limiter
-}
-
-type cachedPolicy struct {
-	raw []byte
-	pol *iam.Policy
-	err error
+	mu      sync.Mutex
+	buckets map[string]*bucket // url id -> rate limiter
 }
 
 // New returns the data plane over a URL resolver and an invoker.
@@ -140,7 +134,7 @@ func New(res Resolver, inv Invoker, opt Options) *Gateway {
 		opt.NewID = uuid.NewString
 	}
 	g := &Gateway{res: res, inv: inv, opt: opt, log: opt.Log, rec: opt.Metrics,
-		policies: map[string]cachedPolicy{}, buckets: map[string]*bucket{}}
+		buckets: map[string]*bucket{}}
 	if g.rec == nil {
 		g.rec = nopRecorder{}
 	}
@@ -450,7 +444,7 @@ func (g *Gateway) event(q *request) bool {
 	}
 	if q.t.Config.AuthType == lambda.AuthIAM && q.principal != nil {
 		p.AccountID = q.principal.AccountID
-		p.IAM = g.opt.Auth.AuthorizerIAM(q.principal)
+		p.IAM = urlevent.AuthorizerIAM(q.principal, g.opt.Auth.OrgID())
 	}
 	ev := urlevent.Build(urlevent.FromHTTP(q.r, p))
 	payload := ev.AppendJSON(make([]byte, 0, ev.SizeHint()))
@@ -671,40 +665,6 @@ func headerBytes(r *http.Request) int {
 	return n
 }
 
-// sourceIP is the TCP peer, or, when the peer is a trusted proxy, the right-most untrusted
-// address of X-Forwarded-For.
-func (g *Gateway) sourceIP(r *http.Request) string {
-	peer := urlevent.PeerIP(r.RemoteAddr)
-	if len(g.opt.TrustedProxies) == 0 || !g.trusted(peer) {
-		return peer
-	}
-	xff := strings.Join(r.Header.Values("X-Forwarded-For"), ",")
-	parts := strings.Split(xff, ",")
-	for i := len(parts) - 1; i >= 0; i-- {
-		ip := strings.TrimSpace(parts[i])
-		if net.ParseIP(ip) == nil {
-			break
-		}
-		if !g.trusted(ip) {
-			return ip
-		}
-	}
-	return peer
-}
-
-func (g *Gateway) trusted(ip string) bool {
-	p := net.ParseIP(ip)
-	if p == nil {
-		return false
-	}
-	for _, n := range g.opt.TrustedProxies {
-		if n.Contains(p) {
-			return true
-		}
-	}
-	return false
-}
-
 // traceIDs returns two new X-Ray ids (1-<8 hex secs>-<24 hex>): the service's own segment
 // (Self) and a root for a request that brings none, and a parent id (16 hex).
 func (g *Gateway) traceIDs(now time.Time) (self, root, parent string) {
@@ -739,34 +699,30 @@ func traceRoot(v string) string {
 	return ""
 }
 
-// authorize applies the URL's auth type (§5): NONE evaluates the resource policy for the
-// anonymous caller, AWS_IAM authenticates the SigV4 signature and asks the identity service
-// with the identity and resource policies. A refusal is answered with AWS's 403 body; the
-// reason (which check, which statement) goes to the log and the record.
+// authorize applies the URL's auth type (§5) through the identity service's one question:
+// NONE asks for the anonymous caller (the resource policy alone), AWS_IAM authenticates the
+// SigV4 signature first and asks for the principal (identity and resource policies). A refusal
+// is answered with AWS's 403 body; the reason (which check, which statement) goes to the log
+// and the record.
 func (g *Gateway) authorize(q *request) bool {
 	q.rec.Stage = inspect.StageAuth
 	start := g.opt.Now()
 	defer func() { q.rec.Timing.Auth = g.opt.Now().Sub(start) }()
 	r, t := q.r, q.t
-	q.sourceIP = g.sourceIP(r)
-	q.rec.SourceIP = q.sourceIP
 	deny := func(d *inspect.Decision) bool {
 		g.refuse(q, inspect.StageAuth, http.StatusForbidden, bodyForbidden, "AccessDeniedException", d)
 		return false
 	}
-	var decide func(req *iam.Request) (iam.Decision, error)
+	if g.opt.Auth == nil {
+		q.sourceIP = urlevent.PeerIP(r.RemoteAddr)
+		q.rec.SourceIP = q.sourceIP
+		return deny(&inspect.Decision{Reason: "function URLs need an authorizer; none is configured"})
+	}
+	q.sourceIP = g.opt.Auth.SourceIP(r)
+	q.rec.SourceIP = q.sourceIP
 	switch t.Config.AuthType {
 	case lambda.AuthNone:
-		pol, err := g.policy(t)
-		if err != nil {
-			g.log.Warn("gateway: resource policy does not parse", "function", t.Config.FunctionName, "err", err)
-			return deny(&inspect.Decision{Reason: "the resource-based policy does not parse: " + err.Error()})
-		}
-		decide = func(req *iam.Request) (iam.Decision, error) { return iam.Evaluate(req, nil, pol), nil }
 	case lambda.AuthIAM:
-		if g.opt.Auth == nil {
-			return deny(&inspect.Decision{Reason: "AWS_IAM URLs need an authenticator; none is configured"})
-		}
 		sum := sha256.Sum256(q.body)
 		p, err := g.opt.Auth.Authenticate(r.Context(), r, hex.EncodeToString(sum[:]), "lambda")
 		if err != nil {
@@ -776,66 +732,50 @@ func (g *Gateway) authorize(q *request) bool {
 		}
 		q.principal = p
 		q.rec.Principal = p.ARN
-		decide = func(req *iam.Request) (iam.Decision, error) {
-			return g.opt.Auth.Authorize(r.Context(), p, req, t.Policy)
-		}
 	default:
 		return deny(&inspect.Decision{Reason: "unknown auth type " + strconv.Quote(t.Config.AuthType)})
 	}
-	ask := func(action string, ctx map[string][]string) *inspect.Decision {
-		d, err := decide(&iam.Request{Principal: q.principal, Action: action, Resource: t.ResourceARN, ResourceAccount: t.AccountID, Context: ctx})
-		if err != nil {
-			return &inspect.Decision{Reason: "authorization failed: " + err.Error(), IAM: &inspect.IAMFailure{Action: action}}
-		}
-		if !d.Allowed {
-			reason := d.Reason
-			if d.Unmet != "" {
-				reason += "; " + d.Unmet
-			}
-			return &inspect.Decision{Reason: reason, IAM: &inspect.IAMFailure{Action: action, ExplicitDeny: d.ExplicitDeny,
-				Statement: d.Statement, Policy: d.Policy, Condition: d.Unmet}}
-		}
-		return nil
+	question := identity.Question{
+		Principal: q.principal, Action: "lambda:InvokeFunctionUrl",
+		Resource: t.ResourceARN, ResourceAccount: t.AccountID, ResourcePolicy: t.Policy, HTTP: r,
+		Facts: iam.ContextInput{SourceIP: q.sourceIP, FunctionARN: t.ResourceARN, FunctionURLAuthType: t.Config.AuthType},
 	}
-	if d := ask("lambda:InvokeFunctionUrl", g.conditionKeys(q)); d != nil {
+	if d := g.ask(q, &question); d != nil {
 		return deny(d)
 	}
 	if g.opt.RequireInvokeFunction {
 		// AWS's rule for accounts created since October 2025: lambda:InvokeFunction too, with
 		// lambda:InvokedViaFunctionUrl instead of the auth type.
-		ctx := g.conditionKeys(q)
-		delete(ctx, "lambda:FunctionUrlAuthType")
-		ctx["lambda:InvokedViaFunctionUrl"] = []string{"true"}
-		if d := ask("lambda:InvokeFunction", ctx); d != nil {
+		question.Action = "lambda:InvokeFunction"
+		question.Facts.FunctionURLAuthType, question.Facts.InvokedViaFunctionURL = "", true
+		if d := g.ask(q, &question); d != nil {
 			return deny(d)
 		}
 	}
 	return true
 }
 
-// conditionKeys are the IAM condition keys of a function URL request.
-func (g *Gateway) conditionKeys(q *request) map[string][]string {
-	r, t := q.r, q.t
-	now := g.opt.Now().UTC()
-	vals := [...]string{t.Config.AuthType, t.ResourceARN, q.sourceIP, strconv.FormatBool(r.TLS != nil),
-		now.Format(time.RFC3339), strconv.FormatInt(now.Unix(), 10), "", ""}
-	v := vals[:] // one backing array for every value slice
-	m := make(map[string][]string, 10)
-	m["lambda:FunctionUrlAuthType"] = v[0:1:1]
-	m["lambda:FunctionArn"] = v[1:2:2]
-	m["aws:SourceIp"] = v[2:3:3]
-	m["aws:SecureTransport"] = v[3:4:4]
-	m["aws:CurrentTime"] = v[4:5:5]
-	m["aws:EpochTime"] = v[5:6:6]
-	if ua := r.Header.Get("User-Agent"); ua != "" {
-		v[6] = ua
-		m["aws:UserAgent"] = v[6:7:7]
+// ask puts one authorization question to the identity service; a refusal or a failure comes
+// back as the record's decision, nil means allowed.
+func (g *Gateway) ask(q *request, question *identity.Question) *inspect.Decision {
+	d, _, err := g.opt.Auth.Decide(q.r.Context(), *question)
+	if err != nil {
+		var pe *identity.ResourcePolicyError
+		if q.principal == nil && errors.As(err, &pe) {
+			g.log.Warn("gateway: resource policy does not parse", "function", q.t.Config.FunctionName, "err", pe.Err)
+			return &inspect.Decision{Reason: "the resource-based policy does not parse: gateway: parse policy: " + pe.Err.Error()}
+		}
+		return &inspect.Decision{Reason: "authorization failed: " + err.Error(), IAM: &inspect.IAMFailure{Action: question.Action}}
 	}
-	if ref := r.Header.Get("Referer"); ref != "" {
-		v[7] = ref
-		m["aws:Referer"] = v[7:8:8]
+	if d.Allowed {
+		return nil
 	}
-	return m
+	reason := d.Reason
+	if d.Unmet != "" {
+		reason += "; " + d.Unmet
+	}
+	return &inspect.Decision{Reason: reason, IAM: &inspect.IAMFailure{Action: question.Action, ExplicitDeny: d.ExplicitDeny,
+		Statement: d.Statement, Policy: d.Policy, Condition: d.Unmet}}
 }
 
 // redactCanonical hides the session token a canonical request may carry as a signed header.
@@ -891,26 +831,4 @@ func sigv4Decision(err error) *inspect.Decision {
 		d.Reason = "authentication failed: " + m.Error()
 	}
 	return d
-}
-
-// policy returns the parsed resource policy of t, cached per URL while its text is unchanged.
-func (g *Gateway) policy(t *functions.URLTarget) (*iam.Policy, error) {
-	if len(bytes.TrimSpace(t.Policy)) == 0 {
-		return nil, nil
-	}
-	id := t.Config.URLID
-	g.mu.Lock()
-	c, ok := g.policies[id]
-	g.mu.Unlock()
-	if ok && bytes.Equal(c.raw, t.Policy) {
-		return c.pol, c.err
-	}
-	pol, err := iam.ParsePolicy(t.Policy)
-	if err != nil {
-		err = fmt.Errorf("gateway: parse policy: %w", err)
-	}
-	g.mu.Lock()
-	g.policies[id] = cachedPolicy{raw: bytes.Clone(t.Policy), pol: pol, err: err}
-	g.mu.Unlock()
-	return pol, err
 }

@@ -81,9 +81,12 @@ type env struct {
 	gw  *gateway.Gateway
 	srv *httptest.Server
 	p   *pool.Pool
+	// db and ids are the store and identity service newEnv made (nil when opt.Auth was given).
+	db  *store.DB
+	ids *identity.Service
 }
 
-func newEnv(t *testing.T, opt gateway.Options) *env {
+func newEnv(t *testing.T, opt gateway.Options, trusted ...*net.IPNet) *env {
 	t.Helper()
 	log := slog.New(slog.DiscardHandler)
 	if testing.Verbose() {
@@ -100,23 +103,26 @@ func newEnv(t *testing.T, opt gateway.Options) *env {
 	if opt.Log == nil {
 		opt.Log = log
 	}
+	var db *store.DB
+	var ids *identity.Service
 	if opt.Auth == nil {
-		db, err := store.Open(context.Background(), filepath.Join(t.TempDir(), "furl.db"))
+		var err error
+		db, err = store.Open(context.Background(), filepath.Join(t.TempDir(), "furl.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
 		t.Cleanup(func() { db.Close() })
-		id, err := identity.New(identity.Options{Store: db, AccountID: account, Region: region,
-			RootAccessKeyID: rootAK, RootSecretAccessKey: rootSK, OrgID: "o-testorg123"})
+		ids, err = identity.New(identity.Options{Store: db, AccountID: account, Region: region,
+			RootAccessKeyID: rootAK, RootSecretAccessKey: rootSK, OrgID: "o-testorg123", TrustedProxies: trusted})
 		if err != nil {
 			t.Fatal(err)
 		}
-		opt.Auth = id
+		opt.Auth = ids
 	}
 	gw := gateway.New(res, p, opt)
 	srv := httptest.NewServer(gw)
 	t.Cleanup(srv.Close)
-	return &env{t: t, res: res, gw: gw, srv: srv, p: p}
+	return &env{t: t, res: res, gw: gw, srv: srv, p: p, db: db, ids: ids}
 }
 
 // addURL registers a URL id for a function running the test handler.
@@ -674,7 +680,7 @@ func TestStreamShaping(t *testing.T) {
 // proxy's own address appended, as a load balancer in front of the URL would show it.
 func TestEventBehindTrustedProxy(t *testing.T) {
 	_, loopback, _ := net.ParseCIDR("127.0.0.0/8")
-	e := newEnv(t, gateway.Options{TrustedProxies: []*net.IPNet{loopback}})
+	e := newEnv(t, gateway.Options{}, loopback)
 	policy := []byte(`{"Version":"2012-10-17","Statement":[{"Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl","Resource":"` +
 		fnARN("fn") + `","Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"NONE"},"IpAddress":{"aws:SourceIp":"203.0.113.0/24"}}}]}`)
 	e.addURL("u1", "fn", lambda.URLConfig{}, policy, nil)

@@ -3,7 +3,6 @@ package iamapi
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -557,38 +556,6 @@ func TestAuthenticateAndAuthorize(t *testing.T) {
 	denyRes := `{"Version":"2012-10-17","Statement":[{"Effect":"Deny","Principal":"*","Action":"lambda:*","Resource":"*"}]}`
 	if d := invoke(p, denyRes); d.Allowed || !d.ExplicitDeny {
 		t.Errorf("resource deny: %+v", d)
-	}
-}
-
-func TestAuthorizerIAM(t *testing.T) {
-	e := newEnv(t)
-	user := &fiam.Principal{Type: identity.TypeUser, AccountID: testAccount, ARN: "arn:aws:iam::" + testAccount + ":user/alice",
-		PrincipalARN: "arn:aws:iam::" + testAccount + ":user/alice", UserID: "AIDAEXAMPLEEXAMPLEEX", Username: "alice", AccessKeyID: "AKIAEXAMPLE"}
-	want := map[string]any{"accessKey": "AKIAEXAMPLE", "accountId": testAccount, "callerId": "AIDAEXAMPLEEXAMPLEEX",
-		"cognitoIdentity": nil, "principalOrgId": nil, "userArn": "arn:aws:iam::" + testAccount + ":user/alice", "userId": "AIDAEXAMPLEEXAMPLEEX"}
-	// asMap is the object as the event carries it.
-	asMap := func(a any) map[string]any {
-		b, err := json.Marshal(a)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var m map[string]any
-		if err := json.Unmarshal(b, &m); err != nil {
-			t.Fatal(err)
-		}
-		return m
-	}
-	if diff := cmp.Diff(want, asMap(e.svc.AuthorizerIAM(user))); diff != "" {
-		t.Errorf("user (-want +got):\n%s", diff)
-	}
-	role := &fiam.Principal{Type: identity.TypeAssumedRole, AccountID: testAccount, ARN: "arn:aws:sts::" + testAccount + ":assumed-role/R/s",
-		PrincipalARN: "arn:aws:iam::" + testAccount + ":role/R", UserID: "AROAEXAMPLE:s", AccessKeyID: "ASIAEXAMPLE", SessionToken: "t"}
-	got := asMap(e.svc.AuthorizerIAM(role))
-	if got["callerId"] != "AROAEXAMPLE:s" || got["userId"] != "AROAEXAMPLE:s" || got["userArn"] != role.ARN || got["accessKey"] != "ASIAEXAMPLE" {
-		t.Errorf("assumed role = %v", got)
-	}
-	if e.svc.AuthorizerIAM(nil) != nil {
-		t.Error("anonymous principal has an authorizer")
 	}
 }
 

@@ -32,8 +32,9 @@ type Question struct {
 	// that Facts leaves empty; nil leaves them to Facts alone.
 	HTTP *http.Request
 	// Facts are the request facts; the ones left empty are taken from HTTP (source IP, TLS,
-	// user agent, referer), the Service's clock and region. Callers set the service keys
-	// (FunctionARN, FunctionURLAuthType, InvokedViaFunctionURL) here.
+	// user agent, referer), the Service's clock and region, and FunctionARN from Resource when
+	// it names a function. Callers set the other service keys (FunctionURLAuthType,
+	// InvokedViaFunctionURL) here.
 	Facts iam.ContextInput
 	// Keys are further condition keys (sts:ExternalId, ...), set over the computed ones.
 	Keys map[string][]string
@@ -49,6 +50,12 @@ type Denied struct {
 func (e *Denied) Error() string {
 	return "identity: denied: " + e.Decision.AccessDeniedMessage(e.Request) + ": " + e.Decision.Reason
 }
+
+// ResourcePolicyError is the failure of a question whose resource policy does not parse.
+type ResourcePolicyError struct{ Err error }
+
+func (e *ResourcePolicyError) Error() string { return "resource policy: " + e.Err.Error() }
+func (e *ResourcePolicyError) Unwrap() error { return e.Err }
 
 // SourceIP returns aws:SourceIp of r: the TCP peer, or, when the peer is a trusted proxy, the
 // right-most X-Forwarded-For address that is not itself a trusted proxy (a malformed entry
@@ -125,11 +132,19 @@ func (s *Service) context(q *Question) map[string][]string {
 	if f.RequestedRegion == "" {
 		f.RequestedRegion = s.region
 	}
+	if f.FunctionARN == "" && isFunctionARN(q.Resource) {
+		f.FunctionARN = q.Resource // lambda:FunctionArn on every plane, not only function URLs
+	}
 	m := iam.NewContext(f)
 	for k, v := range q.Keys {
 		m[k] = v
 	}
 	return m
+}
+
+// isFunctionARN reports whether arn names a Lambda function (qualified or not).
+func isFunctionARN(arn string) bool {
+	return strings.HasPrefix(arn, "arn:aws:lambda:") && strings.Contains(arn, ":function:")
 }
 
 // Decide answers q: the principal's identity policies and the resource policy, evaluated by

@@ -86,7 +86,8 @@ func TestDecideContext(t *testing.T) {
 		"aws:SourceIp": {"198.51.100.1"}, "aws:SecureTransport": {"true"}, "aws:UserAgent": {"aws-cli/2"},
 		"aws:Referer": {"https://example.com/"}, "aws:CurrentTime": {"2026-12-04T17:00:00Z"}, "aws:EpochTime": {"1796403600"},
 		"aws:RequestedRegion": {"eu-west-1"}, "lambda:FunctionUrlAuthType": {"AWS_IAM"}, "sts:ExternalId": {"x"},
-		"aws:PrincipalArn": {s.RootARN()}, "aws:PrincipalAccount": {testAccount}, "aws:PrincipalType": {TypeAccount},
+		"lambda:FunctionArn": {"arn:aws:lambda:eu-west-1:" + testAccount + ":function:f"},
+		"aws:PrincipalArn":   {s.RootARN()}, "aws:PrincipalAccount": {testAccount}, "aws:PrincipalType": {TypeAccount},
 		"aws:userid": {testAccount},
 	}
 	if diff := cmp.Diff(want, req.Context); diff != "" {

@@ -11,7 +11,8 @@
 //	              session's role's; the root allows everything) and the resource policy,
 //	              evaluated by internal/iam, with aws:Principal*, aws:userid, aws:username,
 //	              aws:PrincipalTag/*, aws:CurrentTime and aws:EpochTime filled in;
-//	AuthorizerIAM the requestContext.authorizer.iam object of function-URL events.
+//	Decide        one Question (principal, action, resource, resource policy, the HTTP
+//	              request, service keys) asked the same way by every plane (authz.go).
 //
 // Key lookups and policy sets are cached briefly and invalidated by every IAM write
 // (Invalidate). The IAM and STS wire API over this account is internal/iamapi.

@@ -18,7 +18,6 @@ import (
 	"github.com/furl/furl/internal/iam"
 	"github.com/furl/furl/internal/sigv4"
 	"github.com/furl/furl/internal/store"
-	"github.com/furl/furl/internal/urlevent"
 )
 
 // Principal types (aws:PrincipalType).
@@ -109,6 +108,10 @@ func New(opts Options) (*Service, error) {
 
 // AccountID is the account furl presents.
 func (s *Service) AccountID() string { return s.account }
+
+// OrgID is the organisation id principals belong to ("" when none is configured): the
+// principalOrgId of URL events and aws:PrincipalOrgID.
+func (s *Service) OrgID() string { return s.orgID }
 
 // RootARN is the account root's ARN.
 func (s *Service) RootARN() string { return "arn:aws:iam::" + s.account + ":root" }
@@ -307,7 +310,7 @@ func (s *Service) Authorize(ctx context.Context, p *iam.Principal, req *iam.Requ
 	if len(bytes.TrimSpace(resourcePolicy)) > 0 {
 		var err error
 		if res, err = s.parsePolicy(resourcePolicy); err != nil {
-			return iam.Decision{}, fmt.Errorf("identity: authorize: resource policy: %w", err)
+			return iam.Decision{}, fmt.Errorf("identity: authorize: %w", &ResourcePolicyError{Err: err})
 		}
 	}
 	info, err := s.principalInfo(ctx, p)
@@ -423,20 +426,4 @@ func (s *Service) parsePolicy(doc []byte) (*iam.Policy, error) {
 	s.policies[string(doc)] = p
 	s.mu.Unlock()
 	return p, nil
-}
-
-// AuthorizerIAM returns the requestContext.authorizer.iam object of a function-URL event for
-// an AWS_IAM-authenticated principal: accessKey, accountId, callerId, cognitoIdentity (null),
-// principalOrgId (null unless an organisation id is configured), userArn, userId.
-func (s *Service) AuthorizerIAM(p *iam.Principal) *urlevent.IAMAuthorizer {
-	if p == nil {
-		return nil
-	}
-	a := &urlevent.IAMAuthorizer{AccessKey: p.AccessKeyID, AccountID: p.AccountID, CallerID: p.UserID,
-		UserARN: p.ARN, UserID: p.UserID}
-	if s.orgID != "" {
-		org := s.orgID
-		a.PrincipalOrgID = &org
-	}
-	return a
 }

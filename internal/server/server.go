@@ -214,7 +214,6 @@ func (s *Server) build(ctx context.Context) error {
 		StreamMaxBytes:        cfg.StreamMaxBytes,
 		StreamBandwidthAfter:  cfg.StreamBandwidthAfter,
 		StreamBandwidth:       cfg.StreamBandwidth,
-		TrustedProxies:        cfg.TrustedProxies,
 	})
 	s.urls = gw
 	s.events = s.requireFunctionRead(ids, gw.EventsHandler())

@@ -13,6 +13,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/furl/furl/internal/iam"
 )
 
 // TimeLayout is the layout of requestContext.time.
@@ -356,4 +358,19 @@ func sortedKeys(m map[string]string, buf []string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// AuthorizerIAM returns the requestContext.authorizer.iam object of an AWS_IAM-authenticated
+// principal (nil for nil): accessKey, accountId, callerId, cognitoIdentity (null),
+// principalOrgId (null unless orgID is set), userArn, userId.
+func AuthorizerIAM(p *iam.Principal, orgID string) *IAMAuthorizer {
+	if p == nil {
+		return nil
+	}
+	a := &IAMAuthorizer{AccessKey: p.AccessKeyID, AccountID: p.AccountID, CallerID: p.UserID,
+		UserARN: p.ARN, UserID: p.UserID}
+	if orgID != "" {
+		a.PrincipalOrgID = &orgID
+	}
+	return a
 }
