@@ -63,6 +63,9 @@ type Service struct {
 	log     *slog.Logger
 	verify  *sigv4.Verifier
 
+	// anonymous is what authorization knows of the anonymous caller: nothing (read only).
+	anonymous principalInfo
+
 	mu       sync.Mutex
 	policies map[string]*iam.Policy // parsed documents by text (bounded)
 	cache    *authCache
@@ -260,20 +263,27 @@ func (s *Service) AddContext(p *iam.Principal, req *iam.Request) {
 	if req.Context == nil {
 		req.Context = map[string][]string{}
 	}
-	set := func(k, v string) {
+	has := func(k string) bool {
 		if _, ok := req.Context[k]; ok {
-			return
+			return true
 		}
 		for have := range req.Context {
 			if strings.EqualFold(have, k) {
-				return
+				return true
 			}
 		}
-		req.Context[k] = []string{v}
+		return false
 	}
-	now := s.now().UTC()
-	set("aws:CurrentTime", now.Format(time.RFC3339))
-	set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
+	set := func(k, v string) {
+		if !has(k) {
+			req.Context[k] = []string{v}
+		}
+	}
+	if !has("aws:CurrentTime") || !has("aws:EpochTime") { // Decide has set them already
+		now := s.now().UTC()
+		set("aws:CurrentTime", now.Format(time.RFC3339))
+		set("aws:EpochTime", strconv.FormatInt(now.Unix(), 10))
+	}
 	if p == nil {
 		return
 	}
@@ -347,7 +357,7 @@ func (i *principalInfo) addTags(req *iam.Request) {
 // principalInfo returns the parsed identity policies and tags of p (cached).
 func (s *Service) principalInfo(ctx context.Context, p *iam.Principal) (*principalInfo, error) {
 	if p == nil {
-		return &principalInfo{}, nil
+		return &s.anonymous, nil
 	}
 	var docs []string
 	var tags []store.IAMTag
