@@ -42,7 +42,7 @@ func denial(err error) string {
 	if err == nil {
 		return ""
 	}
-	e := awserr.As(err)
+	e := controlapi.WireError(err)
 	if e.Status >= 500 {
 		return "InternalError: the console could not load this."
 	}
@@ -140,7 +140,7 @@ func prettyJSON(b []byte) string {
 
 // fail renders an error page for an error that ends the request.
 func (c *call) fail(err error) {
-	e := awserr.As(err)
+	e := controlapi.WireError(err)
 	if e.Status >= 500 {
 		c.h.log.Error("console: request failed", "path", c.r.URL.Path, "err", err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/google/uuid"
 
 	"github.com/furl/furl/internal/awserr"
+	"github.com/furl/furl/internal/controlapi"
 	"github.com/furl/furl/internal/invocationlog"
 	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/pool"
@@ -380,7 +381,7 @@ func (h *Handler) logsStream(c *call, name string) {
 		err = c.allow("lambda:GetFunction", h.opt.Functions.ARN(ref.Name, ""), nil)
 	}
 	if err != nil {
-		http.Error(c.w, denial(err), awserr.As(err).Status)
+		http.Error(c.w, denial(err), controlapi.WireError(err).Status)
 		return
 	}
 	if h.opt.Logs == nil {

@@ -242,8 +242,33 @@ func WireError(err error) *awserr.Error {
 	return awserr.As(err)
 }
 
+// functionErrors is the wire error of each kind of refusal of the function service.
+var functionErrors = map[functions.Kind]struct {
+	status int
+	code   string
+}{
+	functions.KindInvalidParameter:     {http.StatusBadRequest, "InvalidParameterValueException"},
+	functions.KindValidation:           {http.StatusBadRequest, "ValidationException"},
+	functions.KindNotFound:             {http.StatusNotFound, "ResourceNotFoundException"},
+	functions.KindConflict:             {http.StatusConflict, "ResourceConflictException"},
+	functions.KindPreconditionFailed:   {http.StatusPreconditionFailed, "PreconditionFailedException"},
+	functions.KindRequestTooLarge:      {http.StatusRequestEntityTooLarge, "RequestTooLargeException"},
+	functions.KindPolicyLengthExceeded: {http.StatusBadRequest, "PolicyLengthExceededException"},
+}
+
 // wireErrors maps domain errors to Lambda's wire errors.
 var wireErrors = []func(error) *awserr.Error{
+	func(err error) *awserr.Error { // the function service refused the request
+		var fe *functions.Error
+		if !errors.As(err, &fe) {
+			return nil
+		}
+		w, ok := functionErrors[fe.Kind]
+		if !ok {
+			return awserr.Internal(err)
+		}
+		return &awserr.Error{Code: w.code, Message: fe.Message, Status: w.status, Cause: err}
+	},
 	func(err error) *awserr.Error { // IAM refused the request
 		var d *identity.Denied
 		if !errors.As(err, &d) {

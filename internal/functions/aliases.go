@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strconv"
 
-	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/iam"
 	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/store"
@@ -42,17 +41,17 @@ func (s *Service) checkAliasTargets(tx *store.FuncTx, name, version string, weig
 		}
 	}
 	if len(weights) > 1 {
-		return awserr.InvalidParameter("Number of Alias weights must be less than or equal to 1")
+		return invalidParameter("Number of Alias weights must be less than or equal to 1")
 	}
 	for v, w := range weights {
 		if w < 0 || w > 1 {
-			return awserr.InvalidParameter("Invalid weight value %v for version %s", w, v)
+			return invalidParameter("Invalid weight value %v for version %s", w, v)
 		}
 		if v == version {
-			return awserr.InvalidParameter("Cannot set additional version weight for the primary version of an alias")
+			return invalidParameter("Cannot set additional version weight for the primary version of an alias")
 		}
 		if !digitsRE.MatchString(v) {
-			return awserr.InvalidParameter("Only numeric versions can be used in a routing configuration.")
+			return invalidParameter("Only numeric versions can be used in a routing configuration.")
 		}
 		if _, err := s.mustVersion(tx, name, v); err != nil {
 			return err
@@ -81,7 +80,7 @@ func (s *Service) CreateAlias(ctx context.Context, ref Ref, in *AliasInput) (*la
 			return err
 		}
 		if _, err := tx.Alias(ref.Name, in.Name); err == nil {
-			return awserr.Conflict("Alias already exists: %s", s.ARN(ref.Name, in.Name))
+			return conflict("Alias already exists: %s", s.ARN(ref.Name, in.Name))
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
@@ -97,7 +96,7 @@ func (s *Service) CreateAlias(ctx context.Context, ref Ref, in *AliasInput) (*la
 }
 
 func (s *Service) aliasNotFound(name, alias string) error {
-	return awserr.NotFound("Alias not found: %s", s.ARN(name, alias))
+	return notFound("Alias not found: %s", s.ARN(name, alias))
 }
 
 // mustAlias reads an alias of an existing function, with AWS's not-found errors for both.
@@ -216,7 +215,7 @@ func (s *Service) PutConcurrency(ctx context.Context, name string, n *int) (int,
 			return err
 		}
 		if others+*n > s.opt.MaxConcurrency-minUnreserved {
-			return awserr.InvalidParameter("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", minUnreserved)
+			return invalidParameter("Specified ReservedConcurrentExecutions for function decreases account's UnreservedConcurrentExecution below its minimum value of [%d].", minUnreserved)
 		}
 		v := *n
 		f.ReservedConcurrency = &v
@@ -291,7 +290,7 @@ func (s *Service) tagTarget(arn string) (string, error) {
 		return "", err
 	}
 	if ref.Qualifier != "" {
-		return "", awserr.InvalidParameter("Tags on function aliases and versions are not supported. Please specify a function ARN.")
+		return "", invalidParameter("Tags on function aliases and versions are not supported. Please specify a function ARN.")
 	}
 	return ref.Name, nil
 }
@@ -300,14 +299,14 @@ var tagKeyRE = regexp.MustCompile(`^.{1,128}$`)
 
 func validateTags(tags map[string]string) error {
 	if len(tags) > 50 {
-		return awserr.InvalidParameter("Number of tags exceeds resource tag limit.")
+		return invalidParameter("Number of tags exceeds resource tag limit.")
 	}
 	for k, v := range tags {
 		if !tagKeyRE.MatchString(k) || len(v) > 256 {
-			return awserr.InvalidParameter("The tag %q is not valid.", k)
+			return invalidParameter("The tag %q is not valid.", k)
 		}
 		if len(k) >= 4 && k[:4] == "aws:" {
-			return awserr.InvalidParameter("Tag keys starting with 'aws:' are reserved.")
+			return invalidParameter("Tag keys starting with 'aws:' are reserved.")
 		}
 	}
 	return validateLimitTags(tags)
@@ -419,14 +418,14 @@ func (s *Service) policyQualifier(tx *store.FuncTx, name, q string) error {
 	case q == "":
 		return nil
 	case q == lambda.LatestVersion:
-		return awserr.InvalidParameter("We currently do not support adding policies for $LATEST.")
+		return invalidParameter("We currently do not support adding policies for $LATEST.")
 	case digitsRE.MatchString(q):
 		if _, err := s.mustVersion(tx, name, q); err != nil {
 			return err
 		}
 	default:
 		if _, err := tx.Alias(name, q); errors.Is(err, store.ErrNotFound) {
-			return awserr.NotFound("Function not found: %s", s.ARN(name, q))
+			return notFound("Function not found: %s", s.ARN(name, q))
 		} else if err != nil {
 			return err
 		}
@@ -484,7 +483,7 @@ func (s *Service) AddPermission(ctx context.Context, ref Ref, in *PermissionInpu
 			var st struct{ Sid string }
 			_ = json.Unmarshal(raw, &st)
 			if st.Sid == in.StatementId {
-				return awserr.Conflict("The statement id (%s) provided already exists. Please provide a new statement id, or remove the existing statement.", in.StatementId)
+				return conflict("The statement id (%s) provided already exists. Please provide a new statement id, or remove the existing statement.", in.StatementId)
 			}
 		}
 		stmt, err = BuildStatement(in, s.ARN(ref.Name, ref.Qualifier))
@@ -530,7 +529,7 @@ func (s *Service) RemovePermission(ctx context.Context, ref Ref, sid, revision s
 			kept = append(kept, raw)
 		}
 		if !found {
-			return awserr.NotFound("Statement %s is not found in resource policy.", sid)
+			return notFound("Statement %s is not found in resource policy.", sid)
 		}
 		if len(kept) == 0 {
 			return tx.DeletePolicy(ref.Name, ref.Qualifier)
@@ -559,7 +558,7 @@ func (s *Service) GetPolicy(ctx context.Context, ref Ref) ([]byte, string, error
 		var err error
 		p, err = tx.Policy(ref.Name, ref.Qualifier)
 		if errors.Is(err, store.ErrNotFound) {
-			return awserr.NotFound("The resource you requested does not exist.")
+			return notFound("The resource you requested does not exist.")
 		}
 		return err
 	})

@@ -8,7 +8,6 @@ import (
 
 	"github.com/google/uuid"
 
-	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/pool"
 	"github.com/furl/furl/internal/store"
 )
@@ -24,7 +23,7 @@ const MaxAsyncPayload = 1 << 20
 // EnqueueEvent stores an Event invocation durably and returns its request id.
 func (s *Service) EnqueueEvent(ctx context.Context, ref Ref, payload []byte, clientContext string) (string, error) {
 	if len(payload) > MaxAsyncPayload {
-		return "", awserr.New(413, "RequestTooLargeException", "Request must be smaller than 1048576 bytes for the InvokeAsync operation")
+		return "", &Error{Kind: KindRequestTooLarge, Message: "Request must be smaller than 1048576 bytes for the InvokeAsync operation"}
 	}
 	// Resolve now so a missing function or alias is reported to the caller.
 	if _, err := s.Resolve(ctx, ref); err != nil {
@@ -121,8 +120,7 @@ func (s *Service) runOne(ctx context.Context, inv Invoker, a *store.AsyncInvocat
 	}
 	target, err := s.Resolve(ctx, Ref{Name: a.FunctionName, Qualifier: a.Qualifier})
 	if err != nil {
-		var ae *awserr.Error
-		if errors.As(err, &ae) && ae.Status == 404 {
+		if KindOf(err) == KindNotFound {
 			log.Info("functions: dropping async invocation of a deleted function")
 			done()
 			return

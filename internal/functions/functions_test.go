@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/codestore"
 	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/store"
@@ -35,29 +34,29 @@ func TestParseRef(t *testing.T) {
 	tests := []struct {
 		raw, qualifier string
 		want           Ref
-		wantCode       string
+		wantKind       Kind
 	}{
-		{"f", "", Ref{Name: "f"}, ""},
-		{"f", "live", Ref{Name: "f", Qualifier: "live"}, ""},
-		{"f:live", "", Ref{Name: "f", Qualifier: "live"}, ""},
-		{"f:live", "live", Ref{Name: "f", Qualifier: "live"}, ""},
-		{"f:$LATEST", "", Ref{Name: "f", Qualifier: "$LATEST"}, ""},
-		{"000000000000:function:f", "", Ref{Name: "f"}, ""},
-		{"arn:aws:lambda:us-east-1:000000000000:function:f:3", "", Ref{Name: "f", Qualifier: "3"}, ""},
-		{"arn:aws:lambda:eu-west-1:000000000000:function:f", "", Ref{}, "ResourceNotFoundException"},
-		{"arn:aws:lambda:us-east-1:111111111111:function:f", "", Ref{}, "ResourceNotFoundException"},
-		{"f:a", "b", Ref{}, "InvalidParameterValueException"},
-		{"bad name", "", Ref{}, "ValidationException"},
-		{"", "", Ref{}, "ValidationException"},
-		{strings.Repeat("a", 65), "", Ref{}, "ValidationException"},
-		{"f", "bad qualifier", Ref{}, "ValidationException"},
+		{"f", "", Ref{Name: "f"}, 0},
+		{"f", "live", Ref{Name: "f", Qualifier: "live"}, 0},
+		{"f:live", "", Ref{Name: "f", Qualifier: "live"}, 0},
+		{"f:live", "live", Ref{Name: "f", Qualifier: "live"}, 0},
+		{"f:$LATEST", "", Ref{Name: "f", Qualifier: "$LATEST"}, 0},
+		{"000000000000:function:f", "", Ref{Name: "f"}, 0},
+		{"arn:aws:lambda:us-east-1:000000000000:function:f:3", "", Ref{Name: "f", Qualifier: "3"}, 0},
+		{"arn:aws:lambda:eu-west-1:000000000000:function:f", "", Ref{}, KindNotFound},
+		{"arn:aws:lambda:us-east-1:111111111111:function:f", "", Ref{}, KindNotFound},
+		{"f:a", "b", Ref{}, KindInvalidParameter},
+		{"bad name", "", Ref{}, KindValidation},
+		{"", "", Ref{}, KindValidation},
+		{strings.Repeat("a", 65), "", Ref{}, KindValidation},
+		{"f", "bad qualifier", Ref{}, KindValidation},
 	}
 	for _, tt := range tests {
 		t.Run(tt.raw+"|"+tt.qualifier, func(t *testing.T) {
 			got, err := s.ParseRef(tt.raw, tt.qualifier)
-			if tt.wantCode != "" {
-				if ae := awserr.As(err); err == nil || ae.Code != tt.wantCode {
-					t.Fatalf("err = %v, want %s", err, tt.wantCode)
+			if tt.wantKind != 0 {
+				if KindOf(err) != tt.wantKind {
+					t.Fatalf("err = %v, want %s", err, tt.wantKind)
 				}
 				return
 			}
@@ -77,7 +76,7 @@ func FuzzParseRef(f *testing.F) {
 	f.Fuzz(func(t *testing.T, raw, q string) {
 		ref, err := s.ParseRef(raw, q)
 		if err != nil {
-			if awserr.As(err).Status >= 500 {
+			if KindOf(err) == 0 {
 				t.Fatalf("server error for input: %v", err)
 			}
 			return
@@ -225,8 +224,7 @@ func TestURLRateLimitTags(t *testing.T) {
 	}
 	for _, bad := range []map[string]string{{TagURLRateLimit: "fast"}, {TagURLRateLimit: "-1"}, {TagURLBurst: "0"}, {TagURLBurst: "1.5"}} {
 		err := s.TagResource(ctx, arn, bad)
-		var ae *awserr.Error
-		if !errors.As(err, &ae) || ae.Code != "InvalidParameterValueException" {
+		if KindOf(err) != KindInvalidParameter {
 			t.Errorf("TagResource(%v) = %v; want InvalidParameterValueException", bad, err)
 		}
 	}
@@ -307,7 +305,7 @@ func TestDryRunUsesConfiguredLimits(t *testing.T) {
 	big := zipOf(t, map[string]string{"app.py": strings.Repeat("#", 2000)})
 	for _, dry := range []bool{false, true} {
 		_, err := s.UpdateFunctionCode(ctx, Ref{Name: "f"}, &UpdateCodeInput{ZipFile: big, DryRun: dry})
-		if ae := awserr.As(err); err == nil || ae.Code != "InvalidParameterValueException" {
+		if KindOf(err) != KindInvalidParameter {
 			t.Errorf("DryRun=%v: err = %v, want InvalidParameterValueException", dry, err)
 		}
 	}

@@ -9,7 +9,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/store"
 )
@@ -56,7 +55,7 @@ func (s *Service) ParseLayerName(raw string) (string, error) {
 		return m[4], nil
 	}
 	if m[1] != s.opt.Region || m[2] != s.opt.AccountID {
-		return "", awserr.NotFound("The resource you requested does not exist.")
+		return "", notFound("The resource you requested does not exist.")
 	}
 	return m[3], nil
 }
@@ -65,7 +64,7 @@ func (s *Service) ParseLayerName(raw string) (string, error) {
 func ParseLayerVersion(raw string) (int64, error) {
 	v, err := strconv.ParseInt(raw, 10, 64)
 	if err != nil || v < 1 {
-		return 0, awserr.NotFound("The resource you requested does not exist.")
+		return 0, notFound("The resource you requested does not exist.")
 	}
 	return v, nil
 }
@@ -77,17 +76,17 @@ func (s *Service) parseLayerARN(arn, member string) (string, int64, error) {
 		return "", 0, patternError(arn, member, layerARNPattern)
 	}
 	if m[1] != s.opt.Region {
-		return "", 0, awserr.InvalidParameter("Layers are not in the same region as the function. Layers are expected to be in region %s.", s.opt.Region)
+		return "", 0, invalidParameter("Layers are not in the same region as the function. Layers are expected to be in region %s.", s.opt.Region)
 	}
 	v, err := strconv.ParseInt(m[4], 10, 64)
 	if err != nil || m[2] != s.opt.AccountID {
-		return "", 0, awserr.InvalidParameter("Layer version %s does not exist.", arn)
+		return "", 0, invalidParameter("Layer version %s does not exist.", arn)
 	}
 	return m[3], v, nil
 }
 
 func errLayerNotFound() error {
-	return awserr.NotFound("The resource you requested does not exist.")
+	return notFound("The resource you requested does not exist.")
 }
 
 // PublishLayerInput is PublishLayerVersion's request (AWS member names).
@@ -144,7 +143,7 @@ func (s *Service) PublishLayerVersion(ctx context.Context, rawName string, in *P
 		return nil, errS3Code()
 	}
 	if len(c.ZipFile) == 0 {
-		return nil, awserr.InvalidParameter("Please provide a source for layer content.")
+		return nil, invalidParameter("Please provide a source for layer content.")
 	}
 	pkg, err := s.code.Put(ctx, c.ZipFile)
 	if err != nil {
@@ -237,7 +236,7 @@ func (s *Service) ListLayerVersions(ctx context.Context, rawName, runtime, arch,
 	var before int64
 	if marker != "" {
 		if before, err = strconv.ParseInt(marker, 10, 64); err != nil {
-			return nil, "", awserr.InvalidParameter("Invalid marker: %s", marker)
+			return nil, "", invalidParameter("Invalid marker: %s", marker)
 		}
 	}
 	var list []*LayerVersion
@@ -316,7 +315,7 @@ func (s *Service) AddLayerVersionPermission(ctx context.Context, rawName string,
 		return "", "", patternError(in.OrganizationId, "organizationId", `o-[a-z0-9]{10,32}`)
 	}
 	if in.OrganizationId != "" && in.Principal != "*" {
-		return "", "", awserr.InvalidParameter("OrganizationId can only be specified when Principal is *.")
+		return "", "", invalidParameter("OrganizationId can only be specified when Principal is *.")
 	}
 	stmt := map[string]any{"Sid": in.StatementId, "Effect": "Allow", "Action": in.Action, "Resource": s.LayerARN(name, version)}
 	if in.Principal == "*" {
@@ -333,7 +332,7 @@ func (s *Service) AddLayerVersionPermission(ctx context.Context, rawName string,
 	}
 	stmtJSON, err := json.Marshal(stmt)
 	if err != nil {
-		return "", "", awserr.Internal(err)
+		return "", "", fmt.Errorf("functions: add layer permission: %w", err)
 	}
 	newRev := newRevision()
 	err = s.tx(ctx, func(tx *store.FuncTx) error {
@@ -356,7 +355,7 @@ func (s *Service) AddLayerVersionPermission(ctx context.Context, rawName string,
 		for _, st := range pol.Statement {
 			var head struct{ Sid string }
 			if json.Unmarshal(st, &head) == nil && head.Sid == in.StatementId {
-				return awserr.Conflict("The statement id (%s) provided already exists. Please provide a new statement id, or remove the existing statement.", in.StatementId)
+				return conflict("The statement id (%s) provided already exists. Please provide a new statement id, or remove the existing statement.", in.StatementId)
 			}
 		}
 		pol.Statement = append(pol.Statement, stmtJSON)
@@ -374,7 +373,7 @@ func (s *Service) AddLayerVersionPermission(ctx context.Context, rawName string,
 
 func checkLayerRevision(want, have string) error {
 	if want != "" && want != have {
-		return awserr.New(412, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetLayerPolicy API to retrieve the latest Revision Id")
+		return &Error{Kind: KindPreconditionFailed, Message: "The Revision Id provided does not match the latest Revision Id. Call the GetLayerPolicy API to retrieve the latest Revision Id"}
 	}
 	return nil
 }
@@ -413,7 +412,7 @@ func (s *Service) RemoveLayerVersionPermission(ctx context.Context, rawName stri
 			kept = append(kept, st)
 		}
 		if !found {
-			return awserr.NotFound("Statement %s is not found in resource policy.", sid)
+			return notFound("Statement %s is not found in resource policy.", sid)
 		}
 		if len(kept) == 0 {
 			return tx.PutLayerPolicy(name, version, "", "")
@@ -440,7 +439,7 @@ func (s *Service) GetLayerVersionPolicy(ctx context.Context, rawName string, ver
 			return errLayerNotFound()
 		}
 		if err == nil && doc == "" {
-			return awserr.NotFound("No policy is associated with the given resource.")
+			return notFound("No policy is associated with the given resource.")
 		}
 		return err
 	})
@@ -458,7 +457,7 @@ func (s *Service) resolveLayers(tx *store.FuncTx, arns []string, unzipped int64)
 		return nil, nil
 	}
 	if len(arns) > MaxLayers {
-		return nil, awserr.InvalidParameter("Cannot reference more than %d layers.", MaxLayers)
+		return nil, invalidParameter("Cannot reference more than %d layers.", MaxLayers)
 	}
 	seen := map[string]string{}
 	out := make([]lambda.LayerRef, 0, len(arns))
@@ -469,12 +468,12 @@ func (s *Service) resolveLayers(tx *store.FuncTx, arns []string, unzipped int64)
 			return nil, err
 		}
 		if prev, ok := seen[name]; ok {
-			return nil, awserr.InvalidParameter("Two different versions of the same layer are not allowed to be referenced in the same function. %s and %s reference the same layer.", prev, arn)
+			return nil, invalidParameter("Two different versions of the same layer are not allowed to be referenced in the same function. %s and %s reference the same layer.", prev, arn)
 		}
 		seen[name] = arn
 		lv, err := tx.LayerVersion(name, v)
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, awserr.InvalidParameter("Layer version %s does not exist.", arn)
+			return nil, invalidParameter("Layer version %s does not exist.", arn)
 		}
 		if err != nil {
 			return nil, err
@@ -489,7 +488,7 @@ func (s *Service) resolveLayers(tx *store.FuncTx, arns []string, unzipped int64)
 }
 
 func errTooBigWithLayers(total int64) error {
-	return awserr.InvalidParameter("Function code combined with layers exceeds the maximum allowed size of %d bytes. The actual size is %d bytes.", MaxUnzippedWithLayers, total)
+	return invalidParameter("Function code combined with layers exceeds the maximum allowed size of %d bytes. The actual size is %d bytes.", MaxUnzippedWithLayers, total)
 }
 
 // checkWithLayers checks that a new package of unzipped bytes still fits with layers.

@@ -2,10 +2,9 @@ package functions
 
 import (
 	"context"
+	"errors"
 	"strings"
 	"testing"
-
-	"github.com/furl/furl/internal/awserr"
 )
 
 func TestLayers(t *testing.T) {
@@ -33,11 +32,11 @@ func TestLayers(t *testing.T) {
 			Role: "arn:aws:iam::000000000000:role/r", Code: CodeInput{ZipFile: mustZip(t)}, Layers: layers})
 		return err
 	}
-	wantErr := func(what string, err error, code, msg string) {
+	wantErr := func(what string, err error, kind Kind, msg string) {
 		t.Helper()
-		ae := awserr.As(err)
-		if err == nil || ae.Code != code || !strings.Contains(ae.Message, msg) {
-			t.Errorf("%s: err = %v, want %s containing %q", what, err, code, msg)
+		var fe *Error
+		if !errors.As(err, &fe) || fe.Kind != kind || !strings.Contains(fe.Message, msg) {
+			t.Errorf("%s: err = %v, want %s containing %q", what, err, kind, msg)
 		}
 	}
 	if err := create("f", arn(b1), arn(a2)); err != nil {
@@ -54,24 +53,24 @@ func TestLayers(t *testing.T) {
 	for range 5 {
 		six = append(six, arn(publish("l"+itoa(len(six)), map[string]string{"x": "y"})))
 	}
-	wantErr("six layers", create("g", six...), "InvalidParameterValueException", "more than 5 layers")
-	wantErr("same layer twice", create("g", arn(a1), arn(a2)), "InvalidParameterValueException", "same layer")
-	wantErr("missing version", create("g", s.LayerARN("a", 9)), "InvalidParameterValueException", "does not exist")
-	wantErr("other region", create("g", "arn:aws:lambda:eu-west-1:000000000000:layer:a:1"), "InvalidParameterValueException", "same region")
-	wantErr("bad ARN", create("g", "nope"), "ValidationException", "layers")
+	wantErr("six layers", create("g", six...), KindInvalidParameter, "more than 5 layers")
+	wantErr("same layer twice", create("g", arn(a1), arn(a2)), KindInvalidParameter, "same layer")
+	wantErr("missing version", create("g", s.LayerARN("a", 9)), KindInvalidParameter, "does not exist")
+	wantErr("other region", create("g", "arn:aws:lambda:eu-west-1:000000000000:layer:a:1"), KindInvalidParameter, "same region")
+	wantErr("bad ARN", create("g", "nope"), KindValidation, "layers")
 
 	// 250 MB with the function: a layer whose files add up past it is refused.
 	lv := publish("big", map[string]string{"x": "y"})
 	if _, err := s.db.SQL().ExecContext(ctx, `UPDATE layer_versions SET doc = json_set(doc, '$.Unzipped', 262144000) WHERE name = 'big'`); err != nil {
 		t.Fatal(err)
 	}
-	wantErr("too big", create("g", arn(lv)), "InvalidParameterValueException", "exceeds the maximum allowed size of 262144000 bytes")
+	wantErr("too big", create("g", arn(lv)), KindInvalidParameter, "exceeds the maximum allowed size of 262144000 bytes")
 
 	// A deleted layer version stays with the functions that use it.
 	if err := s.DeleteLayerVersion(ctx, "a", 2); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.GetLayerVersion(ctx, "a", 2); awserr.As(err).Code != "ResourceNotFoundException" {
+	if _, err := s.GetLayerVersion(ctx, "a", 2); KindOf(err) != KindNotFound {
 		t.Fatalf("deleted version: %v", err)
 	}
 	if _, err := s.Resolve(ctx, Ref{Name: "f"}); err != nil {

@@ -3,7 +3,6 @@ package functions
 import (
 	"strconv"
 
-	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/lambda"
 )
 
@@ -28,12 +27,12 @@ const (
 func validateLimitTags(tags map[string]string) error {
 	if v, ok := tags[TagURLRateLimit]; ok {
 		if f, err := strconv.ParseFloat(v, 64); err != nil || !(f >= 0 && f <= maxRate) { // NaN fails too
-			return awserr.InvalidParameter("The tag %s must be a number of requests per second (0 to disable), got %q.", TagURLRateLimit, v)
+			return invalidParameter("The tag %s must be a number of requests per second (0 to disable), got %q.", TagURLRateLimit, v)
 		}
 	}
 	if v, ok := tags[TagURLBurst]; ok {
 		if n, err := strconv.Atoi(v); err != nil || n < 1 || n > maxBurst {
-			return awserr.InvalidParameter("The tag %s must be a whole number of requests of at least 1, got %q.", TagURLBurst, v)
+			return invalidParameter("The tag %s must be a whole number of requests of at least 1, got %q.", TagURLBurst, v)
 		}
 	}
 	return nil

@@ -9,7 +9,6 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/lambda"
 )
 
@@ -36,11 +35,11 @@ var (
 )
 
 // validationError renders the framework's "1 validation error detected" message.
-func validationError(value, member, constraint string) *awserr.Error {
-	return awserr.Validation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, member, constraint)
+func validationError(value, member, constraint string) *Error {
+	return validation("1 validation error detected: Value '%s' at '%s' failed to satisfy constraint: %s", value, member, constraint)
 }
 
-func patternError(value, member, pattern string) *awserr.Error {
+func patternError(value, member, pattern string) *Error {
 	return validationError(value, member, "Member must satisfy regular expression pattern: "+pattern)
 }
 
@@ -67,13 +66,13 @@ func (s *Service) ParseRef(raw, qualifier string) (Ref, error) {
 		return Ref{}, patternError(raw, "functionName", functionNamePattern)
 	}
 	if r := strings.TrimSuffix(m[3], ":"); r != "" && r != s.opt.Region {
-		return Ref{}, awserr.NotFound("Functions from '%s' are not reachable in this region ('%s')", r, s.opt.Region)
+		return Ref{}, notFound("Functions from '%s' are not reachable in this region ('%s')", r, s.opt.Region)
 	}
 	if a := strings.TrimSuffix(m[5], ":"); a != "" && a != s.opt.AccountID {
-		return Ref{}, awserr.NotFound("Function not found: %s", raw)
+		return Ref{}, notFound("Function not found: %s", raw)
 	}
 	if derived != "" && qualifier != "" && derived != qualifier {
-		return Ref{}, awserr.InvalidParameter("The derived qualifier from the function name does not match the specified qualifier.")
+		return Ref{}, invalidParameter("The derived qualifier from the function name does not match the specified qualifier.")
 	}
 	if derived != "" {
 		qualifier = derived
@@ -129,7 +128,7 @@ func (s *Service) runtimeAvailable(ctx context.Context, rt string) error {
 		return nil
 	}
 	if err := s.opt.RuntimeAvailable(ctx, rt); err != nil {
-		return awserr.InvalidParameter("The runtime parameter of %s is not supported on this furl server: %v.", rt, err)
+		return invalidParameter("The runtime parameter of %s is not supported on this furl server: %v.", rt, err)
 	}
 	return nil
 }
@@ -139,9 +138,9 @@ func validateRuntime(rt string) error {
 	case supportedRuntimes[rt]:
 		return nil
 	case deprecatedRuntimes[rt]:
-		return awserr.InvalidParameter("The runtime parameter of %s is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or upgrading functions.", rt)
+		return invalidParameter("The runtime parameter of %s is no longer supported for creating or updating AWS Lambda functions. We recommend you use a supported runtime while creating or upgrading functions.", rt)
 	case otherAWSRuntimes[rt]:
-		return awserr.InvalidParameter("The runtime parameter of %s is not supported by furl. Supported runtimes: python3.8-python3.14, nodejs18.x-nodejs24.x, provided, provided.al2, provided.al2023, go1.x.", rt)
+		return invalidParameter("The runtime parameter of %s is not supported by furl. Supported runtimes: python3.8-python3.14, nodejs18.x-nodejs24.x, provided, provided.al2, provided.al2023, go1.x.", rt)
 	}
 	return validationError(rt, "runtime", "Member must satisfy enum value set: "+runtimeEnum+" or be a valid ARN")
 }
@@ -159,10 +158,10 @@ func validateEnv(env map[string]string) error {
 		size += len(k) + len(v)
 	}
 	if len(reserved) > 0 {
-		return awserr.InvalidParameter("Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: %s", strings.Join(reserved, ", "))
+		return invalidParameter("Lambda was unable to configure your environment variables because the environment variables you have provided contains reserved keys that are currently not supported for modification. Reserved keys used in this request: %s", strings.Join(reserved, ", "))
 	}
 	if size > 4096 {
-		return awserr.InvalidParameter("Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %d", size)
+		return invalidParameter("Lambda was unable to configure your environment variables because the environment variables you have provided exceeded the 4KB limit. String measured: %d", size)
 	}
 	return nil
 }
@@ -172,7 +171,7 @@ func validateTimeout(t int) error {
 		return validationError(itoa(t), "timeout", "Member must have value greater than or equal to 1")
 	}
 	if t > 900 {
-		return awserr.InvalidParameter("Timeout value must be between 1 and 900 seconds. Value provided: %d", t)
+		return invalidParameter("Timeout value must be between 1 and 900 seconds. Value provided: %d", t)
 	}
 	return nil
 }
@@ -182,7 +181,7 @@ func validateMemory(m int) error {
 		return validationError(itoa(m), "memorySize", "Member must have value greater than or equal to 128")
 	}
 	if m > 10240 {
-		return awserr.InvalidParameter("'MemorySize' value failed to satisfy constraint: Member must have value less than or equal to 10240")
+		return invalidParameter("'MemorySize' value failed to satisfy constraint: Member must have value less than or equal to 10240")
 	}
 	return nil
 }

@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
-
-	"github.com/furl/furl/internal/awserr"
 )
 
 // The optional AddPermission members' constraints, from the Lambda service model.
@@ -56,7 +54,7 @@ func checkPermissionMembers(in *PermissionInput) error {
 	case 0:
 		return nil
 	case 1:
-		return awserr.Validation("1 validation error detected: %s", msgs[0])
+		return validation("1 validation error detected: %s", msgs[0])
 	}
-	return awserr.Validation("%d validation errors detected: %s", len(msgs), strings.Join(msgs, "; "))
+	return validation("%d validation errors detected: %s", len(msgs), strings.Join(msgs, "; "))
 }

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"strings"
 	"testing"
-
-	"github.com/furl/furl/internal/awserr"
 )
 
 func TestAddPermissionMemberConstraints(t *testing.T) {
@@ -49,8 +47,8 @@ func TestAddPermissionMemberConstraints(t *testing.T) {
 				}
 				return
 			}
-			var ae *awserr.Error
-			if !errors.As(err, &ae) || ae.Code != "ValidationException" || !strings.HasPrefix(ae.Message, tt.want) {
+			var fe *Error
+			if !errors.As(err, &fe) || fe.Kind != KindValidation || !strings.HasPrefix(fe.Message, tt.want) {
 				t.Fatalf("AddPermission = %v, want ValidationException %q", err, tt.want)
 			}
 		})

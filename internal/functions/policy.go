@@ -7,7 +7,6 @@ import (
 	"errors"
 	"strconv"
 
-	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/iam"
 	"github.com/furl/furl/internal/store"
 )
@@ -44,13 +43,13 @@ func (s *Service) PutPolicy(ctx context.Context, ref Ref, doc []byte, revision s
 		return nil, "", policyTooLong(len(doc))
 	}
 	if p, err := iam.ParseResourcePolicy(doc); err != nil {
-		return nil, "", awserr.InvalidParameter("The policy document is malformed: %v", err)
+		return nil, "", invalidParameter("The policy document is malformed: %v", err)
 	} else if len(p.Statements) == 0 {
-		return nil, "", awserr.InvalidParameter("The policy document is malformed: it has no statements (delete the policy instead).")
+		return nil, "", invalidParameter("The policy document is malformed: it has no statements (delete the policy instead).")
 	}
 	b, err := normalizePolicy(doc, s.ARN(ref.Name, ref.Qualifier))
 	if err != nil {
-		return nil, "", awserr.InvalidParameter("The policy document is malformed: %v", err)
+		return nil, "", invalidParameter("The policy document is malformed: %v", err)
 	}
 	if len(b) > MaxPolicyBytes {
 		return nil, "", policyTooLong(len(b))
@@ -104,7 +103,7 @@ func (s *Service) currentPolicy(tx *store.FuncTx, ref Ref, revision string) (*st
 	}
 	cur, err := tx.Policy(ref.Name, ref.Qualifier)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, awserr.NotFound("No policy is associated with the given resource.")
+		return nil, notFound("No policy is associated with the given resource.")
 	}
 	if err != nil {
 		return nil, err
@@ -116,7 +115,7 @@ func (s *Service) currentPolicy(tx *store.FuncTx, ref Ref, revision string) (*st
 }
 
 func policyTooLong(n int) error {
-	return awserr.New(400, "PolicyLengthExceededException", "The final policy size ("+strconv.Itoa(n)+") is bigger than the limit ("+strconv.Itoa(MaxPolicyBytes)+").")
+	return &Error{Kind: KindPolicyLengthExceeded, Message: "The final policy size (" + strconv.Itoa(n) + ") is bigger than the limit (" + strconv.Itoa(MaxPolicyBytes) + ")."}
 }
 
 // normalizePolicy renders a parsed-valid resource policy in the stored shape (see PutPolicy).

@@ -169,20 +169,25 @@ func newRevision() string { return uuid.NewString() }
 func itoa(i int) string { return strconv.Itoa(i) }
 
 func (s *Service) notFound(name string) error {
-	return awserr.NotFound("Function not found: %s", s.ARN(name, ""))
+	return notFound("Function not found: %s", s.ARN(name, ""))
 }
 
-// internal turns a store error into a service error: AWS errors pass through, anything else
-// is an internal error; nil stays nil.
+// internal turns a store error into a service error: refusals (*Error, and the *awserr.Error
+// internal/iam's permission builder returns) pass through, anything else is a failure the
+// boundary answers as an internal error; nil stays nil.
 func internal(err error) error {
 	if err == nil {
 		return nil
+	}
+	var fe *Error
+	if errors.As(err, &fe) {
+		return fe
 	}
 	var ae *awserr.Error
 	if errors.As(err, &ae) {
 		return ae
 	}
-	return awserr.Internal(err)
+	return fmt.Errorf("functions: %w", err)
 }
 
 func (s *Service) mustFunction(tx *store.FuncTx, name string) (*store.FunctionRecord, error) {
@@ -197,7 +202,7 @@ func (s *Service) mustFunction(tx *store.FuncTx, name string) (*store.FunctionRe
 func (s *Service) mustVersion(tx *store.FuncTx, name, version string) (*lambda.FunctionConfig, error) {
 	c, err := tx.Version(name, version)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, awserr.NotFound("Function not found: %s", s.ARN(name, version))
+		return nil, notFound("Function not found: %s", s.ARN(name, version))
 	}
 	return c, err
 }
@@ -232,7 +237,7 @@ type CodeInput struct {
 // errS3Code refuses an S3 code location: furl has no S3 code store (yet), so packages come
 // inline as ZipFile.
 func errS3Code() error {
-	return awserr.InvalidParameter("furl takes the deployment package as ZipFile: S3 code locations (S3Bucket, S3Key, S3ObjectVersion) are not supported until furl has an S3 code store. Upload the zip with ZipFile (AWS CLI: --zip-file fileb://package.zip).")
+	return invalidParameter("furl takes the deployment package as ZipFile: S3 code locations (S3Bucket, S3Key, S3ObjectVersion) are not supported until furl has an S3 code store. Upload the zip with ZipFile (AWS CLI: --zip-file fileb://package.zip).")
 }
 
 func validateArch(a []string) (string, error) {
@@ -252,9 +257,9 @@ func validateArch(a []string) (string, error) {
 func packageError(err error) error {
 	var ip *codestore.InvalidPackageError
 	if errors.As(err, &ip) {
-		return awserr.InvalidParameter("%s", ip.Msg)
+		return invalidParameter("%s", ip.Msg)
 	}
-	return awserr.Internal(err)
+	return fmt.Errorf("functions: package: %w", err)
 }
 
 func (s *Service) putCode(ctx context.Context, zip []byte) (codestore.Package, error) {
@@ -279,16 +284,16 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateInput) (*lambda.
 		return nil, err
 	}
 	if ref.Qualifier != "" {
-		return nil, awserr.InvalidParameter("Unsupported function name %s: a qualifier is not allowed here.", in.FunctionName)
+		return nil, invalidParameter("Unsupported function name %s: a qualifier is not allowed here.", in.FunctionName)
 	}
 	if in.PackageType == "Image" || in.Code.ImageUri != "" {
-		return nil, awserr.InvalidParameter("furl supports only Zip packages; PackageType Image is not supported.")
+		return nil, invalidParameter("furl supports only Zip packages; PackageType Image is not supported.")
 	}
 	if err := validateRole(in.Role); err != nil {
 		return nil, err
 	}
 	if in.Runtime == "" {
-		return nil, awserr.InvalidParameter("Runtime and Handler are mandatory parameters for functions created with deployment packages.")
+		return nil, invalidParameter("Runtime and Handler are mandatory parameters for functions created with deployment packages.")
 	}
 	if err := validateRuntime(in.Runtime); err != nil {
 		return nil, err
@@ -297,7 +302,7 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateInput) (*lambda.
 		return nil, err
 	}
 	if in.Handler == "" && !isProvided(in.Runtime) {
-		return nil, awserr.InvalidParameter("Runtime and Handler are mandatory parameters for functions created with deployment packages.")
+		return nil, invalidParameter("Runtime and Handler are mandatory parameters for functions created with deployment packages.")
 	}
 	if len(in.Handler) > 128 {
 		return nil, validationError(in.Handler, "handler", "Member must have length less than or equal to 128")
@@ -333,7 +338,7 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateInput) (*lambda.
 		return nil, errS3Code()
 	}
 	if len(in.Code.ZipFile) == 0 {
-		return nil, awserr.InvalidParameter("Please provide a source for function code.")
+		return nil, invalidParameter("Please provide a source for function code.")
 	}
 	if err := validateTags(in.Tags); err != nil {
 		return nil, err
@@ -352,7 +357,7 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateInput) (*lambda.
 	var out *lambda.FunctionConfig
 	err = s.tx(ctx, func(tx *store.FuncTx) error {
 		if _, err := tx.Function(ref.Name); err == nil {
-			return awserr.Conflict("Function already exist: %s", ref.Name)
+			return conflict("Function already exist: %s", ref.Name)
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
@@ -402,7 +407,7 @@ func (s *Service) resolveVersion(tx *store.FuncTx, name, q string) (string, *lam
 	}
 	a, err := tx.Alias(name, q)
 	if errors.Is(err, store.ErrNotFound) {
-		return "", nil, awserr.NotFound("Function not found: %s", s.ARN(name, q))
+		return "", nil, notFound("Function not found: %s", s.ARN(name, q))
 	}
 	if err != nil {
 		return "", nil, err
@@ -426,7 +431,7 @@ func (s *Service) versionOf(tx *store.FuncTx, ref Ref, route bool) (*store.Funct
 	}
 	c, err := tx.Version(ref.Name, v)
 	if errors.Is(err, store.ErrNotFound) {
-		return nil, nil, awserr.NotFound("Function not found: %s", s.ARN(ref.Name, ref.Qualifier))
+		return nil, nil, notFound("Function not found: %s", s.ARN(ref.Name, ref.Qualifier))
 	}
 	if err != nil {
 		return nil, nil, err
@@ -510,7 +515,7 @@ func (s *Service) latestForUpdate(tx *store.FuncTx, name, revisionID string) (*s
 
 func checkRevision(want, have string) error {
 	if want != "" && want != have {
-		return awserr.New(412, "PreconditionFailedException", "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id")
+		return &Error{Kind: KindPreconditionFailed, Message: "The Revision Id provided does not match the latest Revision Id. Call the GetFunction/GetAlias API to retrieve the latest Revision Id"}
 	}
 	return nil
 }
@@ -531,16 +536,16 @@ type UpdateCodeInput struct {
 // UpdateFunctionCode replaces $LATEST's package.
 func (s *Service) UpdateFunctionCode(ctx context.Context, ref Ref, in *UpdateCodeInput) (*lambda.FunctionConfig, error) {
 	if ref.Qualifier != "" && ref.Qualifier != lambda.LatestVersion {
-		return nil, awserr.InvalidParameter("Please do not provide a qualifier when updating function code.")
+		return nil, invalidParameter("Please do not provide a qualifier when updating function code.")
 	}
 	if in.S3Bucket != "" || in.S3Key != "" || in.S3ObjectVersion != "" {
 		return nil, errS3Code()
 	}
 	if in.ImageUri != "" {
-		return nil, awserr.InvalidParameter("furl supports only Zip packages; ImageUri is not supported. Upload the package as ZipFile.")
+		return nil, invalidParameter("furl supports only Zip packages; ImageUri is not supported. Upload the package as ZipFile.")
 	}
 	if len(in.ZipFile) == 0 {
-		return nil, awserr.InvalidParameter("Please provide a source for function code.")
+		return nil, invalidParameter("Please provide a source for function code.")
 	}
 	var arch string
 	if len(in.Architectures) > 0 {
@@ -613,7 +618,7 @@ type UpdateConfigInput struct {
 // UpdateFunctionConfiguration changes $LATEST's settings; only supplied fields change.
 func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref Ref, in *UpdateConfigInput) (*lambda.FunctionConfig, error) {
 	if ref.Qualifier != "" && ref.Qualifier != lambda.LatestVersion {
-		return nil, awserr.InvalidParameter("Please do not provide a qualifier when updating function configuration.")
+		return nil, invalidParameter("Please do not provide a qualifier when updating function configuration.")
 	}
 	if in.Role != nil {
 		if err := validateRole(*in.Role); err != nil {
@@ -721,9 +726,9 @@ func (s *Service) DeleteFunction(ctx context.Context, ref Ref) ([]string, error)
 			}
 			return tx.DeleteFunction(ref.Name)
 		case ref.Qualifier == lambda.LatestVersion:
-			return awserr.InvalidParameter("$LATEST version cannot be deleted without deleting the function.")
+			return invalidParameter("$LATEST version cannot be deleted without deleting the function.")
 		case !digitsRE.MatchString(ref.Qualifier):
-			return awserr.InvalidParameter("Deletion of aliases is not currently supported.")
+			return invalidParameter("Deletion of aliases is not currently supported.")
 		}
 		if _, err := s.mustVersion(tx, ref.Name, ref.Qualifier); err != nil {
 			return err
@@ -734,7 +739,7 @@ func (s *Service) DeleteFunction(ctx context.Context, ref Ref) ([]string, error)
 		}
 		for _, a := range aliases {
 			if a.FunctionVersion == ref.Qualifier || a.AdditionalVersionWeights[ref.Qualifier] > 0 {
-				return awserr.Conflict("Unable to delete version because the following aliases reference it: [%s]", a.Name)
+				return conflict("Unable to delete version because the following aliases reference it: [%s]", a.Name)
 			}
 		}
 		return tx.DeleteVersion(ref.Name, ref.Qualifier)
@@ -814,7 +819,7 @@ func (s *Service) publishTx(tx *store.FuncTx, f *store.FunctionRecord, latest *l
 // PublishVersion publishes $LATEST.
 func (s *Service) PublishVersion(ctx context.Context, ref Ref, codeSha, desc, revision string) (*lambda.FunctionConfig, error) {
 	if ref.Qualifier != "" {
-		return nil, awserr.InvalidParameter("Please do not provide a qualifier when publishing a version.")
+		return nil, invalidParameter("Please do not provide a qualifier when publishing a version.")
 	}
 	var out *lambda.FunctionConfig
 	err := s.tx(ctx, func(tx *store.FuncTx) error {
@@ -830,7 +835,7 @@ func (s *Service) PublishVersion(ctx context.Context, ref Ref, codeSha, desc, re
 			return err
 		}
 		if codeSha != "" && codeSha != c.CodeSha256 {
-			return awserr.InvalidParameter("CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try again with the CodeSHA256 in $LATEST.", codeSha, c.CodeSha256)
+			return invalidParameter("CodeSHA256 (%s) is different from current CodeSHA256 in $LATEST (%s). Please try again with the CodeSHA256 in $LATEST.", codeSha, c.CodeSha256)
 		}
 		out, err = s.publishTx(tx, f, c, desc)
 		return err

@@ -8,7 +8,6 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/furl/furl/internal/awserr"
 	"github.com/furl/furl/internal/lambda"
 	"github.com/furl/furl/internal/store"
 )
@@ -95,7 +94,7 @@ func validateURLInput(in *URLInput, create bool) error {
 				return validationError(fmt.Sprint(c.AllowMethods), "cors.allowMethods", "Member must satisfy constraint: [Member must have length less than or equal to 6]")
 			}
 			if !corsMethods[strings.ToUpper(m)] {
-				return awserr.InvalidParameter("Invalid CORS method: %s. You can use GET, PUT, POST, DELETE, HEAD, PATCH, and the wildcard character (*).", m)
+				return invalidParameter("Invalid CORS method: %s. You can use GET, PUT, POST, DELETE, HEAD, PATCH, and the wildcard character (*).", m)
 			}
 		}
 		for _, l := range [][]string{c.AllowOrigins, c.AllowHeaders, c.ExposeHeaders} {
@@ -116,8 +115,8 @@ func validateURLInput(in *URLInput, create bool) error {
 }
 
 var (
-	errFunctionDoesNotExist = func() error { return awserr.NotFound("Function does not exist") }
-	errResourceNotExist     = func() error { return awserr.NotFound("The resource you requested does not exist.") }
+	errFunctionDoesNotExist = func() error { return notFound("Function does not exist") }
+	errResourceNotExist     = func() error { return notFound("The resource you requested does not exist.") }
 )
 
 // urlFunction checks the function (and the alias when qualified) exists.
@@ -151,7 +150,7 @@ func (s *Service) CreateURL(ctx context.Context, ref Ref, in *URLInput) (*store.
 			return err
 		}
 		if _, err := tx.URL(ref.Name, ref.Qualifier); err == nil {
-			return awserr.Conflict("Failed to create function url config for [functionArn = %s]. Error message:  FunctionUrlConfig exists for this Lambda function", s.ARN(ref.Name, ref.Qualifier))
+			return conflict("Failed to create function url config for [functionArn = %s]. Error message:  FunctionUrlConfig exists for this Lambda function", s.ARN(ref.Name, ref.Qualifier))
 		} else if !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
