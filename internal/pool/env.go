@@ -26,15 +26,14 @@ import (
 // env is one execution environment: a runtime process, its Runtime API, its own copy of the
 // code and its own temporary directory.
 type env struct {
-	p         *Pool
-	fs        *fnState
-	target    Target
-	configKey string
-	id        string
-	dir       string
-	taskRoot  string
-	optDir    string // the environment's merged layers; "" without layers
-	stream    string
+	*slot    // the scheduler's record (scheduler.go)
+	p        *Pool
+	target   Target
+	id       string
+	dir      string
+	taskRoot string
+	optDir   string // the environment's merged layers; "" without layers
+	stream   string
 
 	srv  *runtimeapi.Server
 	proc *supervisor.Process
@@ -54,17 +53,6 @@ type env struct {
 
 	outMu sync.Mutex
 	cur   *invLog
-
-	// Guarded by Pool.mu.
-	busy     bool
-	draining bool
-	dead     bool
-	killed   bool
-	fresh    bool // not yet used for an invocation (its first invoke is a cold start)
-	// permit: the environment holds an init slot (Pool.initSem) until its init ends; owned by
-	// the goroutine running the init.
-	permit   bool
-	lastUsed time.Time
 }
 
 // invLog collects one invocation's lines for Result.Log.

@@ -37,20 +37,12 @@ func (p *Pool) coldStart(ctx context.Context, e *env, req *Request) (ready *env,
 	}
 	e.appendLog(now, "", invocationlog.AppendInitReport(nil, now.Sub(e.startedAt), "init", phase, typ))
 	cachedType, cachedBody := e.initError()
-	p.kill(e, "failure")
-	p.mu.Lock()
+	p.sched.kill(e.slot, "failure")
 	e2 := &env{
-		p: p, fs: e.fs, target: e.target, configKey: e.configKey, id: newEnvID(),
-		ready: make(chan struct{}), initFailed: make(chan struct{}), busy: true, fresh: true,
-		stream: e.stream,
+		p: p, target: e.target, id: newEnvID(),
+		ready: make(chan struct{}), initFailed: make(chan struct{}), stream: e.stream,
 	}
-	e.fs.envs[e2] = struct{}{}
-	p.envCount++
-	p.inflight++ // the first environment's slot is released below
-	p.notePeakLocked()
-	p.fnInflight[t.FunctionName]++
-	p.mu.Unlock()
-	p.releaseSlot(e)
+	p.sched.replace(e.slot, func(s *slot) instance { e2.slot = s; return e2 })
 	start := time.Now()
 	deadline = start.Add(t.Timeout)
 	status, typ = p.initEnv(ctx, e2, deadline)
@@ -78,14 +70,6 @@ func (p *Pool) coldStart(ctx context.Context, e *env, req *Request) (ready *env,
 	return nil, p.initFailure(e2, req, typ, cachedBody, now.Sub(start)), time.Time{}, false
 }
 
-// initDone gives back e's init slot, if it holds one.
-func (p *Pool) initDone(e *env) {
-	if e.permit {
-		e.permit = false
-		<-p.initSem
-	}
-}
-
 type initStatus int
 
 const (
@@ -102,7 +86,7 @@ func (p *Pool) initEnv(ctx context.Context, e *env, deadline time.Time) (initSta
 	background := false
 	defer func() {
 		if !background {
-			p.initDone(e)
+			p.sched.initDone(e.slot)
 		}
 	}()
 	if err := e.start(); err != nil {
@@ -115,11 +99,7 @@ func (p *Pool) initEnv(ctx context.Context, e *env, deadline time.Time) (initSta
 			e.srv.Close()
 		}
 		_ = os.RemoveAll(e.dir)
-		p.mu.Lock()
-		delete(e.fs.envs, e)
-		p.envCount--
-		e.dead = true
-		p.mu.Unlock()
+		p.sched.gone(e.slot)
 		return initEntrypoint, ee.Reason
 	}
 	p.wg.Add(1)
@@ -128,9 +108,7 @@ func (p *Pool) initEnv(ctx context.Context, e *env, deadline time.Time) (initSta
 	defer timer.Stop()
 	select {
 	case <-e.ready:
-		p.mu.Lock()
-		e.fs.lastColdStart = e.copyDuration + e.initDuration
-		p.mu.Unlock()
+		p.sched.readied(e.slot, e.copyDuration+e.initDuration)
 		p.log.Debug("pool: environment ready", "function", e.target.FunctionName, "env", e.id,
 			"copy", e.copyDuration, "staged", e.staged, "init", e.initDuration)
 		return initOK, ""
@@ -158,20 +136,20 @@ func (p *Pool) initEnv(ctx context.Context, e *env, deadline time.Time) (initSta
 		p.wg.Add(1)
 		go func() {
 			defer p.wg.Done()
-			defer p.initDone(e)
+			defer p.sched.initDone(e.slot)
 			t := time.NewTimer(time.Until(deadline))
 			defer t.Stop()
 			select {
 			case <-e.ready:
-				p.release(e, true)
+				p.sched.release(e.slot, true)
 				return
 			case <-e.initFailed:
 			case <-e.proc.Exited():
 			case <-t.C:
 			case <-p.abandon:
 			}
-			p.kill(e, "failure")
-			p.releaseSlot(e)
+			p.sched.kill(e.slot, "failure")
+			p.sched.releaseSlot(e.slot)
 		}()
 		return initCancelled, ""
 	}
@@ -231,15 +209,10 @@ func (p *Pool) initFailure(e *env, req *Request, typ string, body []byte, initDu
 	e.appendLog(now, req.RequestID, start, end, rep)
 	lines = appendLines(lines, start, end, rep)
 	if e.proc != nil {
-		p.kill(e, "failure")
-		p.releaseSlot(e)
-	} else {
-		p.mu.Lock()
-		p.inflight--
-		p.fnInflight[t.FunctionName]--
-		p.mu.Unlock()
+		p.sched.kill(e.slot, "failure")
 	}
-	p.count(t.FunctionName, true, false)
+	p.sched.releaseSlot(e.slot)
+	p.sched.count(t.FunctionName, true, false)
 	return &Result{
 		RequestID: req.RequestID, Payload: body, FunctionError: "Unhandled", ErrorType: typ,
 		ContentType: "application/json", ColdStart: true, InitDuration: initDur, Log: lines,

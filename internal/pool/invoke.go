@@ -58,7 +58,7 @@ func (p *Pool) run(ctx context.Context, e *env, req *Request, deadline time.Time
 	e.proc.Active()
 	if err := e.srv.Offer(inv); err != nil {
 		// The environment is gone.
-		p.release(e, false)
+		p.sched.release(e.slot, false)
 		return nil, true, nil
 	}
 	dispatched := now
@@ -70,10 +70,10 @@ func (p *Pool) run(ctx context.Context, e *env, req *Request, deadline time.Time
 	switch k {
 	case awaitNotTaken:
 		// Never dispatched: the environment died or hangs after its last response.
-		p.release(e, false)
+		p.sched.release(e.slot, false)
 		return nil, true, nil
 	case awaitWithdrawn:
-		p.release(e, true)
+		p.sched.release(e.slot, true)
 		return nil, false, fmt.Errorf("pool: invoke: %w", ctx.Err())
 	case awaitCancelled:
 		// The caller went away: the invocation still runs to its end (or its timeout) in the
@@ -155,10 +155,10 @@ func (p *Pool) finish(e *env, inv *runtimeapi.Invocation, k awaitKind, res *Resu
 		rep.Duration = res.Duration
 		rep.MaxMemoryMB = maxMemMB(e)
 		res.Log = e.end(res.RequestID, rep)
-		p.count(t.FunctionName, res.FunctionError != "", false)
-		p.release(e, true)
+		p.sched.count(t.FunctionName, res.FunctionError != "", false)
+		p.sched.release(e.slot, true)
 	case awaitTimeout:
-		p.kill(e, "timeout")
+		p.sched.kill(e.slot, "timeout")
 		now := time.Now()
 		res.Duration = now.Sub(dispatched)
 		res.FunctionError, res.ErrorType, res.ContentType = "Unhandled", "Sandbox.Timedout", "application/json"
@@ -166,8 +166,8 @@ func (p *Pool) finish(e *env, inv *runtimeapi.Invocation, k awaitKind, res *Resu
 		rep.Duration, rep.Status = res.Duration, "timeout"
 		rep.MaxMemoryMB = maxMemMB(e)
 		res.Log = e.end(res.RequestID, rep, invocationlog.AppendTimedOut(nil, now, res.RequestID, t.Timeout))
-		p.count(t.FunctionName, true, true)
-		p.release(e, false)
+		p.sched.count(t.FunctionName, true, true)
+		p.sched.release(e.slot, false)
 	case awaitExited:
 		typ := exitType(e)
 		res.Duration = time.Since(dispatched)
@@ -179,8 +179,8 @@ func (p *Pool) finish(e *env, inv *runtimeapi.Invocation, k awaitKind, res *Resu
 			rep.MaxMemoryMB = t.MemoryMB
 		}
 		res.Log = e.end(res.RequestID, rep)
-		p.count(t.FunctionName, true, false)
-		p.release(e, false)
+		p.sched.count(t.FunctionName, true, false)
+		p.sched.release(e.slot, false)
 	}
 	return res
 }
@@ -256,13 +256,13 @@ func (sb *streamBody) watch(res *Result, dispatched, deadline time.Time) {
 		select {
 		case <-inv.StreamDone():
 		default:
-			sb.p.kill(e, "timeout")
+			sb.p.sched.kill(e.slot, "timeout")
 			now := time.Now()
 			inv.Abort(&runtimeapi.StreamError{Type: "Sandbox.Timedout", Body: runtimeapi.ErrorJSON("Sandbox.Timedout",
 				fmt.Sprintf("RequestId: %s Error: Task timed out after %.2f seconds", res.RequestID, t.Timeout.Seconds()))})
 			rep.Status, reuse = "timeout", false
 			extra = append(extra, invocationlog.AppendTimedOut(nil, now, res.RequestID, t.Timeout))
-			sb.p.count(t.FunctionName, true, true)
+			sb.p.sched.count(t.FunctionName, true, true)
 		}
 	case <-e.proc.Exited():
 		select {
@@ -271,7 +271,7 @@ func (sb *streamBody) watch(res *Result, dispatched, deadline time.Time) {
 			typ := exitType(e)
 			inv.Abort(&runtimeapi.StreamError{Type: typ, Body: runtimeapi.ErrorJSON(typ, "RequestId: "+res.RequestID+" Error: "+exitMessage(e))})
 			rep.Status, rep.ErrorType, reuse = "error", typ, false
-			sb.p.count(t.FunctionName, true, false)
+			sb.p.sched.count(t.FunctionName, true, false)
 		}
 	case <-sb.closed:
 		if sb.sawEnd.Load() {
@@ -285,7 +285,7 @@ func (sb *streamBody) watch(res *Result, dispatched, deadline time.Time) {
 		select {
 		case <-inv.StreamDone():
 		default:
-			sb.p.kill(e, "failure")
+			sb.p.sched.kill(e.slot, "failure")
 			inv.Abort(io.ErrClosedPipe)
 			reuse = false
 		}
@@ -299,7 +299,7 @@ func (sb *streamBody) watch(res *Result, dispatched, deadline time.Time) {
 	case <-sb.p.abandon: // the pool is shutting down and the caller never closed the stream
 		reuse = false
 	}
-	sb.p.release(e, reuse)
+	sb.p.sched.release(e.slot, reuse)
 }
 
 // Read implements io.Reader; a function error in the trailers comes back as a *StreamError.

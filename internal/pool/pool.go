@@ -93,16 +93,10 @@ type Pool struct {
 	// placement spreads the environments' processes over furl's CPUs (Config.CPUAffinity).
 	placement *supervisor.CPUSet
 
-	mu         sync.Mutex
-	fns        map[fnKey]*fnState
-	inflight   int
-	fnInflight map[string]int
-	counters   map[string]*counters
-	envCount   int
-	peak       int // most invocations in flight since the last PeakInflight
-	closed     bool
+	// sched decides which environment each invocation runs on (scheduler.go); the pool is its
+	// starter (newEnv) and brings the environments up (init.go).
+	sched *scheduler
 
-	initSem  chan struct{}  // one token per environment initialising (Config.MaxConcurrentInits)
 	wg       sync.WaitGroup // environment watchers and detached finishers
 	stop     chan struct{}
 	abandon  chan struct{} // closed when Close stops waiting for in-flight invocations
@@ -169,14 +163,11 @@ func New(cfg Config, log *slog.Logger, launcher Launcher, logs *invocationlog.St
 	}
 	p := &Pool{
 		cfg: cfg, log: log, launcher: launcher, logs: logs, placement: supervisor.NewCPUSet(),
-		fns:        map[fnKey]*fnState{},
-		fnInflight: map[string]int{},
-		counters:   map[string]*counters{},
-		stop:       make(chan struct{}),
-		abandon:    make(chan struct{}),
-		reapDone:   make(chan struct{}),
-		initSem:    make(chan struct{}, cfg.MaxConcurrentInits),
+		stop:     make(chan struct{}),
+		abandon:  make(chan struct{}),
+		reapDone: make(chan struct{}),
 	}
+	p.sched = newScheduler(cfg, p)
 	p.removeStale()
 	go p.reap()
 	return p
@@ -207,15 +198,11 @@ func (p *Pool) Invoke(ctx context.Context, t *Target, req *Request) (*Result, er
 		r.RequestID = uuid.NewString()
 	}
 	for attempt := 0; ; attempt++ {
-		e, cold, w, err := p.acquire(&tt)
+		s, cold, err := p.sched.lease(ctx, &tt)
 		if err != nil {
 			return nil, err
 		}
-		if w != nil {
-			if e, cold, err = p.awaitEnv(ctx, &tt, w); err != nil {
-				return nil, err
-			}
-		}
+		e := s.inst.(*env)
 		var deadline time.Time
 		if cold {
 			ne, res, dl, ok := p.coldStart(ctx, e, &r)
@@ -243,36 +230,38 @@ func (p *Pool) Invoke(ctx context.Context, t *Target, req *Request) (*Result, er
 	}
 }
 
+// newEnv makes the environment of a new scheduler slot (starter); initEnv starts it.
+func (p *Pool) newEnv(s *slot, t *Target) instance {
+	e := &env{
+		slot: s, p: p, target: *t, id: newEnvID(),
+		ready: make(chan struct{}), initFailed: make(chan struct{}),
+	}
+	e.stream = time.Now().UTC().Format("2006/01/02") + "/[" + t.Version + "]" + e.id
+	return e
+}
+
+// Drain retires every environment of the function (all versions when version is ""): idle ones
+// die now, busy ones after their current invocation. Call it when a function is updated or
+// deleted outside of a ConfigKey change.
+func (p *Pool) Drain(functionName, version string) { p.sched.drain(functionName, version) }
+
+// PeakInflight returns the most invocations in flight at once since its previous call (at
+// least those in flight now).
+func (p *Pool) PeakInflight() int { return p.sched.peakInflight() }
+
 // Close stops accepting invocations, lets running ones finish until ctx ends, then kills every
 // environment and waits for them to be gone.
 func (p *Pool) Close(ctx context.Context) error {
-	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
+	if !p.sched.close() {
 		return nil
 	}
-	p.closed = true
-	for _, fs := range p.fns {
-		for e := range fs.envs {
-			if !e.busy {
-				p.killLocked(e, "spindown")
-			}
-		}
-	}
-	p.mu.Unlock()
 	close(p.stop)
 	<-p.reapDone
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	var err error
 wait:
-	for {
-		p.mu.Lock()
-		n := p.inflight
-		p.mu.Unlock()
-		if n == 0 {
-			break
-		}
+	for p.sched.inflightNow() > 0 {
 		select {
 		case <-ctx.Done():
 			err = fmt.Errorf("pool: close: %w", ctx.Err())
@@ -281,43 +270,13 @@ wait:
 		}
 	}
 	close(p.abandon)
-	p.mu.Lock()
-	for _, fs := range p.fns {
-		for e := range fs.envs {
-			p.killLocked(e, "spindown")
-		}
-	}
-	p.mu.Unlock()
+	p.sched.killAll()
 	p.wg.Wait()
 	p.removeStale()
 	return err
 }
 
 // Stats returns a snapshot of concurrency and counters per function.
-func (p *Pool) Stats() Stats {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	// Environments being killed are not counted: they run nothing and are gone once their
-	// process has exited.
-	s := Stats{Inflight: p.inflight, Functions: map[string]FunctionStats{}}
-	for name, c := range p.counters {
-		s.Functions[name] = FunctionStats{
-			Inflight: p.fnInflight[name], ColdStarts: c.coldStarts, Invocations: c.invocations,
-			Throttles: c.throttles, Errors: c.errors, Timeouts: c.timeouts,
-		}
-	}
-	for k, fs := range p.fns {
-		f := s.Functions[k.name]
-		for e := range fs.envs {
-			if !e.killed && !e.dead {
-				f.Environments++
-				s.Environments++
-			}
-		}
-		f.Idle += len(fs.idle)
-		s.Functions[k.name] = f
-	}
-	return s
-}
+func (p *Pool) Stats() Stats { return p.sched.stats() }
 
 var _ io.Closer = (*streamBody)(nil)

@@ -24,7 +24,7 @@ func (p *Pool) removeStale() {
 	}
 }
 
-// reap kills environments idle for longer than IdleTimeout.
+// reap kills environments idle for longer than IdleTimeout and expires staged code copies.
 func (p *Pool) reap() {
 	defer close(p.reapDone)
 	every := p.cfg.IdleTimeout / 4
@@ -38,15 +38,7 @@ func (p *Pool) reap() {
 			return
 		case now := <-t.C:
 			p.expireStaged(now, p.cfg.IdleTimeout)
-			p.mu.Lock()
-			for _, fs := range p.fns {
-				for _, e := range append([]*env(nil), fs.idle...) {
-					if now.Sub(e.lastUsed) > p.cfg.IdleTimeout {
-						p.killLocked(e, "spindown")
-					}
-				}
-			}
-			p.mu.Unlock()
+			p.sched.expireIdle(now)
 		}
 	}
 }
@@ -56,15 +48,19 @@ func (p *Pool) watch(e *env) {
 	defer p.wg.Done()
 	<-e.proc.Exited()
 	e.srv.Close()
-	p.mu.Lock()
-	e.dead = true
-	removeIdle(e)
-	delete(e.fs.envs, e)
-	p.envCount--
-	p.mu.Unlock()
+	p.sched.gone(e.slot)
 	if err := os.RemoveAll(e.dir); err != nil {
 		p.log.Warn("pool: remove environment dir", "dir", e.dir, "err", err)
 	}
+}
+
+// stop implements instance: a started environment's runtime is terminated in the background
+// and its watcher reports the end; one not started yet has nothing to stop.
+func (e *env) stop(reason string) {
+	if e.proc == nil {
+		return
+	}
+	go e.terminate(reason)
 }
 
 // terminate stops the runtime: SIGKILL at once without extensions; with extensions, SHUTDOWN to

@@ -40,13 +40,7 @@ func (p *Pool) Stage(codeDir string) {
 		st.mu.Unlock()
 		return
 	}
-	p.mu.Lock()
-	closed := p.closed
-	if !closed {
-		p.wg.Add(1)
-	}
-	p.mu.Unlock()
-	if closed {
+	if !p.sched.open(func() { p.wg.Add(1) }) {
 		st.mu.Unlock()
 		return
 	}
@@ -62,9 +56,7 @@ func (p *Pool) Stage(codeDir string) {
 		var drop []string
 		st.mu.Lock()
 		delete(st.making, codeDir)
-		p.mu.Lock()
-		closed := p.closed
-		p.mu.Unlock()
+		closed := !p.sched.open(nil)
 		if err != nil || closed {
 			drop = append(drop, dir)
 		} else {
