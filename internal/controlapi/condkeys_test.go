@@ -2,8 +2,6 @@ package controlapi_test
 
 import (
 	"context"
-	"encoding/xml"
-	"net/url"
 	"testing"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -18,18 +16,10 @@ func TestServiceConditionKeys(t *testing.T) {
 	ctx := context.Background()
 	e.create("f", pyApp("1"))
 	e.create("g", pyApp("1"))
-	e.iamCall("CreateUser", url.Values{"UserName": {"dana"}})
-	e.iamCall("PutUserPolicy", url.Values{"UserName": {"dana"}, "PolicyName": {"p"}, "PolicyDocument": {`{"Version":"2012-10-17","Statement":[
+	id, secret := e.iamUser("dana", `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":"lambda:CreateFunctionUrlConfig","Resource":"*","Condition":{"StringEquals":{"lambda:FunctionUrlAuthType":"AWS_IAM"}}},
-		{"Effect":"Allow","Action":"lambda:GetFunctionConfiguration","Resource":"*","Condition":{"ArnLike":{"lambda:FunctionArn":"arn:aws:lambda:*:*:function:f"}}}]}`}})
-	var key struct {
-		AccessKeyID     string `xml:"CreateAccessKeyResult>AccessKey>AccessKeyId"`
-		SecretAccessKey string `xml:"CreateAccessKeyResult>AccessKey>SecretAccessKey"`
-	}
-	if err := xml.Unmarshal(e.iamCall("CreateAccessKey", url.Values{"UserName": {"dana"}}), &key); err != nil || key.AccessKeyID == "" {
-		t.Fatalf("CreateAccessKey: %+v %v", key, err)
-	}
-	dana := newClient(e.srv.URL, key.AccessKeyID, key.SecretAccessKey)
+		{"Effect":"Allow","Action":"lambda:GetFunctionConfiguration","Resource":"*","Condition":{"ArnLike":{"lambda:FunctionArn":"arn:aws:lambda:*:*:function:f"}}}]}`)
+	dana := newClient(e.srv.URL, id, secret)
 	if _, err := dana.CreateFunctionUrlConfig(ctx, &lambda.CreateFunctionUrlConfigInput{FunctionName: aws.String("f"),
 		AuthType: types.FunctionUrlAuthTypeNone}); code(err) != "AccessDeniedException" {
 		t.Errorf("CreateFunctionUrlConfig NONE: %v, want AccessDeniedException", err)

@@ -30,6 +30,21 @@ func (e *env) iamCall(action string, params url.Values) []byte {
 	return b
 }
 
+// iamUser creates an IAM user with an inline policy and an access key, and returns the key.
+func (e *env) iamUser(name, policy string) (id, secret string) {
+	e.t.Helper()
+	e.iamCall("CreateUser", url.Values{"UserName": {name}})
+	e.iamCall("PutUserPolicy", url.Values{"UserName": {name}, "PolicyName": {"p"}, "PolicyDocument": {policy}})
+	var key struct {
+		AccessKeyID     string `xml:"CreateAccessKeyResult>AccessKey>AccessKeyId"`
+		SecretAccessKey string `xml:"CreateAccessKeyResult>AccessKey>SecretAccessKey"`
+	}
+	if err := xml.Unmarshal(e.iamCall("CreateAccessKey", url.Values{"UserName": {name}}), &key); err != nil || key.AccessKeyID == "" {
+		e.t.Fatalf("CreateAccessKey: %+v %v", key, err)
+	}
+	return key.AccessKeyID, key.SecretAccessKey
+}
+
 // TestIAMUserAuthorization checks that control-plane calls are authorized as lambda:<Operation>
 // (Invoke as lambda:InvokeFunction) on the function's ARN through the real identity service.
 func TestIAMUserAuthorization(t *testing.T) {
@@ -37,18 +52,10 @@ func TestIAMUserAuthorization(t *testing.T) {
 	ctx := context.Background()
 	e.create("allowed", pyApp("1"))
 	e.create("other", pyApp("1"))
-	e.iamCall("CreateUser", url.Values{"UserName": {"bob"}})
-	e.iamCall("PutUserPolicy", url.Values{"UserName": {"bob"}, "PolicyName": {"p"}, "PolicyDocument": {`{"Version":"2012-10-17","Statement":[
+	bobID, bobSecret := e.iamUser("bob", `{"Version":"2012-10-17","Statement":[
 		{"Effect":"Allow","Action":["lambda:GetFunction","lambda:InvokeFunction"],"Resource":"arn:aws:lambda:us-east-1:000000000000:function:allowed"},
-		{"Effect":"Allow","Action":"lambda:ListFunctions","Resource":"*"}]}`}})
-	var key struct {
-		AccessKeyID     string `xml:"CreateAccessKeyResult>AccessKey>AccessKeyId"`
-		SecretAccessKey string `xml:"CreateAccessKeyResult>AccessKey>SecretAccessKey"`
-	}
-	if err := xml.Unmarshal(e.iamCall("CreateAccessKey", url.Values{"UserName": {"bob"}}), &key); err != nil || key.AccessKeyID == "" {
-		t.Fatalf("CreateAccessKey: %+v %v", key, err)
-	}
-	bob := newClient(e.srv.URL, key.AccessKeyID, key.SecretAccessKey)
+		{"Effect":"Allow","Action":"lambda:ListFunctions","Resource":"*"}]}`)
+	bob := newClient(e.srv.URL, bobID, bobSecret)
 	if _, err := bob.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("allowed")}); err != nil {
 		t.Fatalf("allowed GetFunction: %v", err)
 	}

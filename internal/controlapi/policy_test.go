@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"encoding/xml"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -151,19 +149,11 @@ func TestPutPolicy(t *testing.T) {
 func TestPutPolicyAuthorization(t *testing.T) {
 	e := newEnvWith(t, "", true)
 	e.create("p", pyApp("1"))
-	e.iamCall("CreateUser", url.Values{"UserName": {"carol"}})
-	e.iamCall("PutUserPolicy", url.Values{"UserName": {"carol"}, "PolicyName": {"p"}, "PolicyDocument": {`{"Version":"2012-10-17","Statement":[
-		{"Effect":"Allow","Action":"lambda:GetPolicy","Resource":"arn:aws:lambda:us-east-1:000000000000:function:p"}]}`}})
-	var key struct {
-		AccessKeyID     string `xml:"CreateAccessKeyResult>AccessKey>AccessKeyId"`
-		SecretAccessKey string `xml:"CreateAccessKeyResult>AccessKey>SecretAccessKey"`
-	}
-	if err := xml.Unmarshal(e.iamCall("CreateAccessKey", url.Values{"UserName": {"carol"}}), &key); err != nil || key.AccessKeyID == "" {
-		t.Fatalf("CreateAccessKey: %+v %v", key, err)
-	}
+	carolID, carolSecret := e.iamUser("carol", `{"Version":"2012-10-17","Statement":[
+		{"Effect":"Allow","Action":"lambda:GetPolicy","Resource":"arn:aws:lambda:us-east-1:000000000000:function:p"}]}`)
 	doc := []byte(`{"Version":"2012-10-17","Statement":[{"Sid":"a","Effect":"Allow","Principal":"*","Action":"lambda:InvokeFunctionUrl"}]}`)
 	as := func(method string, body []byte) (int, []byte) {
-		return e.signedDo(method, e.srv.URL+"/furl/v1/functions/p/policy", key.AccessKeyID, key.SecretAccessKey, body)
+		return e.signedDo(method, e.srv.URL+"/furl/v1/functions/p/policy", carolID, carolSecret, body)
 	}
 	st, b := as("PUT", doc)
 	if st != 403 || !bytes.Contains(b, []byte("AccessDeniedException")) || !bytes.Contains(b, []byte("lambda:AddPermission on resource: arn:aws:lambda:us-east-1:000000000000:function:p")) {
