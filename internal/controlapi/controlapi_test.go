@@ -980,3 +980,88 @@ def handler(event, context):
 	m, _ := filepath.Glob(filepath.Join(marks, "*"))
 	t.Fatalf("after restart ran %v", m)
 }
+
+// TestEphemeralStorage: EphemeralStorage.Size defaults to 512, is set by CreateFunction and
+// UpdateFunctionConfiguration within 512..10240, echoed by every configuration answer, and kept
+// by published versions.
+func TestEphemeralStorage(t *testing.T) {
+	e := newEnv(t, "")
+	ctx := context.Background()
+	c := e.client
+	size := func(cfg *types.EphemeralStorage) int32 {
+		if cfg == nil || cfg.Size == nil {
+			return -1
+		}
+		return *cfg.Size
+	}
+	if out := e.create("dflt", pyApp("1")); size(out.EphemeralStorage) != 512 {
+		t.Errorf("default: EphemeralStorage = %d, want 512", size(out.EphemeralStorage))
+	}
+	created, err := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
+		FunctionName: aws.String("big"), Runtime: types.RuntimePython312, Handler: aws.String("app.handler"),
+		Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ZipFile: zipOf(t, pyApp("1"))},
+		EphemeralStorage: &types.EphemeralStorage{Size: aws.Int32(10240)},
+	})
+	if err != nil || size(created.EphemeralStorage) != 10240 {
+		t.Fatalf("CreateFunction 10240: %v, %v", err, created)
+	}
+	v1, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("big")})
+	if err != nil || size(v1.EphemeralStorage) != 10240 {
+		t.Fatalf("PublishVersion: %v %+v", err, v1)
+	}
+	up, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("big"),
+		EphemeralStorage: &types.EphemeralStorage{Size: aws.Int32(700)}})
+	if err != nil || size(up.EphemeralStorage) != 700 {
+		t.Fatalf("UpdateFunctionConfiguration 700: %v %+v", err, up)
+	}
+	// An update without EphemeralStorage keeps it.
+	if _, err := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("big"), Timeout: aws.Int32(9)}); err != nil {
+		t.Fatal(err)
+	}
+	for q, want := range map[string]int32{"$LATEST": 700, "1": 10240} {
+		got, err := c.GetFunctionConfiguration(ctx, &lambda.GetFunctionConfigurationInput{FunctionName: aws.String("big"), Qualifier: aws.String(q)})
+		if err != nil || size(got.EphemeralStorage) != want {
+			t.Errorf("GetFunctionConfiguration %s: %v, size %d, want %d", q, err, size(got.EphemeralStorage), want)
+		}
+		fn, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("big"), Qualifier: aws.String(q)})
+		if err != nil || size(fn.Configuration.EphemeralStorage) != want {
+			t.Errorf("GetFunction %s: %v", q, err)
+		}
+	}
+	v2, err := c.PublishVersion(ctx, &lambda.PublishVersionInput{FunctionName: aws.String("big")})
+	if err != nil || aws.ToString(v2.Version) != "2" || size(v2.EphemeralStorage) != 700 {
+		t.Fatalf("PublishVersion after the change: %v %+v", err, v2)
+	}
+
+	bad := []struct {
+		size int32
+		msg  string
+	}{
+		{511, "1 validation error detected: Value '511' at 'ephemeralStorage.size' failed to satisfy constraint: Member must have value greater than or equal to 512"},
+		{10241, "1 validation error detected: Value '10241' at 'ephemeralStorage.size' failed to satisfy constraint: Member must have value less than or equal to 10240"},
+		{-1, "1 validation error detected: Value '-1' at 'ephemeralStorage.size' failed to satisfy constraint: Member must have value greater than or equal to 512"},
+	}
+	for _, b := range bad {
+		_, cerr := c.CreateFunction(ctx, &lambda.CreateFunctionInput{
+			FunctionName: aws.String("bad"), Runtime: types.RuntimePython312, Handler: aws.String("app.handler"),
+			Role: aws.String("arn:aws:iam::000000000000:role/r"), Code: &types.FunctionCode{ZipFile: zipOf(t, pyApp("1"))},
+			EphemeralStorage: &types.EphemeralStorage{Size: aws.Int32(b.size)},
+		})
+		_, uerr := c.UpdateFunctionConfiguration(ctx, &lambda.UpdateFunctionConfigurationInput{FunctionName: aws.String("big"),
+			EphemeralStorage: &types.EphemeralStorage{Size: aws.Int32(b.size)}})
+		for op, err := range map[string]error{"create": cerr, "update": uerr} {
+			var ae smithy.APIError
+			if !errors.As(err, &ae) || ae.ErrorCode() != "ValidationException" || ae.ErrorMessage() != b.msg {
+				t.Errorf("%s %d: %v, want ValidationException %q", op, b.size, err, b.msg)
+			}
+		}
+	}
+	if _, err := c.GetFunction(ctx, &lambda.GetFunctionInput{FunctionName: aws.String("bad")}); err == nil {
+		t.Error("a refused CreateFunction created the function")
+	}
+	// A raw request with EphemeralStorage but no Size (the SDK refuses to send it).
+	status, body := e.signedDo(http.MethodPut, e.srv.URL+"/2015-03-31/functions/big/configuration", testKey, testSecret, []byte(`{"EphemeralStorage":{}}`))
+	if status != http.StatusBadRequest || !strings.Contains(string(body), "Value null at 'ephemeralStorage.size'") {
+		t.Errorf("no Size: %d %s", status, body)
+	}
+}

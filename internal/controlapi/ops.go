@@ -66,7 +66,7 @@ func (h *Handler) fnConfig(c *lambda.FunctionConfig) *fnConfigOut {
 		LastModified: c.LastModified.UTC().Format(lastModifiedLayout), CodeSha256: c.CodeSha256, Version: c.Version,
 		TracingConfig: map[string]string{"Mode": "PassThrough"}, RevisionId: c.RevisionID, State: c.State,
 		LastUpdateStatus: c.LastUpdate, PackageType: "Zip", Architectures: []string{c.Architecture},
-		EphemeralStorage: map[string]int{"Size": 512},
+		EphemeralStorage: map[string]int{"Size": c.TmpMB()},
 		SnapStart:        map[string]string{"ApplyOn": "None", "OptimizationStatus": "Off"},
 		LoggingConfig:    map[string]string{"LogFormat": "Text", "LogGroup": "/aws/lambda/" + c.Name},
 	}

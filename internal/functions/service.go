@@ -223,6 +223,31 @@ type CreateInput struct {
 	Layers        []string
 	Tags          map[string]string
 	Code          CodeInput
+	// EphemeralStorage sizes /tmp (default 512 MB).
+	EphemeralStorage *EphemeralStorageInput
+}
+
+// EphemeralStorageInput is the EphemeralStorage member: Size in MB, 512 to 10240, required.
+type EphemeralStorageInput struct {
+	Size *int
+}
+
+// validateEphemeralStorage checks EphemeralStorage against the Lambda model's constraints
+// (EphemeralStorageSize: min 512, max 10240; Size required), with the model-validation
+// message AWS gives for a member out of range.
+func validateEphemeralStorage(e *EphemeralStorageInput) error {
+	if e == nil {
+		return nil
+	}
+	switch {
+	case e.Size == nil:
+		return awserr.Validation("1 validation error detected: Value null at 'ephemeralStorage.size' failed to satisfy constraint: Member must not be null")
+	case *e.Size < lambda.MinEphemeralStorageMB:
+		return validationError(itoa(*e.Size), "ephemeralStorage.size", "Member must have value greater than or equal to "+itoa(lambda.MinEphemeralStorageMB))
+	case *e.Size > lambda.MaxEphemeralStorageMB:
+		return validationError(itoa(*e.Size), "ephemeralStorage.size", "Member must have value less than or equal to "+itoa(lambda.MaxEphemeralStorageMB))
+	}
+	return nil
 }
 
 // CodeInput is CreateFunction's Code member; furl accepts ZipFile only.
@@ -320,6 +345,13 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateInput) (*lambda.
 	if err := validateMemory(mem); err != nil {
 		return nil, err
 	}
+	if err := validateEphemeralStorage(in.EphemeralStorage); err != nil {
+		return nil, err
+	}
+	tmpMB := lambda.DefaultEphemeralStorageMB
+	if in.EphemeralStorage != nil {
+		tmpMB = *in.EphemeralStorage.Size
+	}
 	var env map[string]string
 	if in.Environment != nil {
 		env = in.Environment.Variables
@@ -352,7 +384,7 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateInput) (*lambda.
 		Name: ref.Name, Version: lambda.LatestVersion, Runtime: in.Runtime, Handler: in.Handler, Role: in.Role,
 		Description: in.Description, Timeout: time.Duration(timeout) * time.Second, MemoryMB: mem, Environment: env,
 		Architecture: arch, CodeSha256: pkg.Sha256, CodeSize: pkg.Size, RevisionID: newRevision(), LastModified: now,
-		State: lambda.StateActive, LastUpdate: lambda.UpdateSuccessful,
+		State: lambda.StateActive, LastUpdate: lambda.UpdateSuccessful, EphemeralStorageMB: tmpMB,
 	}
 	var out *lambda.FunctionConfig
 	err = s.tx(ctx, func(tx *store.FuncTx) error {
@@ -611,8 +643,9 @@ type UpdateConfigInput struct {
 	Runtime     *string
 	Environment *struct{ Variables map[string]string }
 	// Layers replaces the function's layers when present ([] removes them all).
-	Layers     *[]string
-	RevisionId string
+	Layers           *[]string
+	EphemeralStorage *EphemeralStorageInput
+	RevisionId       string
 }
 
 // UpdateFunctionConfiguration changes $LATEST's settings; only supplied fields change.
@@ -642,6 +675,9 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref Ref, in *
 		if err := validateMemory(*in.MemorySize); err != nil {
 			return nil, err
 		}
+	}
+	if err := validateEphemeralStorage(in.EphemeralStorage); err != nil {
+		return nil, err
 	}
 	if in.Environment != nil {
 		if err := validateEnv(in.Environment.Variables); err != nil {
@@ -674,6 +710,9 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref Ref, in *
 		}
 		if in.MemorySize != nil {
 			c.MemoryMB = *in.MemorySize
+		}
+		if in.EphemeralStorage != nil {
+			c.EphemeralStorageMB = *in.EphemeralStorage.Size
 		}
 		if in.Runtime != nil {
 			c.Runtime = *in.Runtime
@@ -753,7 +792,7 @@ func (s *Service) DeleteFunction(ctx context.Context, ref Ref) ([]string, error)
 
 func sameVersionContent(a, b *lambda.FunctionConfig) bool {
 	return a.CodeSha256 == b.CodeSha256 && a.Runtime == b.Runtime && a.Handler == b.Handler && a.Role == b.Role &&
-		a.Timeout == b.Timeout && a.MemoryMB == b.MemoryMB && a.Architecture == b.Architecture && mapsEqual(a.Environment, b.Environment) &&
+		a.Timeout == b.Timeout && a.MemoryMB == b.MemoryMB && a.TmpMB() == b.TmpMB() && a.Architecture == b.Architecture && mapsEqual(a.Environment, b.Environment) &&
 		layersEqual(a.Layers, b.Layers)
 }
 
@@ -953,7 +992,7 @@ func (s *Service) target(ctx context.Context, c *lambda.FunctionConfig) (*pool.T
 	}
 	return &pool.Target{
 		FunctionName: c.Name, FunctionARN: s.ARN(c.Name, ""), Version: c.Version, Runtime: c.Runtime, Handler: c.Handler,
-		CodeDir: dir, Layers: layers, MemoryMB: c.MemoryMB, Timeout: c.Timeout, Environment: env,
+		CodeDir: dir, Layers: layers, MemoryMB: c.MemoryMB, Timeout: c.Timeout, Environment: env, EphemeralStorageMB: c.TmpMB(),
 		ReservedConcurrency: c.ReservedConcurrency, ConfigKey: c.CodeSha256 + "/" + c.RevisionID, Region: s.opt.Region,
 	}, nil
 }

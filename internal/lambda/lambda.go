@@ -58,6 +58,24 @@ type FunctionConfig struct {
 	ReservedConcurrency *int
 	// Layers are the layer versions the function uses, in order (later ones over earlier).
 	Layers []LayerRef `json:",omitempty"`
+	// EphemeralStorageMB is the size of the function's /tmp (EphemeralStorage.Size); 0, in a
+	// configuration stored before the field existed, means DefaultEphemeralStorageMB.
+	EphemeralStorageMB int `json:",omitempty"`
+}
+
+// Ephemeral storage (/tmp) sizes in MB, as the Lambda API bounds EphemeralStorage.Size.
+const (
+	DefaultEphemeralStorageMB = 512
+	MinEphemeralStorageMB     = 512
+	MaxEphemeralStorageMB     = 10240
+)
+
+// TmpMB is the function's /tmp size in MB (EphemeralStorage.Size), the default when unset.
+func (c *FunctionConfig) TmpMB() int {
+	if c.EphemeralStorageMB <= 0 {
+		return DefaultEphemeralStorageMB
+	}
+	return c.EphemeralStorageMB
 }
 
 // LayerRef is one layer version a function uses. CodeHex names its package in the code

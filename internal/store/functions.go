@@ -75,6 +75,12 @@ CREATE TABLE gone_urls (
 	name   TEXT NOT NULL REFERENCES functions(name) ON DELETE CASCADE
 );
 `},
+	// Versions stored before EphemeralStorage existed had a 512 MB /tmp: say so in their
+	// configuration, so every stored version names its size.
+	{Domain: "functions", Version: 2, SQL: `
+UPDATE function_versions SET config = json_set(config, '$.EphemeralStorageMB', 512)
+	WHERE json_extract(config, '$.EphemeralStorageMB') IS NULL;
+`},
 }
 
 // ErrNotFound is returned when a looked-up row does not exist.

@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -178,6 +179,54 @@ func TestReservedSumAndCodeUsage(t *testing.T) {
 		total, n, err := tx.CodeUsage()
 		if err != nil || total != 600 || n != 3 {
 			t.Errorf("CodeUsage = %d, %d, %v; want 600, 3", total, n, err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestEphemeralStorageMigration: a version stored before EphemeralStorage existed reads back
+// with the 512 MB /tmp it had; a stored size is kept.
+func TestEphemeralStorageMigration(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "furl.db")
+	db, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = db.FunctionsTx(ctx, func(tx *FuncTx) error {
+		if err := tx.PutFunction(&FunctionRecord{Name: "f", Created: time.Now()}); err != nil {
+			return err
+		}
+		if err := tx.PutVersion(&lambda.FunctionConfig{Name: "f", Version: "1", MemoryMB: 128}, "aa"); err != nil {
+			return err
+		}
+		return tx.PutVersion(&lambda.FunctionConfig{Name: "f", Version: lambda.LatestVersion, MemoryMB: 128, EphemeralStorageMB: 2048}, "aa")
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Undo the migration's mark, as in a database of the old schema.
+	if _, err := db.SQL().ExecContext(ctx, `DELETE FROM schema_migrations WHERE domain = 'functions' AND version = 2`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+	db, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	err = db.FunctionsReadTx(ctx, func(tx *FuncTx) error {
+		for version, want := range map[string]int{"1": 512, lambda.LatestVersion: 2048} {
+			c, err := tx.Version("f", version)
+			if err != nil {
+				return err
+			}
+			if c.EphemeralStorageMB != want {
+				t.Errorf("version %s: EphemeralStorageMB = %d, want %d", version, c.EphemeralStorageMB, want)
+			}
 		}
 		return nil
 	})
