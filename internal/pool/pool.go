@@ -231,9 +231,9 @@ func (p *Pool) Invoke(ctx context.Context, t *Target, req *Request) (*Result, er
 }
 
 // newEnv makes the environment of a new scheduler slot (starter); initEnv starts it.
-func (p *Pool) newEnv(s *slot, t *Target) instance {
+func (p *Pool) newEnv(s *slot, t Target) instance {
 	e := &env{
-		slot: s, p: p, target: *t, id: newEnvID(),
+		slot: s, p: p, target: t, id: newEnvID(),
 		ready: make(chan struct{}), initFailed: make(chan struct{}),
 	}
 	e.stream = time.Now().UTC().Format("2006/01/02") + "/[" + t.Version + "]" + e.id

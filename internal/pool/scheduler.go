@@ -18,8 +18,9 @@ import (
 // initialisation starts (init.go); the scheduler's tests make in-process ones.
 type starter interface {
 	// newEnv returns the environment of the new slot s for t, not started yet. The scheduler's
-	// lock is held: it must not block.
-	newEnv(s *slot, t *Target) instance
+	// lock is held: it must not block. (t is a copy: a pointer would make every caller's
+	// Target escape to the heap, an allocation per invocation.)
+	newEnv(s *slot, t Target) instance
 }
 
 // instance is an environment as the scheduler sees it.
@@ -261,7 +262,7 @@ func removeWaiter(fs *fnState, w *waiter) bool {
 func (sc *scheduler) newSlotLocked(fs *fnState, t *Target, stale bool) *slot {
 	c := sc.countersLocked(t.FunctionName)
 	s := &slot{fs: fs, configKey: t.ConfigKey, busy: true, fresh: true, draining: stale, permit: true}
-	s.inst = sc.envs.newEnv(s, t)
+	s.inst = sc.envs.newEnv(s, *t)
 	fs.envs[s] = struct{}{}
 	sc.envCount++
 	c.coldStarts++

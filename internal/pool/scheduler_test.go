@@ -34,7 +34,7 @@ type fakeEnv struct {
 	running bool // an invocation holds it (set and cleared by the harness)
 }
 
-func (f *fakeEnvs) newEnv(s *slot, t *Target) instance {
+func (f *fakeEnvs) newEnv(s *slot, t Target) instance {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.n == nil {
