@@ -15,8 +15,12 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/credentials"
+	"github.com/aws/aws-sdk-go-v2/service/iam"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/furl/furl/internal/identity"
 )
 
 type envFlag map[string]string
@@ -44,7 +48,7 @@ func runDeploy(ctx context.Context, args []string, stdio Stdio, getenv func(stri
 	runtime := fs.String("runtime", "", "runtime, e.g. python3.12, nodejs20.x, provided.al2023 (required on create)")
 	handler := fs.String("handler", "", "handler, e.g. app.handler (required on create, except provided runtimes)")
 	urlAuth := fs.String("url", "", "create a function URL: none (public) or iam (SigV4)")
-	role := fs.String("role", "arn:aws:iam::000000000000:role/furl-function", "execution role ARN")
+	role := fs.String("role", "", "execution role ARN (default: "+identity.DefaultLambdaRole+", created when missing)")
 	memory := fs.Int("memory", 0, "memory size in MB (default 128 on create)")
 	timeout := fs.Int("timeout", 0, "timeout in seconds (default 3 on create)")
 	env := envFlag{}
@@ -82,6 +86,13 @@ func runDeploy(ctx context.Context, args []string, stdio Stdio, getenv func(stri
 	case isCode(err, "ResourceNotFoundException"):
 		if *runtime == "" {
 			return fmt.Errorf("%w: --runtime is required to create %s", errUsage, *name)
+		}
+		if *role == "" {
+			arn, err := ensureDefaultRole(ctx, &cf, getenv, stdio)
+			if err != nil {
+				return err
+			}
+			role = &arn
 		}
 		in := &lambda.CreateFunctionInput{
 			FunctionName: name, Runtime: types.Runtime(*runtime), Role: role, Code: &types.FunctionCode{ZipFile: zipBytes},
@@ -324,4 +335,38 @@ func zipDir(dir string) ([]byte, int, error) {
 		return nil, 0, fmt.Errorf("package %s: %w", dir, err)
 	}
 	return buf.Bytes(), files, nil
+}
+
+// ensureDefaultRole returns the ARN of the default execution role, creating it (trusting
+// lambda.amazonaws.com, allowed only to write logs) when it does not exist. furl serve creates
+// it on first start; this brings it back if it was deleted.
+func ensureDefaultRole(ctx context.Context, cf *clientFlags, getenv func(string) string, stdio Stdio) (string, error) {
+	id, secret, err := cf.credentials(getenv)
+	if err != nil {
+		return "", err
+	}
+	cl := iam.New(iam.Options{
+		Region:       cf.region,
+		Credentials:  credentials.NewStaticCredentialsProvider(id, secret, ""),
+		BaseEndpoint: aws.String(strings.TrimSuffix(cf.endpoint, "/")),
+	})
+	name := identity.DefaultLambdaRole
+	got, err := cl.GetRole(ctx, &iam.GetRoleInput{RoleName: &name})
+	if err == nil {
+		return aws.ToString(got.Role.Arn), nil
+	}
+	if !isCode(err, "NoSuchEntity") {
+		return "", apiError("get default role", err)
+	}
+	out, err := cl.CreateRole(ctx, &iam.CreateRoleInput{RoleName: &name, AssumeRolePolicyDocument: aws.String(identity.LambdaTrustPolicy),
+		Description: aws.String("furl's default execution role: trusted by Lambda, allowed only to write logs")})
+	if err != nil {
+		return "", apiError("create default role", err)
+	}
+	if _, err := cl.PutRolePolicy(ctx, &iam.PutRolePolicyInput{RoleName: &name, PolicyName: aws.String("furl-basic-execution"),
+		PolicyDocument: aws.String(identity.DefaultLambdaRolePolicy)}); err != nil {
+		return "", apiError("put default role policy", err)
+	}
+	fmt.Fprintf(stdio.Err, "created execution role %s\n", aws.ToString(out.Role.Arn))
+	return aws.ToString(out.Role.Arn), nil
 }

@@ -295,7 +295,7 @@ func TestFunctionPage(t *testing.T) {
 	_, _ = w.Write([]byte("def handler(e, c):\n    return e\n"))
 	_ = zw.Close()
 	if _, err := cl.CreateFunction(ctx, &lambdasdk.CreateFunctionInput{FunctionName: aws.String("f"), Runtime: "python3.12",
-		Handler: aws.String("app.handler"), Role: aws.String("arn:aws:iam::000000000000:role/r"),
+		Handler: aws.String("app.handler"), Role: aws.String("arn:aws:iam::000000000000:role/furl-default-lambda-role"),
 		Code: &lambdatypes.FunctionCode{ZipFile: zbuf.Bytes()}, Environment: &lambdatypes.Environment{Variables: map[string]string{"GREETING": "hi"}}}); err != nil {
 		t.Fatal(err)
 	}

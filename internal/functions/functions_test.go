@@ -369,3 +369,49 @@ func TestFunctionURLShapes(t *testing.T) {
 		}
 	}
 }
+
+// TestRoleAssumable: CreateFunction and UpdateFunctionConfiguration refuse an execution role
+// Lambda cannot assume with AWS's error, and pass on a failure to check.
+func TestRoleAssumable(t *testing.T) {
+	s := newTestService(t)
+	ctx := context.Background()
+	good, bad, broken := "arn:aws:iam::000000000000:role/good", "arn:aws:iam::000000000000:role/bad", "arn:aws:iam::000000000000:role/broken"
+	s.opt.RoleAssumable = func(_ context.Context, role string) (bool, error) {
+		if role == broken {
+			return false, errors.New("store down")
+		}
+		return role == good, nil
+	}
+	create := func(name, role string) error {
+		_, err := s.CreateFunction(ctx, &CreateInput{FunctionName: name, Runtime: "python3.12", Handler: "app.handler",
+			Role: role, Code: CodeInput{ZipFile: mustZip(t)}})
+		return err
+	}
+	wantRefused := func(t *testing.T, err error) {
+		t.Helper()
+		var fe *Error
+		if !errors.As(err, &fe) || fe.Kind != KindInvalidParameter || fe.Message != "The role defined for the function cannot be assumed by Lambda." {
+			t.Fatalf("err = %v, want an invalid parameter refusal", err)
+		}
+	}
+	t.Run("create refused", func(t *testing.T) { wantRefused(t, create("f1", bad)) })
+	t.Run("create allowed", func(t *testing.T) {
+		if err := create("f2", good); err != nil {
+			t.Fatal(err)
+		}
+	})
+	t.Run("check fails", func(t *testing.T) {
+		err := create("f3", broken)
+		if err == nil || KindOf(err) != 0 {
+			t.Fatalf("err = %v, want an internal error", err)
+		}
+	})
+	t.Run("update refused", func(t *testing.T) {
+		_, err := s.UpdateFunctionConfiguration(ctx, Ref{Name: "f2"}, &UpdateConfigInput{Role: &bad})
+		wantRefused(t, err)
+		fi, err := s.GetFunction(ctx, Ref{Name: "f2"})
+		if err != nil || fi.Config.Role != good {
+			t.Fatalf("role after refused update: %v %v", fi, err)
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"maps"
 	"regexp"
 	"slices"
@@ -182,6 +183,22 @@ func validateMemory(m int) error {
 	}
 	if m > 10240 {
 		return invalidParameter("'MemorySize' value failed to satisfy constraint: Member must have value less than or equal to 10240")
+	}
+	return nil
+}
+
+// roleAssumable refuses an execution role Lambda cannot assume (missing, or not trusting
+// lambda.amazonaws.com) with AWS's error.
+func (s *Service) roleAssumable(ctx context.Context, role string) error {
+	if s.opt.RoleAssumable == nil {
+		return nil
+	}
+	ok, err := s.opt.RoleAssumable(ctx, role)
+	if err != nil {
+		return fmt.Errorf("functions: role %s: %w", role, err)
+	}
+	if !ok {
+		return invalidParameter("The role defined for the function cannot be assumed by Lambda.")
 	}
 	return nil
 }

@@ -49,6 +49,10 @@ type Options struct {
 	// RuntimeAvailable, when set, says whether this machine can start a runtime (nil) or why
 	// not; CreateFunction and UpdateFunctionConfiguration refuse the runtimes it rejects.
 	RuntimeAvailable func(ctx context.Context, runtime string) error
+	// RoleAssumable, when set, says whether Lambda can assume an execution role (it exists and
+	// its trust policy allows lambda.amazonaws.com to call sts:AssumeRole); CreateFunction and
+	// UpdateFunctionConfiguration refuse roles it rejects, as AWS does.
+	RoleAssumable func(ctx context.Context, roleARN string) (bool, error)
 }
 
 // Service is the functions domain service.
@@ -315,6 +319,9 @@ func (s *Service) CreateFunction(ctx context.Context, in *CreateInput) (*lambda.
 		return nil, invalidParameter("furl supports only Zip packages; PackageType Image is not supported.")
 	}
 	if err := validateRole(in.Role); err != nil {
+		return nil, err
+	}
+	if err := s.roleAssumable(ctx, in.Role); err != nil {
 		return nil, err
 	}
 	if in.Runtime == "" {
@@ -657,6 +664,9 @@ func (s *Service) UpdateFunctionConfiguration(ctx context.Context, ref Ref, in *
 		if err := validateRole(*in.Role); err != nil {
 			return nil, err
 		}
+		if err := s.roleAssumable(ctx, *in.Role); err != nil {
+			return nil, err
+		}
 	}
 	if in.Runtime != nil {
 		if err := validateRuntime(*in.Runtime); err != nil {
@@ -992,7 +1002,7 @@ func (s *Service) target(ctx context.Context, c *lambda.FunctionConfig) (*pool.T
 	}
 	return &pool.Target{
 		FunctionName: c.Name, FunctionARN: s.ARN(c.Name, ""), Version: c.Version, Runtime: c.Runtime, Handler: c.Handler,
-		CodeDir: dir, Layers: layers, MemoryMB: c.MemoryMB, Timeout: c.Timeout, Environment: env, EphemeralStorageMB: c.TmpMB(),
+		Role: c.Role, CodeDir: dir, Layers: layers, MemoryMB: c.MemoryMB, Timeout: c.Timeout, Environment: env, EphemeralStorageMB: c.TmpMB(),
 		ReservedConcurrency: c.ReservedConcurrency, ConfigKey: c.CodeSha256 + "/" + c.RevisionID, Region: s.opt.Region,
 	}, nil
 }

@@ -19,10 +19,13 @@ type Target struct {
 	Version      string // "$LATEST" or "1", "2", ...
 	Runtime      string // python3.12, nodejs20.x, provided.al2023, go1.x, ...
 	Handler      string
-	CodeDir      string // unpacked package; read-only, the pool makes each environment's own copy
-	MemoryMB     int
-	Timeout      time.Duration
-	Environment  map[string]string
+	// Role is the function's execution role ARN; its session's credentials are the
+	// environment's (Config.Credentials).
+	Role        string
+	CodeDir     string // unpacked package; read-only, the pool makes each environment's own copy
+	MemoryMB    int
+	Timeout     time.Duration
+	Environment map[string]string
 	// ReservedConcurrency caps this function's environments; nil = unreserved, 0 = throttled.
 	ReservedConcurrency *int
 	// ConfigKey changes whenever code or configuration changes (e.g. CodeSha256 + RevisionID).

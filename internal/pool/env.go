@@ -1,6 +1,7 @@
 package pool
 
 import (
+	"context"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -44,6 +45,9 @@ type env struct {
 	initType   string
 	initBody   []byte
 	failOnce   sync.Once
+
+	// creds are the execution role's credentials, given at start (Config.Credentials).
+	creds Creds
 
 	startedAt    time.Time
 	initDuration time.Duration
@@ -137,10 +141,13 @@ func (e *env) appendLog(now time.Time, reqID string, msgs ...[]byte) {
 
 // start copies the code (or, sandboxed, binds it read-only at /var/task), opens the Runtime API
 // and starts the runtime process.
-func (e *env) start() error {
+func (e *env) start(ctx context.Context) error {
 	t := &e.target
 	if err := e.p.cfg.SandboxError; err != nil {
 		return &EntrypointError{Runtime: t.Runtime, Reason: err.Error()}
+	}
+	if err := e.fetchCreds(ctx); err != nil {
+		return err
 	}
 	e.dir = filepath.Join(e.p.cfg.WorkDir, e.id)
 	sb := e.p.cfg.Sandbox
@@ -233,6 +240,26 @@ func (e *env) start() error {
 		return err
 	}
 	e.proc = proc
+	return nil
+}
+
+// fetchCreds gets the execution role's credentials for a new environment (Config.Credentials).
+func (e *env) fetchCreds(ctx context.Context) error {
+	t := &e.target
+	if e.p.cfg.Credentials == nil || t.Role == "" {
+		return nil
+	}
+	// The session outlives the request that cold-starts the environment.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	c, err := e.p.cfg.Credentials(ctx, t.Role, t.FunctionName)
+	if err != nil {
+		return &EntrypointError{Runtime: t.Runtime, Reason: "execution role credentials: " + err.Error()}
+	}
+	e.creds = c
+	if !c.Expiration.IsZero() {
+		e.p.sched.retire(e.slot, c.Expiration.Add(-(t.Timeout + e.p.cfg.CredentialsMargin)))
+	}
 	return nil
 }
 
@@ -368,6 +395,16 @@ func (e *env) environ(launcherEnv []string, tmp string) []string {
 		"AWS_LAMBDA_INITIALIZATION_TYPE":  "on-demand",
 		"TZ":                              ":UTC",
 		"TMPDIR":                          tmp,
+	}
+	if e.creds.AccessKeyID != "" {
+		reserved["AWS_ACCESS_KEY_ID"] = e.creds.AccessKeyID
+		reserved["AWS_SECRET_ACCESS_KEY"] = e.creds.SecretAccessKey
+		reserved["AWS_SESSION_TOKEN"] = e.creds.SessionToken
+	}
+	if f := e.p.cfg.EndpointURL; f != nil {
+		if u := f(); u != "" {
+			reserved["AWS_ENDPOINT_URL"] = u
+		}
 	}
 	for k, v := range reserved {
 		m[k] = v

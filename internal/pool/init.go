@@ -89,7 +89,7 @@ func (p *Pool) initEnv(ctx context.Context, e *env, deadline time.Time) (initSta
 			p.sched.initDone(e.slot)
 		}
 	}()
-	if err := e.start(); err != nil {
+	if err := e.start(ctx); err != nil {
 		var ee *EntrypointError
 		if !errors.As(err, &ee) {
 			p.log.Error("pool: start environment", "function", e.target.FunctionName, "err", err)

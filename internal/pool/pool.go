@@ -74,6 +74,25 @@ type Config struct {
 	// MaxLogBytesPerInvoke caps the output one invocation (or one init) may log: beyond it the
 	// rest is dropped and one line says so. 0 means DefaultMaxLogBytesPerInvoke; < 0, no cap.
 	MaxLogBytesPerInvoke int64
+	// Credentials, when set, gives each new environment its function's execution role
+	// credentials (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), as Lambda does
+	// at init: an STS session of Target.Role named after the function. A running process's
+	// environment cannot change, so an environment is retired (never given another invocation,
+	// stopped when idle) once its credentials have less than the function's timeout plus
+	// CredentialsMargin left; the next request starts a fresh one with a fresh session.
+	Credentials func(ctx context.Context, roleARN, function string) (Creds, error)
+	// CredentialsMargin is the credentials' validity an environment must keep beyond one
+	// invocation's timeout to be given it (default 5 min).
+	CredentialsMargin time.Duration
+	// EndpointURL, when set, is AWS_ENDPOINT_URL in every environment: furl's own API, so an
+	// AWS SDK inside a handler calls furl.
+	EndpointURL func() string
+}
+
+// Creds are temporary credentials of an execution role session.
+type Creds struct {
+	AccessKeyID, SecretAccessKey, SessionToken string
+	Expiration                                 time.Time
 }
 
 // DefaultMaxLogBytesPerInvoke is Config.MaxLogBytesPerInvoke's default.
@@ -151,6 +170,9 @@ func New(cfg Config, log *slog.Logger, launcher Launcher, logs *invocationlog.St
 	}
 	if cfg.ColdStartWaitFrom <= 0 {
 		cfg.ColdStartWaitFrom = runtime.NumCPU()
+	}
+	if cfg.CredentialsMargin <= 0 {
+		cfg.CredentialsMargin = 5 * time.Minute
 	}
 	if cfg.MaxConcurrentInits <= 0 {
 		cfg.MaxConcurrentInits = max(4, 2*runtime.NumCPU())

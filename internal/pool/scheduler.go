@@ -46,7 +46,13 @@ type slot struct {
 	// by the goroutine running the init.
 	permit   bool
 	lastUsed time.Time
+	// retireAt, when set, is when the environment stops taking invocations and is stopped
+	// once idle: its execution role credentials could expire during one started later.
+	retireAt time.Time
 }
+
+// retiring says s must not start an invocation at now (see slot.retireAt).
+func (s *slot) retiring(now time.Time) bool { return !s.retireAt.IsZero() && !now.Before(s.retireAt) }
 
 type fnKey struct{ name, version string }
 
@@ -146,6 +152,10 @@ func (sc *scheduler) acquire(t *Target) (*slot, bool, *waiter, error) {
 		s := fs.idle[n-1]
 		fs.idle = fs.idle[:n-1]
 		if s.dead || s.killed {
+			continue
+		}
+		if s.retiring(sc.now()) {
+			sc.killLocked(s, "spindown")
 			continue
 		}
 		s.busy = true
@@ -394,7 +404,7 @@ func (sc *scheduler) release(s *slot, reuse bool) {
 	sc.fnInflight[s.fs.key.name]--
 	s.busy = false
 	s.fresh = false
-	if !reuse || s.draining || s.dead || sc.closed || s.configKey != s.fs.configKey {
+	if !reuse || s.draining || s.dead || sc.closed || s.configKey != s.fs.configKey || s.retiring(sc.now()) {
 		sc.killLocked(s, "spindown")
 		return
 	}
@@ -438,6 +448,13 @@ func (sc *scheduler) readied(s *slot, d time.Duration) {
 	sc.mu.Unlock()
 }
 
+// retire sets when s stops taking invocations (slot.retireAt).
+func (sc *scheduler) retire(s *slot, at time.Time) {
+	sc.mu.Lock()
+	s.retireAt = at
+	sc.mu.Unlock()
+}
+
 // gone forgets an environment that has ended (or never started).
 func (sc *scheduler) gone(s *slot) {
 	sc.mu.Lock()
@@ -448,13 +465,14 @@ func (sc *scheduler) gone(s *slot) {
 	sc.mu.Unlock()
 }
 
-// expireIdle kills the environments idle for longer than Config.IdleTimeout at now.
+// expireIdle kills the environments idle for longer than Config.IdleTimeout at now, and idle
+// ones retiring (slot.retireAt).
 func (sc *scheduler) expireIdle(now time.Time) {
 	sc.mu.Lock()
 	defer sc.mu.Unlock()
 	for _, fs := range sc.fns {
 		for _, s := range append([]*slot(nil), fs.idle...) {
-			if now.Sub(s.lastUsed) > sc.cfg.IdleTimeout {
+			if now.Sub(s.lastUsed) > sc.cfg.IdleTimeout || s.retiring(now) {
 				sc.killLocked(s, "spindown")
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -41,6 +42,8 @@ type Server struct {
 
 	functions *functions.Service
 	pool      *pool.Pool
+	// endpointURL is AWS_ENDPOINT_URL for functions: the plain listener, once bound (a string).
+	endpointURL atomic.Value
 
 	// The planes, wired in New. Each is an http.Handler.
 	controlPlane http.Handler // Lambda REST API and furl's /furl/v1 extras
@@ -159,7 +162,22 @@ func (s *Server) build(ctx context.Context) error {
 	} else {
 		log.Warn("server: SANDBOX OFF: functions run unsandboxed as furl's own user and can read and change everything furl can (--sandbox=off)")
 	}
+	ids, err := identity.New(identity.Options{
+		Store: db, AccountID: cfg.AccountID, Region: cfg.Region,
+		RootAccessKeyID: cfg.RootAccessKeyID, RootSecretAccessKey: cfg.RootSecretAccessKey,
+		TrustedProxies: cfg.TrustedProxies, Log: log,
+	})
+	if err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
+
+	// First run: the execution role `furl deploy` uses when given none.
+	if err := ids.EnsureDefaultLambdaRole(ctx); err != nil {
+		return fmt.Errorf("server: %w", err)
+	}
 	s.pool = pool.New(pool.Config{
+		Credentials:          roleCredentials(ids),
+		EndpointURL:          func() string { u, _ := s.endpointURL.Load().(string); return u },
 		Sandbox:              sb,
 		SandboxError:         sbErr,
 		MaxConcurrency:       cfg.MaxConcurrency,
@@ -175,21 +193,13 @@ func (s *Server) build(ctx context.Context) error {
 	}, log, pool.DefaultLauncher{Managed: boots}, logs)
 	s.closers = append(s.closers, s.pool.Close)
 
-	ids, err := identity.New(identity.Options{
-		Store: db, AccountID: cfg.AccountID, Region: cfg.Region,
-		RootAccessKeyID: cfg.RootAccessKeyID, RootSecretAccessKey: cfg.RootSecretAccessKey,
-		TrustedProxies: cfg.TrustedProxies, Log: log,
-	})
-	if err != nil {
-		return fmt.Errorf("server: %w", err)
-	}
-
 	s.functions = functions.New(db, code, functions.Options{
 		Region: cfg.Region, AccountID: cfg.AccountID,
 		URLDomain: cfg.URLDomain, URLHost: LocalHost(urlAddr(cfg)), MaxConcurrency: cfg.MaxConcurrency,
 		URLScheme:        urlScheme(cfg),
 		Stage:            s.pool.Stage,
 		RuntimeAvailable: runtimeAvailable(boots),
+		RoleAssumable:    roleAssumable(ids),
 	}, log)
 	if err := s.functions.Recover(ctx); err != nil {
 		return fmt.Errorf("server: %w", err)
@@ -279,6 +289,28 @@ func LocalHost(addr string) string {
 		return "[" + host + "]"
 	}
 	return host
+}
+
+// roleCredentials gives an environment its execution role's session, named after the function.
+func roleCredentials(ids *identity.Service) func(ctx context.Context, roleARN, function string) (pool.Creds, error) {
+	return func(ctx context.Context, roleARN, function string) (pool.Creds, error) {
+		c, err := ids.LambdaRoleSession(ctx, roleARN, function, 0)
+		if err != nil {
+			return pool.Creds{}, err
+		}
+		return pool.Creds{AccessKeyID: c.AccessKeyID, SecretAccessKey: c.SecretAccessKey, SessionToken: c.SessionToken, Expiration: c.Expiration}, nil
+	}
+}
+
+// roleAssumable says whether Lambda can assume an execution role.
+func roleAssumable(ids *identity.Service) func(ctx context.Context, roleARN string) (bool, error) {
+	return func(ctx context.Context, roleARN string) (bool, error) {
+		err := ids.CheckLambdaRole(ctx, roleARN)
+		if errors.Is(err, identity.ErrRoleNotAssumable) {
+			return false, nil
+		}
+		return err == nil, err
+	}
 }
 
 // runtimeAvailable says whether this machine can start a runtime: the provided runtimes and
@@ -391,6 +423,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	}
 	if _, port, err := net.SplitHostPort(ln.Addr().String()); err == nil {
 		s.functions.SetURLPort(port)
+		// Functions reach furl's API over plain HTTP on this listener (the sandbox shares the
+		// host's network namespace).
+		s.endpointURL.Store("http://" + net.JoinHostPort(strings.Trim(LocalHost(ln.Addr().String()), "[]"), port))
 	}
 	if s.tls != nil {
 		s.functions.SetURLPort(s.tls.urlPort())

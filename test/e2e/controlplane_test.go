@@ -73,7 +73,7 @@ func TestControlPlaneCLI(t *testing.T) {
 	data, work := t.TempDir(), t.TempDir()
 	addr := freeAddr(t)
 	s := cpStart(t, data, addr)
-	role := "arn:aws:iam::000000000000:role/lambda-role"
+	role := "arn:aws:iam::000000000000:role/furl-default-lambda-role"
 
 	created := s.awsOK("lambda", "create-function", "--function-name", "hello", "--runtime", "python3.12", "--handler", "app.handler",
 		"--role", role, "--zip-file", "fileb://"+writeZip(t, work, cpApp("1")), "--environment", "Variables={AB=1}", "--timeout", "10")
@@ -217,7 +217,7 @@ def zipped(v):
 
 res = {}
 c.create_function(FunctionName="boto", Runtime="python3.12", Handler="app.handler",
-                  Role="arn:aws:iam::000000000000:role/r", Code={"ZipFile": zipped("1")})
+                  Role="arn:aws:iam::000000000000:role/furl-default-lambda-role", Code={"ZipFile": zipped("1")})
 c.get_waiter("function_active_v2").wait(FunctionName="boto", WaiterConfig={"Delay": 1})
 r = c.invoke(FunctionName="boto", Payload=b'{"x": 1}')
 res["invoke1"] = json.loads(r["Payload"].read())
@@ -254,7 +254,7 @@ def expect(name, fn):
     except botocore.exceptions.ClientError as e:
         errors[name] = e.response["Error"]["Code"]
 expect("missing", lambda: c.get_function(FunctionName="nope"))
-expect("duplicate", lambda: c.create_function(FunctionName="boto", Runtime="python3.12", Handler="app.handler", Role="arn:aws:iam::000000000000:role/r", Code={"ZipFile": zipped("1")}))
+expect("duplicate", lambda: c.create_function(FunctionName="boto", Runtime="python3.12", Handler="app.handler", Role="arn:aws:iam::000000000000:role/furl-default-lambda-role", Code={"ZipFile": zipped("1")}))
 expect("url_latest", lambda: c.get_function_url_config(FunctionName="boto", Qualifier="$LATEST"))
 expect("url_exists", lambda: c.create_function_url_config(FunctionName="boto", AuthType="NONE"))
 expect("revision", lambda: c.update_function_code(FunctionName="boto", ZipFile=zipped("3"), RevisionId="stale"))
@@ -343,7 +343,7 @@ func TestControlPlaneSIGKILLMidDeploy(t *testing.T) {
 		done := make(chan error, 1)
 		go func() {
 			_, _, err := s.aws("lambda", "create-function", "--function-name", name, "--runtime", "python3.12", "--handler", "app.handler",
-				"--role", "arn:aws:iam::000000000000:role/r", "--zip-file", "fileb://"+big, "--cli-read-timeout", "60")
+				"--role", "arn:aws:iam::000000000000:role/furl-default-lambda-role", "--zip-file", "fileb://"+big, "--cli-read-timeout", "60")
 			done <- err
 		}()
 		seen := false
@@ -387,7 +387,7 @@ func TestControlPlaneSIGKILLMidDeploy(t *testing.T) {
 	// After all that, a normal deploy and invoke work.
 	s := cpStart(t, data, addr)
 	s.awsOK("lambda", "create-function", "--function-name", "after", "--runtime", "python3.12", "--handler", "app.handler",
-		"--role", "arn:aws:iam::000000000000:role/r", "--zip-file", "fileb://"+writeZip(t, work, cpApp("ok")))
+		"--role", "arn:aws:iam::000000000000:role/furl-default-lambda-role", "--zip-file", "fileb://"+writeZip(t, work, cpApp("ok")))
 	s.awsOK("lambda", "wait", "function-active-v2", "--function-name", "after")
 	s.awsOK("lambda", "invoke", "--function-name", "after", out)
 	if readJSON(t, out)["v"] != "ok" {

@@ -15,7 +15,7 @@ func TestControlPlaneFidelity(t *testing.T) {
 	cpNeedCLI(t)
 	data, work := t.TempDir(), t.TempDir()
 	s := cpStart(t, data, freeAddr(t))
-	role := "arn:aws:iam::000000000000:role/lambda-role"
+	role := "arn:aws:iam::000000000000:role/furl-default-lambda-role"
 	zip := writeZip(t, work, cpApp("1"))
 	s.awsOK("lambda", "create-function", "--function-name", "empty-env", "--runtime", "python3.12", "--handler", "app.handler",
 		"--role", role, "--zip-file", "fileb://"+zip, "--environment", `{"Variables":{}}`)

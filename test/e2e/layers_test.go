@@ -17,7 +17,7 @@ func TestLayers(t *testing.T) {
 	needCommands(t, "node")
 	data, work := t.TempDir(), t.TempDir()
 	s := cpStart(t, data, freeAddr(t))
-	role := "arn:aws:iam::000000000000:role/lambda-role"
+	role := "arn:aws:iam::000000000000:role/furl-default-lambda-role"
 	out := filepath.Join(work, "out.json")
 
 	// Python: the library sits under python/ in the layer, so /opt/python is on sys.path.

@@ -31,7 +31,7 @@ func TestNewcomerNewestRuntimesRun(t *testing.T) {
 		t.Run(tc.runtime, func(t *testing.T) {
 			name := "fn-" + strings.ReplaceAll(tc.runtime, ".", "-")
 			s.awsOK("lambda", "create-function", "--function-name", name, "--runtime", tc.runtime, "--handler", tc.handler,
-				"--role", "arn:aws:iam::000000000000:role/lambda-role", "--zip-file", "fileb://"+writeZip(t, work, map[string]string{tc.file: tc.code}))
+				"--role", "arn:aws:iam::000000000000:role/furl-default-lambda-role", "--zip-file", "fileb://"+writeZip(t, work, map[string]string{tc.file: tc.code}))
 			s.awsOK("lambda", "wait", "function-active-v2", "--function-name", name)
 			out := filepath.Join(work, name+".json")
 			res := s.awsOK("lambda", "invoke", "--function-name", name, out)
@@ -63,13 +63,13 @@ func TestNewcomerMissingInterpreterRefused(t *testing.T) {
 	}
 	zip := writeZip(t, work, map[string]string{"index.js": "exports.handler = async () => 1;\n", "app.py": "def handler(e, c):\n    return 1\n"})
 	msg := s.awsFails("InvalidParameterValueException", "lambda", "create-function", "--function-name", "n", "--runtime", "nodejs24.x",
-		"--handler", "index.handler", "--role", "arn:aws:iam::000000000000:role/r", "--zip-file", "fileb://"+zip)
+		"--handler", "index.handler", "--role", "arn:aws:iam::000000000000:role/furl-default-lambda-role", "--zip-file", "fileb://"+zip)
 	if !strings.Contains(msg, "The runtime parameter of nodejs24.x is not supported on this furl server") {
 		t.Errorf("message: %s", msg)
 	}
 	// Python still runs; switching it to a Node.js runtime is refused the same way.
 	s.awsOK("lambda", "create-function", "--function-name", "p", "--runtime", "python3.14", "--handler", "app.handler",
-		"--role", "arn:aws:iam::000000000000:role/r", "--zip-file", "fileb://"+zip)
+		"--role", "arn:aws:iam::000000000000:role/furl-default-lambda-role", "--zip-file", "fileb://"+zip)
 	s.awsOK("lambda", "wait", "function-active-v2", "--function-name", "p")
 	s.awsFails("InvalidParameterValueException", "lambda", "update-function-configuration", "--function-name", "p", "--runtime", "nodejs20.x")
 	out := filepath.Join(work, "p.json")

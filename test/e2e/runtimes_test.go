@@ -27,7 +27,7 @@ import (
 func rtDeployURL(t *testing.T, s *cpServer, work, name, rt, handler, mode string, files map[string]string) string {
 	t.Helper()
 	s.awsOK("lambda", "create-function", "--function-name", name, "--runtime", rt, "--handler", handler,
-		"--role", "arn:aws:iam::000000000000:role/lambda-role", "--zip-file", "fileb://"+writeZip(t, work, files), "--timeout", "15")
+		"--role", "arn:aws:iam::000000000000:role/furl-default-lambda-role", "--zip-file", "fileb://"+writeZip(t, work, files), "--timeout", "15")
 	s.awsOK("lambda", "wait", "function-active-v2", "--function-name", name)
 	// AWS CLI v2 2.9 predates InvokeMode: create the URL config with boto3.
 	url := rtBoto3(t, s, `import boto3, json, os, sys
@@ -107,7 +107,7 @@ func TestRuntimesThroughFunctionURLs(t *testing.T) {
 		}{{"128", 1}, {"2048", 2}} {
 			name := "cpus-" + tc.memory
 			s.awsOK("lambda", "create-function", "--function-name", name, "--runtime", "python3.12", "--handler", "app.handler",
-				"--role", "arn:aws:iam::000000000000:role/lambda-role", "--zip-file", "fileb://"+zip, "--memory-size", tc.memory)
+				"--role", "arn:aws:iam::000000000000:role/furl-default-lambda-role", "--zip-file", "fileb://"+zip, "--memory-size", tc.memory)
 			s.awsOK("lambda", "wait", "function-active-v2", "--function-name", name)
 			out := filepath.Join(work, name+".json")
 			s.awsOK("lambda", "invoke", "--function-name", name, out)

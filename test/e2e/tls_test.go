@@ -141,7 +141,7 @@ func TestTLSLocalCA(t *testing.T) {
 
 	// The API over TLS with the AWS CLI (real SigV4 signer) trusting the CA.
 	s.awsTLS("lambda", "create-function", "--function-name", "echo", "--runtime", "python3.12", "--handler", "app.handler",
-		"--role", "arn:aws:iam::000000000000:role/lambda-role", "--zip-file", "fileb://"+s.zip(map[string][]byte{"app.py": []byte(tlsEcho)}))
+		"--role", "arn:aws:iam::000000000000:role/furl-default-lambda-role", "--zip-file", "fileb://"+s.zip(map[string][]byte{"app.py": []byte(tlsEcho)}))
 	s.awsTLS("lambda", "wait", "function-active-v2", "--function-name", "echo")
 	cfg := s.awsTLS("lambda", "create-function-url-config", "--function-name", "echo", "--auth-type", "NONE")
 	s.awsTLS("lambda", "add-permission", "--function-name", "echo", "--statement-id", "FunctionURLAllowPublicAccess",

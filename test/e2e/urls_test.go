@@ -77,7 +77,7 @@ func (s *urlServer) zip(files map[string][]byte) string {
 func (s *urlServer) deploy(name, rt, handler string, files map[string][]byte, authType, cors string) string {
 	s.t.Helper()
 	s.awsOK("lambda", "create-function", "--function-name", name, "--runtime", rt, "--handler", handler,
-		"--role", "arn:aws:iam::000000000000:role/lambda-role", "--zip-file", "fileb://"+s.zip(files), "--timeout", "30")
+		"--role", "arn:aws:iam::000000000000:role/furl-default-lambda-role", "--zip-file", "fileb://"+s.zip(files), "--timeout", "30")
 	s.awsOK("lambda", "wait", "function-active-v2", "--function-name", name)
 	args := []string{"lambda", "create-function-url-config", "--function-name", name, "--auth-type", authType}
 	if cors != "" {
@@ -419,7 +419,7 @@ func TestURLsStreaming(t *testing.T) {
 	code, _ := os.ReadFile(bin)
 	name := "streamer"
 	s.awsOK("lambda", "create-function", "--function-name", name, "--runtime", "provided.al2023", "--handler", "bootstrap",
-		"--role", "arn:aws:iam::000000000000:role/lambda-role", "--zip-file", "fileb://"+s.zip(map[string][]byte{"bootstrap": code}))
+		"--role", "arn:aws:iam::000000000000:role/furl-default-lambda-role", "--zip-file", "fileb://"+s.zip(map[string][]byte{"bootstrap": code}))
 	s.awsOK("lambda", "wait", "function-active-v2", "--function-name", name)
 	// AWS CLI v2 2.9 predates InvokeMode: create the URL config with boto3.
 	out := s.python(`import boto3, json, os
