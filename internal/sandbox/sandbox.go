@@ -325,6 +325,7 @@ func (e *Env) Argv(argv []string) []string {
 	}
 	for _, p := range e.spec.ReadOnly {
 		if !covered(p, s.binds) {
+			a = append(a, traversable(p)...)
 			a = append(a, "--ro-bind", p, p)
 		}
 	}
@@ -348,6 +349,21 @@ func (e *Env) Argv(argv []string) []string {
 			"--inh-caps=-all", "--bounding-set=-all", "--no-new-privs", "--")
 	}
 	return append(a, argv...)
+}
+
+// traversable makes the ancestors of p (below /) directories of mode 0711 in the sandbox's
+// root. bwrap otherwise gives the directories it makes for a bind the modes of the host's
+// (/root is 0700), so the environment's uid could not reach an interpreter installed under a
+// home directory (pyenv, nvm): its executable still starts, but the dynamic loader and
+// Python's own prefix search fall back to whatever /usr has, a different interpreter's library.
+// These directories are the sandbox's own (its root is a tmpfs) and hold only the bind; they
+// can be traversed, not listed.
+func traversable(p string) []string {
+	var out []string
+	for d := filepath.Dir(filepath.Clean(p)); d != "/" && d != "."; d = filepath.Dir(d) {
+		out = append([]string{"--perms", "0711", "--dir", d}, out...)
+	}
+	return out
 }
 
 // covered reports whether p is inside one of the system binds.
