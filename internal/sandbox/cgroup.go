@@ -63,9 +63,11 @@ func writable(dir string) bool {
 	return err == nil && !fi.IsDir() && syscall.Access(dir, 2 /* W_OK */) == nil
 }
 
-// envCgroup is one environment's cgroup directories.
+// envCgroup is one environment's cgroup directories: one per v1 hierarchy, or (v2) the one
+// unified directory, in memory.
 type envCgroup struct {
 	memory, pids, cpu string
+	v2                bool
 }
 
 func (c *cgroupV1) create(name string, memory int64, shares int) (*envCgroup, error) {
@@ -158,6 +160,9 @@ func (e *envCgroup) oomKilled() bool {
 	if e.memory == "" {
 		return false
 	}
+	if e.v2 {
+		return oomKilledV2(e.memory)
+	}
 	b, err := os.ReadFile(filepath.Join(e.memory, "memory.oom_control"))
 	if err != nil {
 		return false
@@ -174,6 +179,9 @@ func (e *envCgroup) oomKilled() bool {
 
 // killAll SIGKILLs every process left in the environment's cgroups.
 func (e *envCgroup) killAll() {
+	if e.v2 {
+		_ = os.WriteFile(filepath.Join(e.memory, "cgroup.kill"), []byte("1"), 0) // Linux 5.14+
+	}
 	for _, d := range e.dirs() {
 		b, err := os.ReadFile(filepath.Join(d, "cgroup.procs"))
 		if err != nil {

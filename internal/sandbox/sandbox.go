@@ -64,6 +64,7 @@ type Sandbox struct {
 	log     *slog.Logger
 	binds   []bind // the host's read-only system directories
 	cg      *cgroupV1
+	cg2     *cgroupV2 // preferred over cg when furl has a delegated cgroup v2 subtree
 
 	// id and cgSeq name the environments' cgroups uniquely, across Sandboxes of one process too.
 	id    string
@@ -111,6 +112,7 @@ func New(ctx context.Context, opts Options, log *slog.Logger) (*Sandbox, error) 
 		s.setpriv = sp
 		s.cg = newCgroupV1(log)
 	}
+	s.setupCgroupV2(log)
 	s.binds = systemBinds()
 	if err := s.probe(ctx); err != nil {
 		return nil, err
@@ -217,8 +219,8 @@ type Spec struct {
 	// MemoryBytes is the memory limit enforced through a cgroup v1 when furl can write one (0:
 	// none here; the caller's own watchdog or cgroup v2 applies).
 	MemoryBytes int64
-	// CPUShares, if > 0, sets the cgroup v1 cpu.shares of the environment (CPU in proportion to
-	// memory).
+	// CPUShares sets the environment's cgroup v1 cpu.shares (v2: the equivalent cpu.weight);
+	// 0: in proportion to MemoryBytes (cpuShares).
 	CPUShares int
 }
 
@@ -247,15 +249,28 @@ func (s *Sandbox) Prepare(spec Spec) (*Env, error) {
 	if s.root {
 		e.slot = s.takeSlot()
 		e.uid = uidBase + e.slot
-		if s.cg != nil {
-			// The name is never reused: an environment's teardown kills whatever is left in its
-			// cgroups, so a later environment must never share them (slots are reused at once).
-			cg, err := s.cg.create(s.id+"-"+strconv.FormatUint(s.cgSeq.Add(1), 10), spec.MemoryBytes, spec.CPUShares)
-			if err != nil {
-				s.log.Debug("sandbox: cgroup v1 unavailable", "err", err)
-			} else {
-				e.cg = cg
-			}
+	}
+	if spec.CPUShares == 0 && spec.MemoryBytes > 0 {
+		spec.CPUShares = cpuShares(spec.MemoryBytes >> 20)
+		e.spec.CPUShares = spec.CPUShares
+	}
+	// The name is never reused: an environment's teardown kills whatever is left in its
+	// cgroups, so a later environment must never share them (slots are reused at once).
+	name := s.id + "-" + strconv.FormatUint(s.cgSeq.Add(1), 10)
+	switch {
+	case s.cg2 != nil:
+		cg, err := s.cg2.create(name, spec.MemoryBytes, spec.CPUShares)
+		if err != nil {
+			s.log.Debug("sandbox: cgroup v2 unavailable", "err", err)
+		} else {
+			e.cg = cg
+		}
+	case s.root && s.cg != nil:
+		cg, err := s.cg.create(name, spec.MemoryBytes, spec.CPUShares)
+		if err != nil {
+			s.log.Debug("sandbox: cgroup v1 unavailable", "err", err)
+		} else {
+			e.cg = cg
 		}
 	}
 	var err error
@@ -268,6 +283,13 @@ func (s *Sandbox) Prepare(spec Spec) (*Env, error) {
 		return nil, fmt.Errorf("sandbox: pipe: %w", err)
 	}
 	return e, nil
+}
+
+// cpuShares is the cgroup v1 cpu.shares of an environment of memoryMB: CPU in proportion to
+// memory, as Lambda gives it, scaled so that 1,769 MB (Lambda's one full vCPU) weighs as much
+// as an ordinary process of the host (1024).
+func cpuShares(memoryMB int64) int {
+	return int(max(2, min(262144, memoryMB*1024/1769)))
 }
 
 func (s *Sandbox) takeSlot() int {
@@ -452,6 +474,9 @@ func (e *Env) MemoryCurrent() int64 {
 	if e.cg == nil {
 		return 0
 	}
+	if e.cg.v2 {
+		return e.cg.readInt(e.cg.memory, "memory.current")
+	}
 	return e.cg.readInt(e.cg.memory, "memory.usage_in_bytes")
 }
 
@@ -460,7 +485,31 @@ func (e *Env) MemoryPeak() int64 {
 	if e.cg == nil {
 		return 0
 	}
+	if e.cg.v2 {
+		return e.cg.readInt(e.cg.memory, "memory.peak") // Linux 5.19+
+	}
 	return e.cg.readInt(e.cg.memory, "memory.max_usage_in_bytes")
+}
+
+// setupCgroupV2 takes furl's cgroup v2 subtree when it is delegated to furl and preferred by
+// chooseCgroups; otherwise environments keep the v1 hierarchies (or none).
+func (s *Sandbox) setupCgroupV2(log *slog.Logger) {
+	self, err := os.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return
+	}
+	dir := v2Dir(self, cgroupRoot)
+	ctl, verr := delegatedV2(dir)
+	if chooseCgroups(ctl, verr, s.cg) != "v2" {
+		log.Debug("sandbox: no delegated cgroup v2 subtree", "dir", dir, "err", verr)
+		return
+	}
+	cg2, err := newCgroupV2(dir, ctl, log)
+	if err != nil {
+		log.Warn("sandbox: cannot use the delegated cgroup v2 subtree", "dir", dir, "err", err)
+		return
+	}
+	s.cg2 = cg2
 }
 
 // OOMKilled reports whether the kernel killed a process of the environment for memory.

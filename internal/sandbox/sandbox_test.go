@@ -16,3 +16,23 @@ func TestTraversable(t *testing.T) {
 		t.Errorf("traversable(/opt) = %q", got)
 	}
 }
+
+func TestCPUShares(t *testing.T) {
+	for _, c := range []struct {
+		mb     int64
+		shares int
+		weight int64
+	}{
+		{128, 74, 7}, {1769, 1024, 100}, {10240, 5927, 578}, {1, 2, 1},
+	} {
+		if got := cpuShares(c.mb); got != c.shares {
+			t.Errorf("cpuShares(%d) = %d, want %d", c.mb, got, c.shares)
+		}
+		if got := cpuWeight(c.shares); got != c.weight {
+			t.Errorf("cpuWeight(%d) = %d, want %d", c.shares, got, c.weight)
+		}
+	}
+	if cpuWeight(262144) != 10000 {
+		t.Errorf("cpuWeight(262144) = %d", cpuWeight(262144))
+	}
+}
