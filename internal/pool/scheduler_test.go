@@ -519,3 +519,44 @@ func TestScheduler(t *testing.T) {
 		})
 	}
 }
+
+// TestSchedulerRetiresExpiringCredentials: an environment past its retireAt (its execution role
+// credentials could expire during a new invocation) takes no invocation: it is stopped when
+// released, when found idle by a request, or by the idle reaper.
+func TestSchedulerRetiresExpiringCredentials(t *testing.T) {
+	h := newSchedHarness(t, Config{IdleTimeout: time.Hour})
+	retire := func(inv string, after time.Duration) { h.sc.retire(h.invs[inv].s, h.clock.Add(after)) }
+	for i, st := range []step{
+		{op: "invoke", inv: "a", want: "cold f#1"},
+		{op: "done", inv: "a", idle: ptr("f: f#1")},
+		{op: "invoke", inv: "b", want: "warm f#1"},
+	} {
+		h.run(i, st)
+	}
+	retire("b", 10*time.Minute)
+	for i, st := range []step{
+		{op: "done", inv: "b", idle: ptr("f: f#1")},
+		{op: "tick", d: 5 * time.Minute, idle: ptr("f: f#1"), stopped: ptr("")},
+		{op: "tick", d: 5 * time.Minute, idle: ptr(""), stopped: ptr("f#1 spindown")}, // the reaper
+		{op: "invoke", inv: "c", want: "cold f#2"},
+	} {
+		h.run(10+i, st)
+	}
+	retire("c", time.Minute)
+	for i, st := range []step{
+		{op: "tick", d: 2 * time.Minute},
+		{op: "done", inv: "c", idle: ptr(""), stopped: ptr("f#1 spindown, f#2 spindown")}, // on release
+		{op: "invoke", inv: "d", want: "cold f#3"},
+		{op: "done", inv: "d", idle: ptr("f: f#3")},
+	} {
+		h.run(20+i, st)
+	}
+	retire("d", time.Minute)
+	h.clock = h.clock.Add(2 * time.Minute) // no reaper tick: the request itself finds it retiring
+	for i, st := range []step{
+		{op: "invoke", inv: "e", want: "cold f#4", stopped: ptr("f#1 spindown, f#2 spindown, f#3 spindown")},
+		{op: "done", inv: "e", idle: ptr("f: f#4")},
+	} {
+		h.run(30+i, st)
+	}
+}
