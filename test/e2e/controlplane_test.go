@@ -459,6 +459,16 @@ func TestControlPlaneFurlCLI(t *testing.T) {
 	if err != nil || !strings.Contains(out, "clifn") || !strings.Contains(out, url) || !strings.Contains(out, "python3.12") {
 		t.Fatalf("furl ls: %v %q", err, out)
 	}
+	// Without --role deploy uses furl's default execution role, bringing it back if deleted.
+	if cfg := s.awsOK("lambda", "get-function-configuration", "--function-name", "clifn"); cfg["Role"] != "arn:aws:iam::000000000000:role/furl-default-lambda-role" {
+		t.Fatalf("deployed with role %v", cfg["Role"])
+	}
+	s.awsOK("iam", "delete-role-policy", "--role-name", "furl-default-lambda-role", "--policy-name", "furl-basic-execution")
+	s.awsOK("iam", "delete-role", "--role-name", "furl-default-lambda-role")
+	if _, errs, err := s.furl("deploy", src, "--name", "clifn2", "--runtime", "python3.12", "--handler", "app.handler"); err != nil ||
+		!strings.Contains(errs, "created execution role arn:aws:iam::000000000000:role/furl-default-lambda-role") {
+		t.Fatalf("deploy after the default role was deleted: %v %q", err, errs)
+	}
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		out, errs, err = s.furl("logs", "clifn", "--since", "10m")
