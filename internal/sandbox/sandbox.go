@@ -96,7 +96,7 @@ func New(ctx context.Context, opts Options, log *slog.Logger) (*Sandbox, error) 
 	if name == "" {
 		name = "bwrap"
 	}
-	bw, err := exec.LookPath(name)
+	bw, err := lookPath(name)
 	if err != nil {
 		return nil, fmt.Errorf("sandbox: bubblewrap (%s) not found: install it (Debian/Ubuntu: apt-get install bubblewrap; Fedora: dnf install bubblewrap) or run with --sandbox=off", name)
 	}
@@ -105,7 +105,7 @@ func New(ctx context.Context, opts Options, log *slog.Logger) (*Sandbox, error) 
 	s := &Sandbox{bwrap: bw, root: os.Geteuid() == 0, log: log, slots: map[int]bool{},
 		id: strconv.Itoa(os.Getpid()) + "-" + hex.EncodeToString(tok[:])}
 	if s.root {
-		sp, err := exec.LookPath("setpriv")
+		sp, err := lookPath("setpriv")
 		if err != nil {
 			return nil, errors.New("sandbox: setpriv not found (util-linux): install util-linux or run with --sandbox=off")
 		}
@@ -118,6 +118,21 @@ func New(ctx context.Context, opts Options, log *slog.Logger) (*Sandbox, error) 
 		return nil, err
 	}
 	return s, nil
+}
+
+// lookPath finds a system tool on PATH or, since furl's PATH may be narrowed to choose the
+// functions' interpreters, in the system's own directories.
+func lookPath(name string) (string, error) {
+	p, err := exec.LookPath(name)
+	if err == nil || strings.Contains(name, "/") {
+		return p, err
+	}
+	for _, dir := range []string{"/usr/bin", "/bin", "/usr/sbin", "/sbin", "/usr/local/bin"} {
+		if p, err := exec.LookPath(filepath.Join(dir, name)); err == nil {
+			return p, nil
+		}
+	}
+	return "", err
 }
 
 // Root reports whether environments run as per-environment host uids (furl is root) rather
