@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -185,9 +186,9 @@ func (e *env) start(ctx context.Context) error {
 		argv, lenv = toSandbox(argv, hostTask, runtimeDir), toSandbox(lenv, hostTask, runtimeDir)
 		spec := sandbox.Spec{TaskDir: t.CodeDir, RuntimeDir: runtimeDir, OptDir: t.OptDir,
 			TmpBytes: int64(t.EphemeralStorageMB) << 20, MemoryBytes: int64(t.MemoryMB) << 20}
-		if p := interpreterPrefix(argv[0]); p != "" {
-			spec.ReadOnly = append(spec.ReadOnly, p)
-		}
+		var ro []string
+		argv[0], ro = interpreterBinds(argv[0])
+		spec.ReadOnly = append(spec.ReadOnly, ro...)
 		if jail, err = sb.Prepare(spec); err != nil {
 			return err
 		}
@@ -317,6 +318,33 @@ func replacePrefix(s, dir, to string) string {
 		i = end
 	}
 	return b.String()
+}
+
+// interpreterBinds returns the interpreter to run in the sandbox and the host trees to bind
+// read-only for it: the tree of the path as found (a virtualenv's bin/python3 keeps its
+// environment) and the tree its symlinks lead to (a python3 on PATH may be a symlink into a
+// tree elsewhere). A path under /tmp, which the sandbox replaces with its own, is run through
+// its resolved path.
+func interpreterBinds(argv0 string) (string, []string) {
+	var ro []string
+	add := func(p string) {
+		if p != "" && p != "/tmp" && !strings.HasPrefix(p, "/tmp/") && !slices.Contains(ro, p) {
+			ro = append(ro, p)
+		}
+	}
+	add(interpreterPrefix(argv0))
+	if !filepath.IsAbs(argv0) || strings.HasPrefix(argv0, sandboxTask+"/") || strings.HasPrefix(argv0, "/var/runtime/") {
+		return argv0, ro
+	}
+	real, err := filepath.EvalSymlinks(argv0)
+	if err != nil || real == argv0 {
+		return argv0, ro
+	}
+	add(interpreterPrefix(real))
+	if strings.HasPrefix(argv0, "/tmp/") {
+		argv0 = real
+	}
+	return argv0, ro
 }
 
 // interpreterPrefix is the installation prefix of an interpreter outside the sandbox's system
