@@ -195,6 +195,11 @@ func (s *Sandbox) probe(ctx context.Context) error {
 	}
 	e.CloseFiles()
 	serr := e.Started(cmd.Process.Pid)
+	if serr != nil {
+		// The sandboxed child waits on the block pipe: end it, or Wait never returns.
+		e.Kill()
+		_ = cmd.Process.Kill()
+	}
 	werr := cmd.Wait()
 	if serr != nil || werr != nil {
 		msg := strings.TrimSpace(stderr.String())
