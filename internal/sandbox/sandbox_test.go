@@ -1,7 +1,9 @@
 package sandbox
 
 import (
+	"context"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -34,5 +36,19 @@ func TestCPUShares(t *testing.T) {
 	}
 	if cpuWeight(262144) != 10000 {
 		t.Errorf("cpuWeight(262144) = %d", cpuWeight(262144))
+	}
+}
+
+// Without bubblewrap furl gets an error that says what to install and names --sandbox=off; it
+// never gets a Sandbox that would run functions unsandboxed.
+func TestNewRefusesWithoutBwrap(t *testing.T) {
+	sb, err := New(context.Background(), Options{Bwrap: "/nonexistent/furl-test/bwrap"}, nil)
+	if err == nil || sb != nil {
+		t.Fatalf("New = %v, %v; want an error", sb, err)
+	}
+	for _, want := range []string{"bubblewrap", "apt-get install bubblewrap", "--sandbox=off"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error %q does not say %q", err, want)
+		}
 	}
 }
