@@ -120,7 +120,7 @@ func Default() Config {
 		AccountID:              "000000000000",
 		MaxConcurrency:         1000,
 		CPUAffinity:            true,
-		Sandbox:                "off",
+		Sandbox:                "on",
 		AdaptiveProcs:          true,
 		IdleTimeout:            5 * time.Minute,
 		InitTimeout:            10 * time.Second,

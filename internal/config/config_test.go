@@ -68,3 +68,20 @@ func TestTrustedProxiesFlag(t *testing.T) {
 		}
 	}
 }
+
+// Functions run sandboxed unless the operator says otherwise (--sandbox=off or FURL_SANDBOX=off).
+func TestSandboxOnByDefault(t *testing.T) {
+	c := Default()
+	if c.Sandbox != "on" {
+		t.Fatalf("default Sandbox = %q, want on", c.Sandbox)
+	}
+	c.ApplyEnv(func(k string) string {
+		if k == "FURL_SANDBOX" {
+			return "off"
+		}
+		return ""
+	})
+	if c.Sandbox != "off" {
+		t.Fatalf("FURL_SANDBOX=off: Sandbox = %q", c.Sandbox)
+	}
+}
