@@ -126,7 +126,9 @@ func TestSandboxHostileGo(t *testing.T) {
 	})
 	t.Run("memory bomb", func(t *testing.T) {
 		tg := goTarget(t, bin, "membomb", nil)
-		tg.MemoryMB = 128
+		// Near its limit a memory cgroup reclaims the function's own pages before the OOM
+		// kill, which takes a while on a loaded machine.
+		tg.MemoryMB, tg.Timeout = 128, 25*time.Second
 		res := poolInvoke(t, p, tg, &pool.Request{Payload: []byte(`{"op":"membomb"}`)})
 		if res.ErrorType != "Runtime.OutOfMemory" {
 			t.Errorf("memory bomb: %s %s %s", res.FunctionError, res.ErrorType, res.Payload)

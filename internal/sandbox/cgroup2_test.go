@@ -103,7 +103,7 @@ func TestCgroupV2Setup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for file, want := range map[string]string{"memory.max": "268435456", "memory.swap.max": "0", "pids.max": "1024", "cpu.weight": "14"} {
+	for file, want := range map[string]string{"memory.max": "268435456", "memory.swap.max": "0", "pids.max": "1024", "cpu.weight": "100"} {
 		if got := read("furl-env-1/" + file); got != want {
 			t.Errorf("%s = %q, want %q", file, got, want)
 		}

@@ -307,9 +307,10 @@ func (s *Sandbox) Prepare(spec Spec) (*Env, error) {
 
 // cpuShares is the cgroup v1 cpu.shares of an environment of memoryMB: CPU in proportion to
 // memory, as Lambda gives it, scaled so that 1,769 MB (Lambda's one full vCPU) weighs as much
-// as an ordinary process of the host (1024).
+// as an ordinary process of the host (1024); never less than that, so that a small function is
+// not starved by furl's own work on a busy host (Lambda gives 128 MB a fourteenth of a vCPU).
 func cpuShares(memoryMB int64) int {
-	return int(max(2, min(262144, memoryMB*1024/1769)))
+	return int(max(1024, min(262144, memoryMB*1024/1769)))
 }
 
 func (s *Sandbox) takeSlot() int {

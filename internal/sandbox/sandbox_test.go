@@ -25,7 +25,7 @@ func TestCPUShares(t *testing.T) {
 		shares int
 		weight int64
 	}{
-		{128, 74, 7}, {1769, 1024, 100}, {10240, 5927, 578}, {1, 2, 1},
+		{128, 1024, 100}, {1769, 1024, 100}, {3538, 2048, 200}, {10240, 5927, 578},
 	} {
 		if got := cpuShares(c.mb); got != c.shares {
 			t.Errorf("cpuShares(%d) = %d, want %d", c.mb, got, c.shares)
