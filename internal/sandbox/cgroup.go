@@ -161,9 +161,15 @@ func (e *envCgroup) oomKilled() bool {
 		return false
 	}
 	if e.v2 {
-		return oomKilledV2(e.memory)
+		return oomKillCounted(filepath.Join(e.memory, "memory.events"))
 	}
-	b, err := os.ReadFile(filepath.Join(e.memory, "memory.oom_control"))
+	return oomKillCounted(filepath.Join(e.memory, "memory.oom_control"))
+}
+
+// oomKillCounted reports whether the "oom_kill N" line of a cgroup file (v1's
+// memory.oom_control, v2's memory.events) counts a kill.
+func oomKillCounted(file string) bool {
+	b, err := os.ReadFile(file)
 	if err != nil {
 		return false
 	}

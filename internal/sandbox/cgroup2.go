@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 )
 
@@ -141,20 +140,4 @@ func (c *cgroupV2) create(name string, memory int64, shares int) (*envCgroup, er
 		_ = write(d, "cpu.weight", cpuWeight(shares))
 	}
 	return e, nil
-}
-
-// oomKilledV2 reads memory.events' oom_kill counter.
-func oomKilledV2(dir string) bool {
-	b, err := os.ReadFile(filepath.Join(dir, "memory.events"))
-	if err != nil {
-		return false
-	}
-	sc := bufio.NewScanner(bytes.NewReader(b))
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "oom_kill "); ok {
-			n, _ := strconv.Atoi(v)
-			return n > 0
-		}
-	}
-	return false
 }
