@@ -12,6 +12,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"io/fs"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -160,11 +161,27 @@ func TestRuntimesThroughFunctionURLs(t *testing.T) {
 		ric := filepath.Join(repoRoot(), ".deps", "node", "node_modules", "aws-lambda-ric")
 		_, err := os.Stat(filepath.Join(ric, "dist", "rapid-client.node"))
 		need(t, "aws-lambda-ric with its native addon (scripts/deps.sh)", err)
-		ric, _ = filepath.Abs(ric)
-		base := rtDeployURL(t, s, work, "ric-node", "provided.al2023", "index.handler", "BUFFERED", map[string]string{
+		// The package ships the runtime client, as a custom runtime's package does on AWS: the
+		// sandbox shows the function nothing of the host's tree but its own code.
+		files := map[string]string{
 			"index.js":  rtNodeHello,
-			"bootstrap": "#!/bin/sh\nexport NODE_PATH=" + filepath.Dir(ric) + "\nexec node " + filepath.Join(ric, "bin", "index.mjs") + " \"$_HANDLER\"\n",
-		})
+			"bootstrap": "#!/bin/sh\nexec node /var/task/node_modules/aws-lambda-ric/bin/index.mjs \"$_HANDLER\"\n",
+		}
+		for _, part := range []string{"package.json", "bin", "dist"} {
+			err := filepath.WalkDir(filepath.Join(ric, part), func(p string, d fs.DirEntry, err error) error {
+				if err != nil || d.IsDir() {
+					return err
+				}
+				b, err := os.ReadFile(p)
+				rel, _ := filepath.Rel(ric, p)
+				files["node_modules/aws-lambda-ric/"+filepath.ToSlash(rel)] = string(b)
+				return err
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		base := rtDeployURL(t, s, work, "ric-node", "provided.al2023", "index.handler", "BUFFERED", files)
 		for i := 0; i < 2; i++ {
 			resp, err := http.Get(base + "/ric")
 			if err != nil {
