@@ -182,25 +182,11 @@ func (s *API) getSessionToken(c *call) (*xnode, error) {
 	return el("", creds), nil
 }
 
-// issueSession gives t fresh temporary credentials (ASIA… key, secret, token), stores it and
-// returns its Credentials element. Sessions that expired more than a day ago are dropped on
-// the way (until then they answer ExpiredToken rather than InvalidClientTokenId).
+// issueSession gives t fresh temporary credentials through identity and returns its
+// Credentials element.
 func (s *API) issueSession(c *call, t *store.STSSession) (*xnode, error) {
-	var err error
-	if t.AccessKeyID, err = identity.NewAccessKeyID(s.rand, identity.PrefixSessionID); err != nil {
+	if err := s.id.IssueSession(c.ctx, t); err != nil {
 		return nil, internal(err)
-	}
-	if t.Secret, err = identity.NewSecret(s.rand); err != nil {
-		return nil, internal(err)
-	}
-	if t.Token, err = identity.NewSessionToken(s.rand); err != nil {
-		return nil, internal(err)
-	}
-	if err := s.db.CreateSTSSession(c.ctx, *t); err != nil {
-		return nil, internal(err)
-	}
-	if _, err := s.db.DeleteExpiredSTSSessions(c.ctx, t.Created.Add(-24*time.Hour)); err != nil {
-		s.log.Warn("iamapi: pruning expired sessions", "err", err)
 	}
 	return el("Credentials", tx("AccessKeyId", t.AccessKeyID), tx("SecretAccessKey", t.Secret),
 		tx("SessionToken", t.Token), ttime("Expiration", t.Expires)), nil

@@ -93,22 +93,33 @@ func (s *Service) LambdaRoleSession(ctx context.Context, roleARN, function strin
 	now := s.now().UTC()
 	t := store.STSSession{RoleName: role.Name, RoleID: role.ID, RoleARN: role.ARN, SessionName: function,
 		SourceARN: LambdaService, Created: now, Expires: now.Add(d).Truncate(time.Second)}
-	if t.AccessKeyID, err = NewAccessKeyID(s.rand, PrefixSessionID); err != nil {
-		return RoleCredentials{}, err
-	}
-	if t.Secret, err = NewSecret(s.rand); err != nil {
-		return RoleCredentials{}, err
-	}
-	if t.Token, err = NewSessionToken(s.rand); err != nil {
-		return RoleCredentials{}, err
-	}
-	if err := s.db.CreateSTSSession(ctx, t); err != nil {
+	if err := s.IssueSession(ctx, &t); err != nil {
 		return RoleCredentials{}, fmt.Errorf("identity: lambda role session: %w", err)
 	}
-	if _, err := s.db.DeleteExpiredSTSSessions(ctx, now.Add(-24*time.Hour)); err != nil {
+	return RoleCredentials{AccessKeyID: t.AccessKeyID, SecretAccessKey: t.Secret, SessionToken: t.Token, Expiration: t.Expires}, nil
+}
+
+// IssueSession gives t fresh temporary credentials (an ASIA… key, a secret, a token) and stores
+// it. Sessions that expired more than a day before t was created are dropped on the way (until
+// then they answer ExpiredToken rather than InvalidClientTokenId).
+func (s *Service) IssueSession(ctx context.Context, t *store.STSSession) error {
+	var err error
+	if t.AccessKeyID, err = NewAccessKeyID(s.rand, PrefixSessionID); err != nil {
+		return err
+	}
+	if t.Secret, err = NewSecret(s.rand); err != nil {
+		return err
+	}
+	if t.Token, err = NewSessionToken(s.rand); err != nil {
+		return err
+	}
+	if err := s.db.CreateSTSSession(ctx, *t); err != nil {
+		return err
+	}
+	if _, err := s.db.DeleteExpiredSTSSessions(ctx, t.Created.Add(-24*time.Hour)); err != nil {
 		s.log.Warn("identity: pruning expired sessions", "err", err)
 	}
-	return RoleCredentials{AccessKeyID: t.AccessKeyID, SecretAccessKey: t.Secret, SessionToken: t.Token, Expiration: t.Expires}, nil
+	return nil
 }
 
 // DefaultLambdaRoleARN is DefaultLambdaRole's ARN.
